@@ -1,0 +1,546 @@
+//! The static description of a flow (`order::DEFINITION`): states, transitions, policies.
+//!
+//! The macro writes one [`Definition`] per flow. Drivers and stores read it to know what to do
+//! in each state, and compare its [`Fingerprint`] to refuse resuming an instance under a flow
+//! whose graph has changed.
+
+use core::fmt;
+use core::time::Duration;
+
+/// Everything a driver needs to know about a flow, fixed at compile time.
+///
+/// ```
+/// use workflow_core::prelude::*;
+///
+/// workflow! {
+///     Door {
+///         initial Closed {}
+///         final Open {}
+///         open: Closed -> Open;
+///     }
+/// }
+///
+/// let def = &door::DEFINITION;
+/// assert_eq!(def.name(), "Door");
+/// assert_eq!(def.initial().name(), "Closed");
+/// let closed = def.state_index("Closed").unwrap();
+/// let open = def.automatic(closed).unwrap();
+/// assert_eq!(def.transitions()[open].name(), "open");
+/// ```
+#[derive(Debug)]
+pub struct Definition {
+    name: &'static str,
+    states: &'static [StateDef],
+    transitions: &'static [TransitionDef],
+    undos: &'static [UndoDef],
+    events: &'static [EventDef],
+    fingerprint: Fingerprint,
+}
+
+impl Definition {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        name: &'static str,
+        states: &'static [StateDef],
+        transitions: &'static [TransitionDef],
+        undos: &'static [UndoDef],
+        events: &'static [EventDef],
+        fingerprint: Fingerprint,
+    ) -> Self {
+        Self {
+            name,
+            states,
+            transitions,
+            undos,
+            events,
+            fingerprint,
+        }
+    }
+
+    /// The flow's name as written in the `workflow!` block (`Order`).
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The states, in declaration order. A state's position is its index.
+    #[must_use]
+    pub const fn states(&self) -> &'static [StateDef] {
+        self.states
+    }
+
+    /// The transitions, in declaration order. A transition's position is its index.
+    #[must_use]
+    pub const fn transitions(&self) -> &'static [TransitionDef] {
+        self.transitions
+    }
+
+    /// The undo steps, in declaration order. An undo's position is its index.
+    #[must_use]
+    pub const fn undos(&self) -> &'static [UndoDef] {
+        self.undos
+    }
+
+    /// The event types named by `on` options, in order of first use.
+    #[must_use]
+    pub const fn events(&self) -> &'static [EventDef] {
+        self.events
+    }
+
+    /// A hash of the graph: states and their fields, transitions, undos and triggers.
+    /// Policies (retry counts, timeouts, timer lengths) are not part of it.
+    #[must_use]
+    pub const fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+
+    /// The initial state.
+    #[must_use]
+    pub fn initial(&self) -> &'static StateDef {
+        let states = self.states;
+        states
+            .iter()
+            .find(|s| s.kind == StateKind::Initial)
+            .unwrap_or(&states[0])
+    }
+
+    /// The index of the state called `name`.
+    #[must_use]
+    pub fn state_index(&self, name: &str) -> Option<usize> {
+        self.states.iter().position(|s| s.name == name)
+    }
+
+    /// The index of the transition called `name`.
+    #[must_use]
+    pub fn transition_index(&self, name: &str) -> Option<usize> {
+        self.transitions.iter().position(|t| t.name == name)
+    }
+
+    /// The automatic transition out of state `state`, if it has one.
+    #[must_use]
+    pub fn automatic(&self, state: usize) -> Option<usize> {
+        self.states.get(state).and_then(|s| s.automatic)
+    }
+
+    /// The `after` transition out of state `state` and how long it waits.
+    #[must_use]
+    pub fn timer(&self, state: usize) -> Option<(usize, Duration)> {
+        let t = self.states.get(state)?.after?;
+        match self.transitions[t].trigger {
+            Trigger::After(wait) => Some((t, wait)),
+            _ => None,
+        }
+    }
+
+    /// The transition that event `event` triggers in state `state`, if any.
+    #[must_use]
+    pub fn on_event(&self, state: usize, event: usize) -> Option<usize> {
+        let s = self.states.get(state)?;
+        s.on.iter()
+            .copied()
+            .find(|&t| self.transitions[t].trigger == Trigger::On { event })
+    }
+
+    /// The undo to record when transition `transition` lands in state `target`.
+    #[must_use]
+    pub fn undo_for(&self, transition: usize, target: usize) -> Option<usize> {
+        self.transitions
+            .get(transition)?
+            .targets
+            .iter()
+            .find(|t| t.state == target)?
+            .undo
+    }
+}
+
+/// Whether a state starts the flow, ends it, or sits between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// The one state every instance starts in.
+    Initial,
+    /// A state between the initial state and a final one.
+    Intermediate,
+    /// A state that ends the flow; it has no outgoing transitions.
+    Final,
+}
+
+/// One state of a flow.
+#[derive(Debug)]
+pub struct StateDef {
+    name: &'static str,
+    kind: StateKind,
+    fields: &'static [FieldDef],
+    automatic: Option<usize>,
+    after: Option<usize>,
+    on: &'static [usize],
+}
+
+impl StateDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        name: &'static str,
+        kind: StateKind,
+        fields: &'static [FieldDef],
+        automatic: Option<usize>,
+        after: Option<usize>,
+        on: &'static [usize],
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            fields,
+            automatic,
+            after,
+            on,
+        }
+    }
+
+    /// The state's name (`Placed`).
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Initial, intermediate or final.
+    #[must_use]
+    pub const fn kind(&self) -> StateKind {
+        self.kind
+    }
+
+    /// Whether the flow ends in this state.
+    #[must_use]
+    pub const fn is_final(&self) -> bool {
+        matches!(self.kind, StateKind::Final)
+    }
+
+    /// The state's fields, in declaration order.
+    #[must_use]
+    pub const fn fields(&self) -> &'static [FieldDef] {
+        self.fields
+    }
+
+    /// The transition a driver takes as soon as an instance is in this state.
+    #[must_use]
+    pub const fn automatic(&self) -> Option<usize> {
+        self.automatic
+    }
+
+    /// The transition taken when an instance has waited in this state long enough.
+    #[must_use]
+    pub const fn after(&self) -> Option<usize> {
+        self.after
+    }
+
+    /// The transitions taken when an event arrives in this state.
+    #[must_use]
+    pub const fn on(&self) -> &'static [usize] {
+        self.on
+    }
+}
+
+/// One field of a state: its name and its type as written.
+#[derive(Debug)]
+pub struct FieldDef {
+    name: &'static str,
+    ty: &'static str,
+}
+
+impl FieldDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(name: &'static str, ty: &'static str) -> Self {
+        Self { name, ty }
+    }
+
+    /// The field's name.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The field's type, as written in the `workflow!` block.
+    #[must_use]
+    pub const fn ty(&self) -> &'static str {
+        self.ty
+    }
+}
+
+/// One transition: where it may start, where it may land, and how it is taken.
+#[derive(Debug)]
+pub struct TransitionDef {
+    name: &'static str,
+    sources: &'static [usize],
+    targets: &'static [TargetDef],
+    trigger: Trigger,
+    retry: Option<RetryPolicy>,
+    timeout: Option<Duration>,
+    compensate: bool,
+}
+
+impl TransitionDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        name: &'static str,
+        sources: &'static [usize],
+        targets: &'static [TargetDef],
+        trigger: Trigger,
+        retry: Option<RetryPolicy>,
+        timeout: Option<Duration>,
+        compensate: bool,
+    ) -> Self {
+        Self {
+            name,
+            sources,
+            targets,
+            trigger,
+            retry,
+            timeout,
+            compensate,
+        }
+    }
+
+    /// The transition's name (`reserve`), also the name of its activity method.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The indices of the states it may start from.
+    #[must_use]
+    pub const fn sources(&self) -> &'static [usize] {
+        self.sources
+    }
+
+    /// The states it may land in, each with the undo recorded on landing there.
+    #[must_use]
+    pub const fn targets(&self) -> &'static [TargetDef] {
+        self.targets
+    }
+
+    /// Automatic, on an event, or after a wait.
+    #[must_use]
+    pub const fn trigger(&self) -> Trigger {
+        self.trigger
+    }
+
+    /// How failed attempts are retried; `None` means one attempt.
+    #[must_use]
+    pub const fn retry(&self) -> Option<RetryPolicy> {
+        self.retry
+    }
+
+    /// How long one attempt may take.
+    #[must_use]
+    pub const fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// Whether the compensation chain is unwound before landing in the target.
+    #[must_use]
+    pub const fn compensate(&self) -> bool {
+        self.compensate
+    }
+}
+
+/// A state a transition may land in, and the undo recorded when it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetDef {
+    state: usize,
+    undo: Option<usize>,
+}
+
+impl TargetDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(state: usize, undo: Option<usize>) -> Self {
+        Self { state, undo }
+    }
+
+    /// The index of the target state.
+    #[must_use]
+    pub const fn state(&self) -> usize {
+        self.state
+    }
+
+    /// The index of the undo recorded on landing there.
+    #[must_use]
+    pub const fn undo(&self) -> Option<usize> {
+        self.undo
+    }
+}
+
+/// How a transition is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// As soon as the instance is in the source state.
+    Automatic,
+    /// When the event with index `event` (in [`Definition::events`]) arrives.
+    On {
+        /// Index of the event type.
+        event: usize,
+    },
+    /// When the instance has waited this long in the source state.
+    After(Duration),
+}
+
+/// Exponential backoff: `attempts` tries in all, waiting `min`, then twice as long each time,
+/// never more than `max`.
+///
+/// ```
+/// use core::time::Duration;
+/// use workflow_core::RetryPolicy;
+///
+/// let policy = RetryPolicy::new(4, Duration::from_secs(1), Duration::from_secs(3), false);
+/// assert_eq!(policy.backoff(1), Duration::from_secs(1)); // before attempt 2
+/// assert_eq!(policy.backoff(2), Duration::from_secs(2)); // before attempt 3
+/// assert_eq!(policy.backoff(3), Duration::from_secs(3)); // capped at max
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    attempts: u32,
+    min: Duration,
+    max: Duration,
+    jitter: bool,
+}
+
+impl RetryPolicy {
+    /// A policy of `attempts` tries in all (the first included).
+    #[must_use]
+    pub const fn new(attempts: u32, min: Duration, max: Duration, jitter: bool) -> Self {
+        Self {
+            attempts,
+            min,
+            max,
+            jitter,
+        }
+    }
+
+    /// Tries in all, the first included.
+    #[must_use]
+    pub const fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The first wait.
+    #[must_use]
+    pub const fn min(&self) -> Duration {
+        self.min
+    }
+
+    /// The longest wait.
+    #[must_use]
+    pub const fn max(&self) -> Duration {
+        self.max
+    }
+
+    /// Whether waits are spread by a deterministic jitter.
+    #[must_use]
+    pub const fn jitter(&self) -> bool {
+        self.jitter
+    }
+
+    /// The wait after failed attempt `failed` (counting from 1), before any jitter.
+    #[must_use]
+    pub fn backoff(&self, failed: u32) -> Duration {
+        let doublings = failed.saturating_sub(1).min(31);
+        self.min.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+/// An undo step: which transition records it, and for landing in which state.
+#[derive(Debug)]
+pub struct UndoDef {
+    name: &'static str,
+    transition: usize,
+    state: usize,
+}
+
+impl UndoDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(name: &'static str, transition: usize, state: usize) -> Self {
+        Self {
+            name,
+            transition,
+            state,
+        }
+    }
+
+    /// The undo's name (`release`), also the name of its activity method.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The index of the transition whose landing it undoes.
+    #[must_use]
+    pub const fn transition(&self) -> usize {
+        self.transition
+    }
+
+    /// The index of the state that landing produced; the undo receives that state.
+    #[must_use]
+    pub const fn state(&self) -> usize {
+        self.state
+    }
+}
+
+/// An event type named by an `on` option.
+#[derive(Debug)]
+pub struct EventDef {
+    name: &'static str,
+    ty: &'static str,
+}
+
+impl EventDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(name: &'static str, ty: &'static str) -> Self {
+        Self { name, ty }
+    }
+
+    /// The variant name in the flow's `Event` enum.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The event type as written.
+    #[must_use]
+    pub const fn ty(&self) -> &'static str {
+        self.ty
+    }
+}
+
+/// A 64-bit hash of a flow's graph, printed as 16 hex digits.
+///
+/// ```
+/// use workflow_core::Fingerprint;
+///
+/// assert_eq!(Fingerprint::from_u64(0xabc).to_string(), "0000000000000abc");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    /// Wraps a hash value.
+    #[must_use]
+    pub const fn from_u64(hash: u64) -> Self {
+        Self(hash)
+    }
+
+    /// The hash value.
+    #[must_use]
+    pub const fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}

@@ -1,0 +1,35 @@
+#![doc = include_str!("../../README.md")]
+
+mod context;
+mod definition;
+mod failed;
+mod workflow;
+
+pub use context::{InstanceId, StepCtx};
+pub use definition::{
+    Definition, EventDef, FieldDef, Fingerprint, RetryPolicy, StateDef, StateKind, TargetDef,
+    TransitionDef, Trigger, UndoDef,
+};
+pub use failed::{Failed, WrongState};
+pub use workflow::{Dispatch, DispatchError, FlowEvent, FlowState, Mismatch, Workflow};
+pub use workflow_macros::workflow;
+
+/// The names a flow's author needs: `use workflow_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Failed, InstanceId, StepCtx, Workflow, workflow};
+}
+
+/// Paths used by code that `workflow!` generates. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{
+        Definition, Dispatch, DispatchError, EventDef, Failed, FieldDef, Fingerprint, FlowEvent,
+        FlowState, Mismatch, RetryPolicy, StateDef, StateKind, StepCtx, TargetDef, TransitionDef,
+        Trigger, UndoDef, Workflow, WrongState,
+    };
+    pub use core::time::Duration;
+
+    /// Fails to compile, at the span of the type it is instantiated with, unless the type can
+    /// cross threads: a driver moves states between tasks.
+    pub const fn assert_send_sync<T: Send + Sync + 'static>() {}
+}

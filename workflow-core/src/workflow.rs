@@ -1,0 +1,155 @@
+//! The traits every generated flow implements, so drivers and stores are generic over flows.
+
+use core::fmt;
+use core::future::Future;
+
+use crate::{Definition, StepCtx};
+
+/// A flow declared with `workflow!`, implemented by its generated `Flow` marker type.
+///
+/// The associated items give a driver what it needs without knowing the flow: the `State`
+/// enum, the `Event` enum and the static [`Definition`] (states, transitions, triggers,
+/// policies, undos, fingerprint).
+///
+/// ```
+/// use workflow_core::prelude::*;
+///
+/// workflow! {
+///     Door {
+///         initial Closed {}
+///         final Open {}
+///         open: Closed -> Open;
+///     }
+/// }
+///
+/// fn describe<W: Workflow>() -> String {
+///     let def = W::DEFINITION;
+///     format!("{} has {} states", def.name(), def.states().len())
+/// }
+/// assert_eq!(describe::<door::Flow>(), "Door has 2 states");
+/// ```
+pub trait Workflow: Send + Sync + 'static {
+    /// The flow's `State` enum, one variant per state.
+    type State: FlowState;
+    /// The flow's `Event` enum, one variant per event type named by `on`.
+    type Event: FlowEvent;
+    /// The static description of the flow.
+    const DEFINITION: &'static Definition;
+}
+
+/// What a driver needs from a flow's `State` enum.
+pub trait FlowState: Send + Sync + 'static {
+    /// The state's name (`Placed`).
+    fn name(&self) -> &'static str;
+    /// The state's index in [`Definition::states`].
+    fn index(&self) -> usize;
+    /// Whether the flow has ended.
+    fn is_final(&self) -> bool;
+}
+
+/// What a driver needs from a flow's `Event` enum.
+pub trait FlowEvent: Send + Sync + 'static {
+    /// The event's variant name.
+    fn name(&self) -> &'static str;
+    /// The event's index in [`Definition::events`].
+    fn index(&self) -> usize;
+}
+
+/// Runs one attempt of any transition or undo of a flow with activities `A`.
+///
+/// Implemented by the generated `Flow` type for every `A` implementing the flow's
+/// `Activities` trait. Policies (retries, timeouts, timers) are the caller's job: this trait
+/// only dispatches by index to the right activity method.
+pub trait Dispatch<A>: Workflow {
+    /// The activities' error type.
+    type Error;
+
+    /// Runs one attempt of transition `transition` from `state`. An `on` transition needs the
+    /// event that triggered it.
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError::Activity`] when the activity fails; [`DispatchError::Mismatch`] when
+    /// the transition cannot start from `state` or the event is missing or of another type.
+    fn run_transition<'a>(
+        acts: &'a A,
+        transition: usize,
+        state: &'a Self::State,
+        event: Option<&'a Self::Event>,
+        ctx: &'a StepCtx,
+    ) -> impl Future<Output = Result<Self::State, DispatchError<Self::Error>>> + Send + 'a;
+
+    /// Runs one attempt of undo `undo` on the state its transition produced.
+    ///
+    /// # Errors
+    ///
+    /// [`DispatchError::Activity`] when the undo fails; [`DispatchError::Mismatch`] when
+    /// `state` is not the state this undo compensates.
+    fn run_undo<'a>(
+        acts: &'a A,
+        undo: usize,
+        state: &'a Self::State,
+        ctx: &'a StepCtx,
+    ) -> impl Future<Output = Result<(), DispatchError<Self::Error>>> + Send + 'a;
+}
+
+/// Why a dispatched step did not produce a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatchError<E> {
+    /// The activity ran and failed.
+    Activity(E),
+    /// The step does not apply to the given state or event; nothing ran.
+    Mismatch(Mismatch),
+}
+
+impl<E: fmt::Display> fmt::Display for DispatchError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Activity(error) => fmt::Display::fmt(error, f),
+            Self::Mismatch(mismatch) => fmt::Display::fmt(mismatch, f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for DispatchError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Activity(error) => Some(error),
+            Self::Mismatch(mismatch) => Some(mismatch),
+        }
+    }
+}
+
+/// A step was asked to run from a state (or with an event) it does not accept.
+///
+/// ```
+/// use workflow_core::Mismatch;
+///
+/// let m = Mismatch { step: "ship", state: "Placed", event: None };
+/// assert_eq!(m.to_string(), "step `ship` does not apply to state `Placed`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The transition or undo asked for.
+    pub step: &'static str,
+    /// The state it was given.
+    pub state: &'static str,
+    /// The event it was given, if any.
+    pub event: Option<&'static str>,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "step `{}` does not apply to state `{}`",
+            self.step, self.state
+        )?;
+        if let Some(event) = self.event {
+            write!(f, " with event `{event}`")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Mismatch {}

@@ -1,0 +1,677 @@
+//! Pass 3: the rules of the DSL (DESIGN §3), one function per rule, every error spanned on
+//! the token that breaks it. All rules run, so one expansion reports every problem of a flow.
+//!
+//! The only way to get a [`Checked`] flow, which is what the emitter takes, is to pass them all.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::Ident;
+use syn::ext::IdentExt;
+use syn::visit::Visit;
+
+use super::diagnostic::{Diagnostic, Errors, list};
+use super::model::{Flow, StateKind, Trigger, human};
+
+/// Names every flow module defines, which no state, transition or user type may take.
+pub(crate) const FIXED_NAMES: &[(&str, &str)] = &[
+    ("State", "the enum of all states"),
+    ("Event", "the enum of all event types"),
+    ("Flow", "the flow's marker type"),
+    ("Activities", "the trait of activity methods"),
+    ("Saga", "the typed saga"),
+    ("DEFINITION", "the static definition"),
+    ("MERMAID", "the diagram text"),
+];
+
+/// A flow that passed every check.
+pub(crate) struct Checked(Flow);
+
+impl Checked {
+    pub(crate) fn flow(&self) -> &Flow {
+        &self.0
+    }
+}
+
+/// Runs every rule. `resolved` says whether every name in the flow resolved; if not, the
+/// graph-wide rules are skipped, as they would report consequences of the unresolved names.
+pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<Checked, Box<Flow>> {
+    check_one_initial_state(&flow, errors);
+    check_unique_state_names(&flow, errors);
+    check_unique_field_names(&flow, errors);
+    check_unique_transition_names(&flow, errors);
+    check_unique_undo_names(&flow, errors);
+    check_naming_conventions(&flow, errors);
+    check_generated_names_do_not_clash(&flow, errors);
+    check_types_do_not_name_generated_items(&flow, errors);
+    check_no_repeated_state_in_transition(&flow, errors);
+    check_no_repeated_option(&flow, errors);
+    check_on_and_after_are_exclusive(&flow, errors);
+    check_timeout_not_on_event(&flow, errors);
+    check_retry_range(&flow, errors);
+    check_final_states_have_no_exit(&flow, errors);
+    check_one_automatic_per_state(&flow, errors);
+    check_one_timer_per_state(&flow, errors);
+    check_one_transition_per_event_and_state(&flow, errors);
+    if resolved {
+        check_every_waiting_state_has_a_way_out(&flow, errors);
+        check_every_state_reachable(&flow, errors);
+        check_final_state_reachable(&flow, errors);
+    }
+    if errors.is_empty() {
+        Ok(Checked(flow))
+    } else {
+        Err(Box::new(flow))
+    }
+}
+
+/// States that are the first of their name; later duplicates are reported once and left out
+/// of the graph rules.
+fn is_canonical(flow: &Flow, state: usize) -> bool {
+    flow.state_index(&flow.states[state].name) == Some(state)
+}
+
+// Rule: a flow has exactly one `initial` state.
+fn check_one_initial_state(flow: &Flow, errors: &mut Errors) {
+    let initials: Vec<_> = flow
+        .states
+        .iter()
+        .filter(|s| s.kind == StateKind::Initial)
+        .collect();
+    match initials.as_slice() {
+        [] => errors.push(
+            Diagnostic::new(flow.name.span(), format!("flow `{}` has no initial state", flow.name))
+                .expected("exactly one state declared with `initial`")
+                .help(match flow.states.first() {
+                    Some(first) => format!("declare the state instances start in with `initial`, for example `initial {} {{ .. }}`", first.name),
+                    None => "declare the state instances start in, for example `initial Placed { .. }`".to_string(),
+                }),
+        ),
+        [_] => {}
+        [first, rest @ ..] => {
+            for state in rest {
+                errors.push(
+                    Diagnostic::new(state.keyword_span, format!("second initial state `{}`; `{}` is already initial", state.name, first.name))
+                        .expected("exactly one `initial` state: every instance starts in the same state")
+                        .help(format!("declare `{}` with `state` instead of `initial`", state.name)),
+                );
+            }
+        }
+    }
+}
+
+// Rule: state names are unique within a flow.
+fn check_unique_state_names(flow: &Flow, errors: &mut Errors) {
+    for (index, state) in flow.states.iter().enumerate() {
+        if !is_canonical(flow, index) {
+            errors.push(
+                Diagnostic::new(
+                    state.name.span(),
+                    format!("state `{}` is declared twice", state.name),
+                )
+                .expected("each state declared once")
+                .help("remove one declaration, or rename it"),
+            );
+        }
+    }
+}
+
+// Rule: field names are unique within a state.
+fn check_unique_field_names(flow: &Flow, errors: &mut Errors) {
+    for state in &flow.states {
+        let mut seen = Vec::new();
+        for field in &state.fields {
+            let Some(name) = &field.ident else { continue };
+            if seen.contains(&name) {
+                errors.push(
+                    Diagnostic::new(
+                        name.span(),
+                        format!("field `{name}` appears twice in state `{}`", state.name),
+                    )
+                    .expected("each field of a state named once")
+                    .help("remove or rename one of them"),
+                );
+            }
+            seen.push(name);
+        }
+    }
+}
+
+// Rule: transition names are unique within a flow.
+fn check_unique_transition_names(flow: &Flow, errors: &mut Errors) {
+    for (index, transition) in flow.transitions.iter().enumerate() {
+        if flow.transitions[..index]
+            .iter()
+            .any(|t| t.name == transition.name)
+        {
+            errors.push(
+                Diagnostic::new(transition.name.span(), format!("transition `{}` is declared twice", transition.name))
+                    .expected("each transition declared once: its name is a method of the flow's `Activities` trait")
+                    .help("give one a different name; one transition may list several sources (`A | B ->`) and several targets (`-> X | Y`)"),
+            );
+        }
+    }
+}
+
+// Rule: undo names are unique, and differ from transition names (both are methods of the
+// `Activities` trait).
+fn check_unique_undo_names(flow: &Flow, errors: &mut Errors) {
+    for (index, undo) in flow.undos.iter().enumerate() {
+        if let Some(first) = flow.undos[..index].iter().find(|u| u.name == undo.name) {
+            errors.push(
+                Diagnostic::new(undo.name.span(), format!("undo `{}` is declared twice, for transitions `{}` and `{}`", undo.name, flow.transitions[first.transition].name, flow.transitions[undo.transition].name))
+                    .expected("a distinct name for each undo: each is a method of the flow's `Activities` trait")
+                    .help(format!("rename one, for example `{}_{}`", undo.name, flow.states[undo.state].name.to_string().to_snake_case())),
+            );
+        } else if flow.transitions.iter().any(|t| t.name == undo.name) {
+            errors.push(
+                Diagnostic::new(undo.name.span(), format!("undo `{}` has the name of a transition", undo.name))
+                    .expected("undo names distinct from transition names: both are methods of the flow's `Activities` trait")
+                    .help(format!("rename the undo, for example `undo_{}`", undo.name)),
+            );
+        }
+    }
+}
+
+// Rule: flows and states are named like types (`UpperCamelCase`), transitions and undos like
+// methods (`snake_case`): they become exactly those items.
+fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
+    let type_like = |ident: &Ident, what: &str, errors: &mut Errors| {
+        let name = ident.unraw().to_string();
+        let camel = name.to_upper_camel_case();
+        if name != camel {
+            errors.push(
+                Diagnostic::new(
+                    ident.span(),
+                    format!("{what} `{name}` is not in UpperCamelCase"),
+                )
+                .expected(format!(
+                    "an UpperCamelCase name: the {what} becomes a Rust type"
+                ))
+                .help(format!("rename it `{camel}`")),
+            );
+        }
+    };
+    let method_like = |ident: &Ident, what: &str, errors: &mut Errors| {
+        let name = ident.unraw().to_string();
+        let snake = name.to_snake_case();
+        if name != snake {
+            errors.push(
+                Diagnostic::new(
+                    ident.span(),
+                    format!("{what} `{name}` is not in snake_case"),
+                )
+                .expected(format!("a snake_case name: the {what} becomes a method"))
+                .help(format!("rename it `{snake}`")),
+            );
+        }
+    };
+    type_like(&flow.name, "flow", errors);
+    for state in &flow.states {
+        type_like(&state.name, "state", errors);
+    }
+    for transition in &flow.transitions {
+        method_like(&transition.name, "transition", errors);
+    }
+    for undo in &flow.undos {
+        method_like(&undo.name, "undo", errors);
+    }
+}
+
+/// Every type name the flow's module will define, with where it comes from.
+fn generated_names(flow: &Flow) -> Vec<(String, Span, String)> {
+    let mut names = Vec::new();
+    for transition in &flow.transitions {
+        let from = format!("transition `{}`", transition.name);
+        names.push((
+            transition.unit_type().to_string(),
+            transition.name.span(),
+            format!("the unit type of {from}"),
+        ));
+        if transition.targets.len() > 1 {
+            names.push((
+                transition.outcome_type().to_string(),
+                transition.name.span(),
+                format!("the outcome enum of {from}"),
+            ));
+        }
+        if transition.sources.len() > 1 {
+            names.push((
+                transition.input_type().to_string(),
+                transition.name.span(),
+                format!("the input enum of {from}"),
+            ));
+        }
+    }
+    names
+}
+
+// Rule: the types the module generates (states, one unit type per transition, outcome and
+// input enums, `State`, `Event`, `Flow`, ...) have distinct names.
+fn check_generated_names_do_not_clash(flow: &Flow, errors: &mut Errors) {
+    let module = &flow.module;
+    for state in &flow.states {
+        if let Some((name, what)) = FIXED_NAMES.iter().find(|(name, _)| state.name == name) {
+            errors.push(
+                Diagnostic::new(
+                    state.name.span(),
+                    format!("state `{name}` has the name of {what}, `{module}::{name}`"),
+                )
+                .expected(format!(
+                    "state names other than {}",
+                    list(FIXED_NAMES.iter().map(|(n, _)| *n))
+                ))
+                .help(format!(
+                    "rename the state, for example `{}{name}`",
+                    flow.name
+                )),
+            );
+        }
+    }
+    let mut seen: BTreeMap<String, String> = flow
+        .states
+        .iter()
+        .map(|s| (s.name.unraw().to_string(), format!("state `{}`", s.name)))
+        .collect();
+    for (name, what) in FIXED_NAMES {
+        seen.entry((*name).to_string())
+            .or_insert_with(|| (*what).to_string());
+    }
+    for (name, span, what) in generated_names(flow) {
+        if let Some(other) = seen.get(&name) {
+            errors.push(
+                Diagnostic::new(
+                    span,
+                    format!("{what} would be `{module}::{name}`, which is already {other}"),
+                )
+                .expected("distinct names for the types the flow generates")
+                .help("rename the transition or the state"),
+            );
+        } else {
+            seen.insert(name, what);
+        }
+    }
+}
+
+// Rule: a field or event type does not use a bare name that the flow's module defines
+// (`Event`, `Flow`, a transition's unit type...): inside the module it would mean the
+// generated item, not the user's type.
+fn check_types_do_not_name_generated_items(flow: &Flow, errors: &mut Errors) {
+    let mut names: Vec<(String, String)> = FIXED_NAMES
+        .iter()
+        .map(|(n, w)| ((*n).to_string(), (*w).to_string()))
+        .collect();
+    names.extend(
+        generated_names(flow)
+            .into_iter()
+            .map(|(name, _, what)| (name, what)),
+    );
+    let mut visitor = ShadowFinder {
+        names: &names,
+        found: Vec::new(),
+    };
+    for state in &flow.states {
+        for field in &state.fields {
+            visitor.visit_type(&field.ty);
+        }
+    }
+    for event in &flow.events {
+        visitor.visit_type(&event.ty);
+    }
+    let module = &flow.module;
+    for (ident, what) in visitor.found {
+        errors.push(
+            Diagnostic::new(ident.span(), format!("type `{ident}` here would mean `{module}::{ident}`, {what}, generated inside the flow's module"))
+                .expected("types that do not share a name with the flow's generated items")
+                .help(format!("write `super::{ident}` or a full path such as `crate::{ident}`")),
+        );
+    }
+}
+
+struct ShadowFinder<'a> {
+    names: &'a [(String, String)],
+    found: Vec<(Ident, String)>,
+}
+
+impl<'ast> Visit<'ast> for ShadowFinder<'_> {
+    fn visit_type_path(&mut self, ty: &'ast syn::TypePath) {
+        if ty.qself.is_none()
+            && ty.path.leading_colon.is_none()
+            && let Some(first) = ty.path.segments.first()
+            && let Some((_, what)) = self.names.iter().find(|(name, _)| first.ident == name)
+        {
+            self.found.push((first.ident.clone(), what.clone()));
+        }
+        syn::visit::visit_type_path(self, ty);
+    }
+}
+
+// Rule: a transition names each of its sources once and each of its targets once.
+fn check_no_repeated_state_in_transition(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        for (index, source) in transition.sources.iter().enumerate() {
+            if transition.sources[..index]
+                .iter()
+                .any(|s| s.state == source.state)
+            {
+                errors.push(
+                    Diagnostic::new(
+                        source.ident.span(),
+                        format!(
+                            "state `{}` is listed twice as a source of `{}`",
+                            source.ident, transition.name
+                        ),
+                    )
+                    .expected("each source state once")
+                    .help("remove the repeated state"),
+                );
+            }
+        }
+        for (index, target) in transition.targets.iter().enumerate() {
+            if transition.targets[..index]
+                .iter()
+                .any(|t| t.state == target.state)
+            {
+                errors.push(
+                    Diagnostic::new(
+                        target.ident.span(),
+                        format!(
+                            "state `{}` is listed twice as a target of `{}`",
+                            target.ident, transition.name
+                        ),
+                    )
+                    .expected("each target state once: the outcome enum has one variant per target")
+                    .help("remove the repeated state"),
+                );
+            }
+        }
+    }
+}
+
+// Rule: each option appears at most once on a transition.
+fn check_no_repeated_option(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        for (index, (keyword, span)) in transition.options.iter().enumerate() {
+            if transition.options[..index]
+                .iter()
+                .any(|(k, _)| k == keyword)
+            {
+                errors.push(
+                    Diagnostic::new(
+                        *span,
+                        format!(
+                            "option `{keyword}` appears twice on transition `{}`",
+                            transition.name
+                        ),
+                    )
+                    .expected("each option at most once")
+                    .help(format!("keep one `{keyword}`")),
+                );
+            }
+        }
+    }
+}
+
+// Rule: a transition is taken on an event or after a wait, not both.
+fn check_on_and_after_are_exclusive(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let on = transition.options.iter().find(|(k, _)| *k == "on");
+        let after = transition.options.iter().find(|(k, _)| *k == "after");
+        if let (Some(_), Some((_, span))) = (on, after) {
+            errors.push(
+                Diagnostic::new(*span, format!("transition `{}` has both `on` and `after`", transition.name))
+                    .expected("one trigger per transition: an event (`on`) or a timer (`after`)")
+                    .help("declare two transitions from the same state: one with `on Event`, one with `after(..)`"),
+            );
+        }
+    }
+}
+
+// Rule: `timeout` limits the attempts of a step the driver starts by itself; on an `on`
+// transition it has no meaning and is refused rather than guessed at.
+fn check_timeout_not_on_event(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        if let (Trigger::On { .. }, Some(timeout)) = (transition.trigger, transition.timeout) {
+            errors.push(
+                Diagnostic::new(timeout.keyword, format!("`timeout` on transition `{}`, which waits for an event", transition.name))
+                    .expected("`timeout` only on automatic and `after` transitions")
+                    .help("to stop waiting for the event after a while, add a transition from the same state with `after(..)`"),
+            );
+        }
+    }
+}
+
+// Rule: in `retry(n, min..max)`, the first wait is not longer than the longest.
+fn check_retry_range(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        if let Some(retry) = transition.retry
+            && retry.min > retry.max
+        {
+            errors.push(
+                Diagnostic::new(
+                    retry.range_span,
+                    format!(
+                        "the first wait ({}) is longer than the longest ({}) in `retry` on `{}`",
+                        human(retry.min),
+                        human(retry.max),
+                        transition.name
+                    ),
+                )
+                .expected("`first..longest` with first <= longest")
+                .help("swap the two durations"),
+            );
+        }
+    }
+}
+
+// Rule: a final state has no outgoing transition.
+fn check_final_states_have_no_exit(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        for source in &transition.sources {
+            if flow.states[source.state].kind == StateKind::Final {
+                errors.push(
+                    Diagnostic::new(source.ident.span(), format!("transition `{}` leaves final state `{}`", transition.name, source.ident))
+                        .expected("no transition out of a final state: the flow ends there")
+                        .help(format!("declare `{}` with `state` instead of `final`, or remove it from the sources of `{}`", source.ident, transition.name)),
+                );
+            }
+        }
+    }
+}
+
+/// For each source state, the transitions leaving it that match `select`, in order.
+fn by_source(flow: &Flow, select: impl Fn(Trigger) -> bool) -> Vec<(usize, Vec<usize>)> {
+    flow.states
+        .iter()
+        .enumerate()
+        .map(|(index, state)| {
+            (
+                index,
+                state
+                    .outgoing
+                    .iter()
+                    .copied()
+                    .filter(|&t| select(flow.transitions[t].trigger))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The span of the token naming `state` as a source of `transition`.
+fn source_span(flow: &Flow, transition: usize, state: usize) -> Span {
+    let t = &flow.transitions[transition];
+    t.sources
+        .iter()
+        .find(|s| s.state == state)
+        .map_or_else(|| t.name.span(), |s| s.ident.span())
+}
+
+// Rule: at most one automatic transition per source state, so the driver is deterministic.
+fn check_one_automatic_per_state(flow: &Flow, errors: &mut Errors) {
+    for (state, transitions) in by_source(flow, |t| matches!(t, Trigger::Automatic)) {
+        let Some((&first, rest)) = transitions.split_first() else {
+            continue;
+        };
+        for &second in rest {
+            errors.push(
+                Diagnostic::new(source_span(flow, second, state), format!("state `{}` has two automatic transitions: `{}` and `{}`", flow.states[state].name, flow.transitions[first].name, flow.transitions[second].name))
+                    .expected("at most one automatic transition per state, so the driver knows which one to take")
+                    .help(format!("make `{}` wait for an event (`, on Event`) or a timer (`, after(..)`), or give one transition several targets (`-> A | B`) and let its activity choose", flow.transitions[second].name)),
+            );
+        }
+    }
+}
+
+// Rule: at most one `after` timer per source state.
+fn check_one_timer_per_state(flow: &Flow, errors: &mut Errors) {
+    for (state, transitions) in by_source(flow, |t| matches!(t, Trigger::After(_))) {
+        let Some((&first, rest)) = transitions.split_first() else {
+            continue;
+        };
+        for &second in rest {
+            errors.push(
+                Diagnostic::new(
+                    source_span(flow, second, state),
+                    format!(
+                        "state `{}` has two `after` timers: `{}` and `{}`",
+                        flow.states[state].name,
+                        flow.transitions[first].name,
+                        flow.transitions[second].name
+                    ),
+                )
+                .expected("at most one `after` transition per state")
+                .help("keep one timer; its transition may have several targets (`-> A | B`)"),
+            );
+        }
+    }
+}
+
+// Rule: no two `on` transitions for the same event and source state.
+fn check_one_transition_per_event_and_state(flow: &Flow, errors: &mut Errors) {
+    for (state, transitions) in by_source(flow, |t| matches!(t, Trigger::On { .. })) {
+        for (index, &second) in transitions.iter().enumerate() {
+            let Trigger::On { event, .. } = flow.transitions[second].trigger else {
+                continue;
+            };
+            let earlier = transitions[..index].iter().find(|&&t| matches!(flow.transitions[t].trigger, Trigger::On { event: e, .. } if e == event));
+            if let Some(&first) = earlier {
+                errors.push(
+                    Diagnostic::new(source_span(flow, second, state), format!("state `{}` takes event `{}` in two transitions: `{}` and `{}`", flow.states[state].name, flow.events[event].ty.to_token_stream(), flow.transitions[first].name, flow.transitions[second].name))
+                        .expected("one transition per event in each state")
+                        .help("keep one transition for the event; it may have several targets (`-> A | B`)"),
+                );
+            }
+        }
+    }
+}
+
+// Rule: a non-final state with no automatic transition has an `on` or `after` transition:
+// every instance that is not finished has a way to move on.
+fn check_every_waiting_state_has_a_way_out(flow: &Flow, errors: &mut Errors) {
+    for (index, state) in flow.states.iter().enumerate() {
+        if state.kind != StateKind::Final && state.outgoing.is_empty() && is_canonical(flow, index)
+        {
+            errors.push(
+                Diagnostic::new(state.name.span(), format!("state `{}` is not final and has no transition out of it", state.name))
+                    .expected("every non-final state to leave by an automatic transition, an `on Event` transition or an `after(..)` transition")
+                    .help(format!("declare it `final {} {{ .. }}` if the flow ends there, or add a transition from it", state.name)),
+            );
+        }
+    }
+}
+
+// Rule: every state is reachable from the initial state.
+fn check_every_state_reachable(flow: &Flow, errors: &mut Errors) {
+    let Some(initial) = flow.initial() else {
+        return;
+    };
+    let reached = closure(flow, initial, |state| {
+        flow.states[state]
+            .outgoing
+            .iter()
+            .flat_map(|&t| {
+                flow.transitions[t]
+                    .targets
+                    .iter()
+                    .map(|target| target.state)
+            })
+            .collect()
+    });
+    for (index, state) in flow.states.iter().enumerate() {
+        if !reached[index] && is_canonical(flow, index) {
+            errors.push(
+                Diagnostic::new(
+                    state.name.span(),
+                    format!(
+                        "state `{}` cannot be reached from the initial state `{}`",
+                        state.name, flow.states[initial].name
+                    ),
+                )
+                .expected("every state reachable from the initial state")
+                .help(format!(
+                    "add a transition into `{}`, or remove it",
+                    state.name
+                )),
+            );
+        }
+    }
+}
+
+// Rule: every non-final state can reach a final state, so no instance is trapped forever.
+fn check_final_state_reachable(flow: &Flow, errors: &mut Errors) {
+    let mut can_finish = vec![false; flow.states.len()];
+    for (index, state) in flow.states.iter().enumerate() {
+        if state.kind == StateKind::Final {
+            let from_here = closure(flow, index, |s| {
+                flow.states[s]
+                    .incoming
+                    .iter()
+                    .flat_map(|&t| {
+                        flow.transitions[t]
+                            .sources
+                            .iter()
+                            .map(|source| source.state)
+                    })
+                    .collect()
+            });
+            for (reached, can) in from_here.into_iter().zip(can_finish.iter_mut()) {
+                *can |= reached;
+            }
+        }
+    }
+    for (index, state) in flow.states.iter().enumerate() {
+        // A state without any way out is reported by its own rule.
+        if !can_finish[index] && !state.outgoing.is_empty() && is_canonical(flow, index) {
+            errors.push(
+                Diagnostic::new(
+                    state.name.span(),
+                    format!("no final state can be reached from state `{}`", state.name),
+                )
+                .expected("a path from every state to a `final` state, so no instance is trapped")
+                .help(format!(
+                    "add a transition from `{}`, or from a state it leads to, into a final state",
+                    state.name
+                )),
+            );
+        }
+    }
+}
+
+/// The states reachable from `start` by following `next`, `start` included.
+fn closure(flow: &Flow, start: usize, next: impl Fn(usize) -> Vec<usize>) -> Vec<bool> {
+    let mut seen = vec![false; flow.states.len()];
+    let mut queue = VecDeque::from([start]);
+    seen[start] = true;
+    while let Some(state) = queue.pop_front() {
+        for to in next(state) {
+            if !seen[to] {
+                seen[to] = true;
+                queue.push_back(to);
+            }
+        }
+    }
+    seen
+}

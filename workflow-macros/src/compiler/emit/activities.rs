@@ -1,0 +1,73 @@
+//! The `Activities` trait: one async method per transition and per undo, implemented by the user.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::transitions::{input_type, output_type};
+use super::{doc, rt};
+use crate::compiler::model::{Flow, Trigger, human};
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let trait_doc = doc(&format!(
+        "The work behind each step of the `{}` flow. Implement it with `async fn`s; fakes for tests are plain structs.\n\n\
+         A transition's method receives its source state by reference, so a retry can call it again, and returns the \
+         state it lands in. An undo's method receives the state its step produced.",
+        flow.name
+    ));
+    let transitions = flow.transitions.iter().map(|transition| {
+        let name = &transition.name;
+        let input = input_type(flow, transition);
+        let output = output_type(flow, transition);
+        let (event_param, trigger) = match transition.trigger {
+            Trigger::On { event, .. } => {
+                let ty = &flow.events[event].ty;
+                (quote!(event: &#ty,), format!(" Taken when a `{}` event arrives.", flow.events[event].variant))
+            }
+            Trigger::After(timed) => (quote!(), format!(" Taken after waiting {} in the source state.", human(timed.duration))),
+            Trigger::Automatic => (quote!(), " Taken automatically.".to_string()),
+        };
+        let text = doc(&format!("Transition `{name}`: `{}`.{trigger}", transition.arrow()));
+        let mut docs: Vec<TokenStream> = transition.docs.iter().map(|d| quote!(#d)).collect();
+        if !docs.is_empty() {
+            docs.push(doc(""));
+        }
+        quote! {
+            #(#docs)*
+            #text
+            fn #name(
+                &self,
+                from: #input,
+                #event_param
+                ctx: &#rt::StepCtx,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<#output, Self::Error>> + ::core::marker::Send;
+        }
+    });
+    let undos = flow.undos.iter().map(|undo| {
+        let name = &undo.name;
+        let state = &flow.states[undo.state].name;
+        let text = doc(&format!(
+            "Undo `{name}`: compensates transition `{}` landing in `{state}`, which it receives.",
+            flow.transitions[undo.transition].name
+        ));
+        quote! {
+            #text
+            fn #name(
+                &self,
+                state: &#state,
+                ctx: &#rt::StepCtx,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<(), Self::Error>> + ::core::marker::Send;
+        }
+    });
+    quote! {
+        #trait_doc
+        #vis trait Activities: ::core::marker::Send + ::core::marker::Sync {
+            /// The error any activity may fail with.
+            type Error: ::core::fmt::Display + ::core::fmt::Debug + ::core::marker::Send + ::core::marker::Sync + 'static;
+
+            #(#transitions)*
+            #(#undos)*
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! `DEFINITION`: the static description a driver reads (states, transitions, triggers,
+//! policies, undos, events) and the fingerprint that changes when the graph changes.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{ToTokens, quote};
+
+use super::{doc, rt};
+use crate::compiler::model::{Flow, StateKind, Trigger};
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let name = flow.name.to_string();
+    let some = |index: Option<usize>| {
+        if let Some(index) = index {
+            quote!(::core::option::Option::Some(#index))
+        } else {
+            quote!(::core::option::Option::None)
+        }
+    };
+    let millis = |duration: core::time::Duration| {
+        let ms = Literal::u64_suffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+        quote!(#rt::Duration::from_millis(#ms))
+    };
+    let states = flow.states.iter().map(|state| {
+        let text = state.name.to_string();
+        let kind = match state.kind {
+            StateKind::Initial => quote!(#rt::StateKind::Initial),
+            StateKind::Intermediate => quote!(#rt::StateKind::Intermediate),
+            StateKind::Final => quote!(#rt::StateKind::Final),
+        };
+        let fields = state.fields.iter().map(|field| {
+            let name = field
+                .ident
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let ty = type_text(&field.ty);
+            quote!(#rt::FieldDef::__new(#name, #ty))
+        });
+        let pick = |select: fn(Trigger) -> bool| {
+            state
+                .outgoing
+                .iter()
+                .copied()
+                .find(|&t| select(flow.transitions[t].trigger))
+        };
+        let automatic = some(pick(|t| matches!(t, Trigger::Automatic)));
+        let after = some(pick(|t| matches!(t, Trigger::After(_))));
+        let on = state
+            .outgoing
+            .iter()
+            .copied()
+            .filter(|&t| matches!(flow.transitions[t].trigger, Trigger::On { .. }));
+        quote!(#rt::StateDef::__new(#text, #kind, &[#(#fields),*], #automatic, #after, &[#(#on),*]))
+    });
+    let transitions = flow.transitions.iter().map(|transition| {
+        let text = transition.name.to_string();
+        let sources = transition.sources.iter().map(|s| s.state);
+        let targets = transition.targets.iter().map(|target| {
+            let state = target.state;
+            let undo = some(target.undo);
+            quote!(#rt::TargetDef::__new(#state, #undo))
+        });
+        let trigger = match transition.trigger {
+            Trigger::Automatic => quote!(#rt::Trigger::Automatic),
+            Trigger::On { event, .. } => quote!(#rt::Trigger::On { event: #event }),
+            Trigger::After(timed) => {
+                let wait = millis(timed.duration);
+                quote!(#rt::Trigger::After(#wait))
+            }
+        };
+        let retry = if let Some(retry) = transition.retry {
+            let attempts = retry.attempts;
+            let (min, max, jitter) = (millis(retry.min), millis(retry.max), retry.jitter);
+            quote!(::core::option::Option::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)))
+        } else { quote!(::core::option::Option::None) };
+        let timeout = if let Some(timed) = transition.timeout {
+            let d = millis(timed.duration);
+            quote!(::core::option::Option::Some(#d))
+        } else { quote!(::core::option::Option::None) };
+        let compensate = transition.compensate;
+        quote!(#rt::TransitionDef::__new(#text, &[#(#sources),*], &[#(#targets),*], #trigger, #retry, #timeout, #compensate))
+    });
+    let undos = flow.undos.iter().map(|undo| {
+        let text = undo.name.to_string();
+        let (transition, state) = (undo.transition, undo.state);
+        quote!(#rt::UndoDef::__new(#text, #transition, #state))
+    });
+    let events = flow.events.iter().map(|event| {
+        let variant = event.variant.to_string();
+        let ty = type_text(&event.ty);
+        quote!(#rt::EventDef::__new(#variant, #ty))
+    });
+    let fingerprint = Literal::u64_suffixed(fingerprint(flow));
+    let static_doc = doc(&format!(
+        "The static definition of the `{name}` flow: states, transitions, triggers, policies, undos and fingerprint."
+    ));
+    quote! {
+        #static_doc
+        #vis static DEFINITION: #rt::Definition = #rt::Definition::__new(
+            #name,
+            &[#(#states),*],
+            &[#(#transitions),*],
+            &[#(#undos),*],
+            &[#(#events),*],
+            #rt::Fingerprint::from_u64(#fingerprint),
+        );
+    }
+}
+
+/// A type as text, without the spaces token printing puts around punctuation: `Vec<Item>`,
+/// `HashMap<K, V>`, `&'static str`.
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let spaced = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(spaced.len());
+    let mut prev = "";
+    for token in spaced.split(' ') {
+        let after_opener = matches!(prev, "" | "<" | "(" | "[" | "&" | "::");
+        let closer = matches!(token, ">" | ")" | "]" | "," | ";" | "::" | "<");
+        let call = token == "(" && !matches!(prev, "->" | "," | "+");
+        if !(after_opener || closer || call) {
+            out.push(' ');
+        }
+        out.push_str(token);
+        prev = token;
+    }
+    out
+}
+
+/// FNV-1a over a canonical text of the graph: the flow's name, its states with their kind
+/// and fields, its transitions with sources, targets, undos, trigger kind and `compensate`,
+/// and its event types. Policies (retry, timeout, timer lengths) are left out: changing them
+/// does not change what a stored instance means.
+pub(crate) fn fingerprint(flow: &Flow) -> u64 {
+    let mut lines = vec![format!("flow {}", flow.name)];
+    for state in &flow.states {
+        let fields: Vec<String> = state
+            .fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.ident
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    type_text(&f.ty)
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "state {} {:?} {{{}}}",
+            state.name,
+            state.kind,
+            fields.join(",")
+        ));
+    }
+    for transition in &flow.transitions {
+        let sources: Vec<String> = transition
+            .sources
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let targets: Vec<String> = transition
+            .targets
+            .iter()
+            .map(|t| match t.undo {
+                Some(u) => format!("{} undo {}", t.ident, flow.undos[u].name),
+                None => t.ident.to_string(),
+            })
+            .collect();
+        let trigger = match transition.trigger {
+            Trigger::Automatic => "automatic".to_string(),
+            Trigger::On { event, .. } => format!("on {}", type_text(&flow.events[event].ty)),
+            Trigger::After(_) => "after".to_string(),
+        };
+        lines.push(format!(
+            "transition {}: {} -> {} {trigger} compensate={}",
+            transition.name,
+            sources.join("|"),
+            targets.join("|"),
+            transition.compensate
+        ));
+    }
+    fnv1a(lines.join("\n").as_bytes())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

@@ -1,0 +1,65 @@
+//! The `Event` enum: one variant per event type named by an `on` option.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{doc, rt};
+use crate::compiler::model::Flow;
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let flow_attrs = &flow.attrs;
+    let enum_doc = doc(&format!(
+        "Any event the `{}` flow accepts, as sent to a running instance. Each event type converts into it with `From`.",
+        flow.name
+    ));
+    let variants: Vec<_> = flow.events.iter().map(|e| &e.variant).collect();
+    let types: Vec<_> = flow.events.iter().map(|e| &e.ty).collect();
+    let texts: Vec<String> = variants.iter().map(ToString::to_string).collect();
+    let indices = 0..flow.events.len();
+    let variant_docs = texts.iter().map(|text| doc(&format!("A `{text}` event.")));
+    quote! {
+        #(#flow_attrs)*
+        #enum_doc
+        #vis enum Event {
+            #(#variant_docs #variants(#types),)*
+        }
+
+        impl Event {
+            /// The event's name: its type's name.
+            #[must_use]
+            #vis const fn name(&self) -> &'static str {
+                match *self {
+                    #(Self::#variants(_) => #texts,)*
+                }
+            }
+
+            /// The event's position in the flow's `DEFINITION.events()`.
+            #[must_use]
+            #vis const fn index(&self) -> usize {
+                match *self {
+                    #(Self::#variants(_) => #indices,)*
+                }
+            }
+        }
+
+        impl #rt::FlowEvent for Event {
+            fn name(&self) -> &'static str {
+                Event::name(self)
+            }
+
+            fn index(&self) -> usize {
+                Event::index(self)
+            }
+        }
+
+        #(
+            impl ::core::convert::From<#types> for Event {
+                fn from(event: #types) -> Self {
+                    Self::#variants(event)
+                }
+            }
+        )*
+    }
+}

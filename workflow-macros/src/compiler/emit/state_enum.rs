@@ -1,0 +1,96 @@
+//! The `State` enum: every state as one value, with conversions both ways.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{doc, rt};
+use crate::compiler::model::{Flow, StateKind};
+
+pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let flow_attrs = &flow.attrs;
+    let enum_doc = doc(&format!(
+        "Any state of the `{}` flow: how an instance is stored, inspected and rehydrated.",
+        flow.name
+    ));
+    let names: Vec<_> = states.iter().map(|&i| &flow.states[i].name).collect();
+    let texts: Vec<String> = names.iter().map(ToString::to_string).collect();
+    let variant_docs = names
+        .iter()
+        .map(|name| doc(&format!("The flow is in state `{name}`.")));
+    let finals = states
+        .iter()
+        .map(|&i| flow.states[i].kind == StateKind::Final);
+    let indices = states.iter().copied();
+    let conversions = names.iter().zip(&texts).map(|(name, text)| {
+        quote! {
+            impl ::core::convert::From<#name> for State {
+                fn from(state: #name) -> Self {
+                    Self::#name(state)
+                }
+            }
+
+            impl ::core::convert::TryFrom<State> for #name {
+                type Error = #rt::WrongState<State>;
+
+                #[allow(unreachable_patterns)]
+                fn try_from(state: State) -> ::core::result::Result<Self, Self::Error> {
+                    match state {
+                        State::#name(state) => ::core::result::Result::Ok(state),
+                        other => ::core::result::Result::Err(#rt::WrongState::new(#text, other.name(), other)),
+                    }
+                }
+            }
+        }
+    });
+    quote! {
+        #(#flow_attrs)*
+        #enum_doc
+        #vis enum State {
+            #(#variant_docs #names(#names),)*
+        }
+
+        impl State {
+            /// The state's name, as declared in the flow.
+            #[must_use]
+            #vis const fn name(&self) -> &'static str {
+                match self {
+                    #(Self::#names(_) => #texts,)*
+                }
+            }
+
+            /// Whether the state is final: the flow has ended.
+            #[must_use]
+            #vis const fn is_final(&self) -> bool {
+                match self {
+                    #(Self::#names(_) => #finals,)*
+                }
+            }
+
+            /// The state's position in the flow's `DEFINITION.states()`.
+            #[must_use]
+            #vis const fn index(&self) -> usize {
+                match self {
+                    #(Self::#names(_) => #indices,)*
+                }
+            }
+        }
+
+        impl #rt::FlowState for State {
+            fn name(&self) -> &'static str {
+                State::name(self)
+            }
+
+            fn index(&self) -> usize {
+                State::index(self)
+            }
+
+            fn is_final(&self) -> bool {
+                State::is_final(self)
+            }
+        }
+
+        #(#conversions)*
+    }
+}

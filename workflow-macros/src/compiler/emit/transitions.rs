@@ -1,0 +1,159 @@
+//! Per transition: a unit type naming it, the enum of its outcomes when it has several targets,
+//! and the enum of its inputs when it has several sources.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::doc;
+use crate::compiler::model::{Flow, Transition};
+
+/// What the transition's activity receives: `&Placed`, or `CancelFrom<'_>` for several sources.
+pub(crate) fn input_type(flow: &Flow, transition: &Transition) -> TokenStream {
+    if transition.sources.len() == 1 {
+        let source = &flow.states[transition.sources[0].state].name;
+        quote!(&#source)
+    } else {
+        let input = transition.input_type();
+        quote!(#input<'_>)
+    }
+}
+
+/// What the transition produces: `Reserved`, or `ReserveTo` for several targets.
+pub(crate) fn output_type(flow: &Flow, transition: &Transition) -> TokenStream {
+    if transition.targets.len() == 1 {
+        let target = &flow.states[transition.targets[0].state].name;
+        quote!(#target)
+    } else {
+        let outcome = transition.outcome_type();
+        quote!(#outcome)
+    }
+}
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    flow.transitions
+        .iter()
+        .map(|t| {
+            [
+                unit_type(flow, t),
+                outcome_enum(flow, t),
+                input_enum(flow, t),
+            ]
+            .into_iter()
+            .collect::<TokenStream>()
+        })
+        .collect()
+}
+
+fn unit_type(flow: &Flow, transition: &Transition) -> TokenStream {
+    let vis = &flow.item_vis;
+    let unit = transition.unit_type();
+    let text = doc(&format!(
+        "The `{}` transition (`{}`) as a value.",
+        transition.name,
+        transition.arrow()
+    ));
+    quote! {
+        #text
+        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #vis struct #unit;
+    }
+}
+
+fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
+    if transition.targets.len() < 2 {
+        return TokenStream::new();
+    }
+    let vis = &flow.item_vis;
+    let flow_attrs = &flow.attrs;
+    let outcome = transition.outcome_type();
+    let text = doc(&format!(
+        "Where the `{}` transition lands: `{}`.",
+        transition.name,
+        transition.arrow()
+    ));
+    let targets: Vec<_> = transition
+        .targets
+        .iter()
+        .map(|t| &flow.states[t.state].name)
+        .collect();
+    let texts: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    let variant_docs = texts.iter().map(|t| doc(&format!("Landed in `{t}`.")));
+    quote! {
+        #(#flow_attrs)*
+        #text
+        #vis enum #outcome {
+            #(#variant_docs #targets(#targets),)*
+        }
+
+        impl #outcome {
+            /// The name of the state it landed in.
+            #[must_use]
+            #vis const fn name(&self) -> &'static str {
+                match self {
+                    #(Self::#targets(_) => #texts,)*
+                }
+            }
+        }
+
+        impl ::core::convert::From<#outcome> for State {
+            fn from(outcome: #outcome) -> Self {
+                match outcome {
+                    #(#outcome::#targets(state) => Self::#targets(state),)*
+                }
+            }
+        }
+
+        #(
+            impl ::core::convert::From<#targets> for #outcome {
+                fn from(state: #targets) -> Self {
+                    Self::#targets(state)
+                }
+            }
+        )*
+    }
+}
+
+fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
+    if transition.sources.len() < 2 {
+        return TokenStream::new();
+    }
+    let vis = &flow.item_vis;
+    let input = transition.input_type();
+    let text = doc(&format!(
+        "The state the `{}` transition starts from (`{}`), borrowed for one attempt.",
+        transition.name,
+        transition.arrow()
+    ));
+    let sources: Vec<_> = transition
+        .sources
+        .iter()
+        .map(|s| &flow.states[s.state].name)
+        .collect();
+    let texts: Vec<String> = sources.iter().map(ToString::to_string).collect();
+    let variant_docs = texts.iter().map(|t| doc(&format!("Starting from `{t}`.")));
+    quote! {
+        #text
+        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        #vis enum #input<'a> {
+            #(#variant_docs #sources(&'a #sources),)*
+        }
+
+        impl #input<'_> {
+            /// The name of the state it starts from.
+            #[must_use]
+            #vis const fn name(&self) -> &'static str {
+                match self {
+                    #(Self::#sources(_) => #texts,)*
+                }
+            }
+        }
+
+        #(
+            impl<'a> ::core::convert::From<&'a #sources> for #input<'a> {
+                fn from(state: &'a #sources) -> Self {
+                    Self::#sources(state)
+                }
+            }
+        )*
+    }
+}

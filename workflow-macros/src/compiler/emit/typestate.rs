@@ -1,0 +1,69 @@
+//! Typestate methods: each transition is a method on each of its source states. It takes the
+//! state by value and returns the target, or hands the state back inside `Failed`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::transitions::output_type;
+use super::{doc, rt};
+use crate::compiler::model::{Flow, Trigger};
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    flow.states
+        .iter()
+        .enumerate()
+        .filter(|(_, state)| !state.outgoing.is_empty())
+        .map(|(index, state)| {
+            let name = &state.name;
+            let methods = state.outgoing.iter().map(|&t| {
+                let transition = &flow.transitions[t];
+                let method = &transition.name;
+                let text = transition.name.to_string();
+                let output = output_type(flow, transition);
+                let from = if transition.sources.len() == 1 {
+                    quote!(&self)
+                } else {
+                    let input = transition.input_type();
+                    quote!(#input::#name(&self))
+                };
+                let (event_param, event_arg, event_doc) = match transition.trigger {
+                    Trigger::On { event, .. } => {
+                        let ty = &flow.events[event].ty;
+                        (quote!(event: &#ty,), quote!(event,), " with the event that triggers it")
+                    }
+                    _ => (quote!(), quote!(), ""),
+                };
+                let method_doc = doc(&format!(
+                    "Takes transition `{text}` (`{}`) from `{}`{event_doc}: one attempt of the `{text}` activity, \
+                     outside any driver (retry and timeout policies are the driver's).\n\n\
+                     # Errors\n\nIf the activity fails, the `{}` state comes back inside `Failed` with the error.",
+                    transition.arrow(),
+                    flow.states[index].name,
+                    flow.states[index].name,
+                ));
+                quote! {
+                    #method_doc
+                    #vis async fn #method<__A: Activities>(
+                        self,
+                        acts: &__A,
+                        #event_param
+                    ) -> ::core::result::Result<#output, #rt::Failed<#name, <__A as Activities>::Error>> {
+                        let ctx = #rt::StepCtx::local(#text);
+                        let result = <__A as Activities>::#method(acts, #from, #event_arg &ctx).await;
+                        match result {
+                            ::core::result::Result::Ok(next) => ::core::result::Result::Ok(next),
+                            ::core::result::Result::Err(error) => ::core::result::Result::Err(#rt::Failed::new(self, error)),
+                        }
+                    }
+                }
+            });
+            quote! {
+                impl #name {
+                    #(#methods)*
+                }
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,601 @@
+//! Pass 2: the resolved graph. Names become indices, literals become values; every node keeps
+//! the tokens it came from so later passes can point at them.
+//!
+//! The graph has forward (`outgoing`) and inverse (`incoming`) edges; the checks, the diagram
+//! and the code generator all read it.
+
+use core::time::Duration;
+
+use heck::ToSnakeCase;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Field, Ident, Lit, Type, Visibility};
+
+use super::diagnostic::{Diagnostic, Errors, closest, list};
+use super::parse::{FlowDecl, OptionDecl, StateKeyword, TransitionDecl};
+
+/// The resolved flow.
+pub(crate) struct Flow {
+    pub(crate) name: Ident,
+    /// The generated module's name, the flow's name in snake case.
+    pub(crate) module: Ident,
+    pub(crate) vis: Visibility,
+    /// The visibility of the items inside the module: as far as the module itself reaches.
+    pub(crate) item_vis: TokenStream,
+    /// Doc comments on the flow, which document the generated module.
+    pub(crate) docs: Vec<Attribute>,
+    /// Other attributes on the flow (derives...), applied to every state and enum.
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) states: Vec<State>,
+    pub(crate) transitions: Vec<Transition>,
+    pub(crate) undos: Vec<Undo>,
+    pub(crate) events: Vec<Event>,
+}
+
+/// Whether a state starts the flow, ends it, or sits between.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StateKind {
+    Initial,
+    Intermediate,
+    Final,
+}
+
+pub(crate) struct State {
+    pub(crate) name: Ident,
+    pub(crate) kind: StateKind,
+    /// The `initial`, `state` or `final` keyword.
+    pub(crate) keyword_span: Span,
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) fields: Vec<Field>,
+    /// Transitions that may start here.
+    pub(crate) outgoing: Vec<usize>,
+    /// Transitions that may land here.
+    pub(crate) incoming: Vec<usize>,
+}
+
+pub(crate) struct Transition {
+    pub(crate) name: Ident,
+    pub(crate) docs: Vec<Attribute>,
+    pub(crate) sources: Vec<StateRef>,
+    pub(crate) targets: Vec<Target>,
+    /// Every option as written, to check for repeats and conflicts.
+    pub(crate) options: Vec<(&'static str, Span)>,
+    pub(crate) trigger: Trigger,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) timeout: Option<Timed>,
+    pub(crate) compensate: bool,
+}
+
+/// A state named in a transition.
+pub(crate) struct StateRef {
+    pub(crate) ident: Ident,
+    pub(crate) state: usize,
+}
+
+pub(crate) struct Target {
+    pub(crate) ident: Ident,
+    pub(crate) state: usize,
+    pub(crate) undo: Option<usize>,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Trigger {
+    Automatic,
+    On { event: usize },
+    After(Timed),
+}
+
+/// A duration and the literal it was written as.
+#[derive(Clone, Copy)]
+pub(crate) struct Timed {
+    pub(crate) keyword: Span,
+    pub(crate) duration: Duration,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Retry {
+    pub(crate) attempts: u32,
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
+    /// The span of the `min..max` range.
+    pub(crate) range_span: Span,
+    pub(crate) jitter: bool,
+}
+
+pub(crate) struct Undo {
+    pub(crate) name: Ident,
+    pub(crate) transition: usize,
+    /// The state the undo's transition lands in; the undo receives it.
+    pub(crate) state: usize,
+}
+
+pub(crate) struct Event {
+    pub(crate) ty: Type,
+    /// The variant of the generated `Event` enum: the type's last path segment.
+    pub(crate) variant: Ident,
+}
+
+impl Flow {
+    /// The index of the state called `name`: the first one declared, if there are several.
+    pub(crate) fn state_index(&self, name: &Ident) -> Option<usize> {
+        self.states.iter().position(|s| s.name == *name)
+    }
+
+    /// The index of the initial state, if there is one.
+    pub(crate) fn initial(&self) -> Option<usize> {
+        self.states
+            .iter()
+            .position(|s| s.kind == StateKind::Initial)
+    }
+}
+
+impl Transition {
+    /// `Placed | Reserved -> Cancelled`, for docs and messages.
+    pub(crate) fn arrow(&self) -> String {
+        let sources: Vec<String> = self.sources.iter().map(|s| s.ident.to_string()).collect();
+        let targets: Vec<String> = self.targets.iter().map(|t| t.ident.to_string()).collect();
+        format!("{} -> {}", sources.join(" | "), targets.join(" | "))
+    }
+
+    /// The generated unit type: `reserve` -> `Reserve`.
+    pub(crate) fn unit_type(&self) -> Ident {
+        pascal_ident(&self.name, "")
+    }
+
+    /// The generated outcome enum of a transition with several targets: `ReserveTo`.
+    pub(crate) fn outcome_type(&self) -> Ident {
+        pascal_ident(&self.name, "To")
+    }
+
+    /// The generated input enum of a transition with several sources: `CancelFrom`.
+    pub(crate) fn input_type(&self) -> Ident {
+        pascal_ident(&self.name, "From")
+    }
+}
+
+/// `reserve` + `To` -> `ReserveTo`, spanned at the transition's name.
+pub(crate) fn pascal_ident(name: &Ident, suffix: &str) -> Ident {
+    use heck::ToUpperCamelCase;
+    use syn::ext::IdentExt;
+    Ident::new(
+        &format!("{}{suffix}", name.unraw().to_string().to_upper_camel_case()),
+        name.span(),
+    )
+}
+
+/// Builds the model. The flag is `false` when a state name could not be resolved; the graph-wide
+/// checks are then skipped, as they would report consequences rather than causes.
+pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
+    let (docs, attrs): (Vec<_>, Vec<_>) = decl
+        .attrs
+        .into_iter()
+        .partition(|a| a.path().is_ident("doc"));
+    let module = Ident::new(&decl.name.to_string().to_snake_case(), decl.name.span());
+    let item_vis = item_visibility(&decl.vis);
+    let mut flow = Flow {
+        name: decl.name,
+        module,
+        vis: decl.vis,
+        item_vis,
+        docs,
+        attrs,
+        states: Vec::new(),
+        transitions: Vec::new(),
+        undos: Vec::new(),
+        events: Vec::new(),
+    };
+    for state in decl.states {
+        flow.states.push(State {
+            name: state.name,
+            kind: match state.keyword {
+                StateKeyword::Initial => StateKind::Initial,
+                StateKeyword::State => StateKind::Intermediate,
+                StateKeyword::Final => StateKind::Final,
+            },
+            keyword_span: state.keyword_span,
+            attrs: state.attrs,
+            fields: state.fields,
+            outgoing: Vec::new(),
+            incoming: Vec::new(),
+        });
+    }
+    let mut resolved = true;
+    for decl in decl.transitions {
+        resolved &= build_transition(&mut flow, decl, errors);
+    }
+    (flow, resolved)
+}
+
+/// Resolves one transition into `flow`; `false` if one of its state names did not resolve.
+fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) -> bool {
+    let mut resolved = true;
+    let index = flow.transitions.len();
+    for attr in &decl.attrs {
+        if !attr.path().is_ident("doc") {
+            errors.push(
+                Diagnostic::new(attr.span(), format!("found attribute `#[{}]` on transition `{}`", attr.path().to_token_stream(), decl.name))
+                    .expected("only doc comments on a transition")
+                    .help("remove the attribute; attributes on the flow or on a state apply to the generated types"),
+            );
+        }
+    }
+    let mut sources = Vec::new();
+    for ident in decl.sources {
+        match resolve_state(flow, &ident, &decl.name, "source", errors) {
+            Some(state) => sources.push(StateRef { ident, state }),
+            None => resolved = false,
+        }
+    }
+    let mut targets = Vec::new();
+    for target in decl.targets {
+        let Some(state) = resolve_state(flow, &target.state, &decl.name, "target", errors) else {
+            resolved = false;
+            continue;
+        };
+        let undo = target.undo.map(|name| {
+            flow.undos.push(Undo {
+                name,
+                transition: index,
+                state,
+            });
+            flow.undos.len() - 1
+        });
+        targets.push(Target {
+            ident: target.state,
+            state,
+            undo,
+        });
+    }
+    let mut transition = Transition {
+        name: decl.name,
+        docs: decl
+            .attrs
+            .into_iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .collect(),
+        sources,
+        targets,
+        options: decl
+            .options
+            .iter()
+            .map(|o| (o.keyword(), o.keyword_span()))
+            .collect(),
+        trigger: Trigger::Automatic,
+        retry: None,
+        timeout: None,
+        compensate: false,
+    };
+    for option in decl.options {
+        apply_option(&mut flow.events, &mut transition, option, errors);
+    }
+    for source in &transition.sources {
+        flow.states[source.state].outgoing.push(index);
+    }
+    for target in &transition.targets {
+        flow.states[target.state].incoming.push(index);
+    }
+    flow.transitions.push(transition);
+    resolved
+}
+
+fn resolve_state(
+    flow: &Flow,
+    ident: &Ident,
+    transition: &Ident,
+    role: &str,
+    errors: &mut Errors,
+) -> Option<usize> {
+    if let Some(index) = flow.state_index(ident) {
+        return Some(index);
+    }
+    let names: Vec<String> = flow.states.iter().map(|s| s.name.to_string()).collect();
+    let mut diagnostic = Diagnostic::new(
+        ident.span(),
+        format!("unknown state `{ident}` as a {role} of transition `{transition}`"),
+    )
+    .expected(format!(
+        "a state declared in flow `{}`: {}",
+        flow.name,
+        list(names.iter().map(String::as_str))
+    ));
+    diagnostic = match closest(&ident.to_string(), names.iter().map(String::as_str)) {
+        Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
+        None => diagnostic.help(format!(
+            "declare it, for example `state {ident} {{}}`, or fix the name"
+        )),
+    };
+    errors.push(diagnostic);
+    None
+}
+
+/// Records one option on `transition`. Repeats and conflicts are left to the checks, which
+/// see every option in `transition.options`; the first occurrence wins here.
+fn apply_option(
+    events: &mut Vec<Event>,
+    transition: &mut Transition,
+    option: OptionDecl,
+    errors: &mut Errors,
+) {
+    match option {
+        OptionDecl::Retry {
+            attempts,
+            min,
+            max,
+            jitter,
+            ..
+        } => {
+            let attempts_value = match attempts.base10_parse::<u32>() {
+                Ok(n) if attempts.suffix().is_empty() => Some(n),
+                _ => {
+                    errors.push(
+                        Diagnostic::new(
+                            attempts.span(),
+                            format!("found `{attempts}` as the number of attempts"),
+                        )
+                        .expected("a whole number of attempts, the first included, such as `3`")
+                        .help("write `retry(3, 100ms..10s)`"),
+                    );
+                    None
+                }
+            };
+            let min_value = duration(&min, "retry", errors);
+            let max_value = duration(&max, "retry", errors);
+            let range_span = min.span().join(max.span()).unwrap_or_else(|| min.span());
+            if let (Some(attempts), Some(min), Some(max)) = (attempts_value, min_value, max_value)
+                && transition.retry.is_none()
+            {
+                transition.retry = Some(Retry {
+                    attempts,
+                    min,
+                    max,
+                    range_span,
+                    jitter: jitter.is_some(),
+                });
+            }
+            if attempts_value == Some(0) {
+                errors.push(
+                    Diagnostic::new(attempts.span(), "found `0` attempts")
+                        .expected("at least 1 attempt (the first one counts)")
+                        .help("write `retry(3, ..)` for three attempts, or remove `retry` for one"),
+                );
+            }
+        }
+        OptionDecl::Timeout {
+            keyword,
+            duration: lit,
+        } => {
+            if let Some(value) = duration(&lit, "timeout", errors) {
+                transition.timeout.get_or_insert(Timed {
+                    keyword,
+                    duration: value,
+                });
+            }
+        }
+        OptionDecl::After {
+            keyword,
+            duration: lit,
+        } => {
+            if let Some(value) = duration(&lit, "after", errors)
+                && matches!(transition.trigger, Trigger::Automatic)
+            {
+                transition.trigger = Trigger::After(Timed {
+                    keyword,
+                    duration: value,
+                });
+            }
+        }
+        OptionDecl::On { event, .. } => {
+            if let Some(index) = event_index(events, event, errors)
+                && matches!(transition.trigger, Trigger::Automatic)
+            {
+                transition.trigger = Trigger::On { event: index };
+            }
+        }
+        OptionDecl::Compensate { .. } => transition.compensate = true,
+    }
+}
+
+/// The index of `ty` among the flow's event types, adding it if new.
+fn event_index(events: &mut Vec<Event>, ty: Type, errors: &mut Errors) -> Option<usize> {
+    let variant = match &ty {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().map(|s| s.ident.clone())
+        }
+        _ => None,
+    };
+    let Some(variant) = variant else {
+        errors.push(
+            Diagnostic::new(
+                ty.span(),
+                format!("found `{}` as an event type", ty.to_token_stream()),
+            )
+            .expected("a named type, such as `CancelRequested` or `events::Approval`")
+            .help("wrap the data in a struct and name that struct after `on`"),
+        );
+        return None;
+    };
+    let written = ty.to_token_stream().to_string();
+    if let Some(index) = events
+        .iter()
+        .position(|e| e.ty.to_token_stream().to_string() == written)
+    {
+        return Some(index);
+    }
+    if let Some(other) = events.iter().find(|e| e.variant == variant) {
+        errors.push(
+            Diagnostic::new(ty.span(), format!("two event types are both named `{variant}`: `{written}` and `{}`", other.ty.to_token_stream()))
+                .expected("event types with distinct names: each becomes a variant of the flow's `Event` enum")
+                .help("rename one of them, or give it a distinct alias with `use .. as ..`"),
+        );
+        return None;
+    }
+    events.push(Event { ty, variant });
+    Some(events.len() - 1)
+}
+
+/// Converts a duration literal (`500ms`, `30s`, `15min`, `2h`).
+fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
+    let written = lit.to_token_stream().to_string();
+    let (digits, unit) = match lit {
+        Lit::Int(int) => (int.base10_digits().to_string(), int.suffix().to_string()),
+        Lit::Float(float) => {
+            let unit = float.suffix();
+            let hint = float
+                .base10_digits()
+                .parse::<f64>()
+                .ok()
+                .and_then(|value| unit_millis(unit).map(|per| value * f64::from(per)))
+                .filter(|ms| ms.fract() == 0.0 && *ms >= 1.0)
+                .map_or_else(
+                    || "write it in a smaller unit as a whole number".to_string(),
+                    |ms| format!("write `{ms}ms`"),
+                );
+            errors.push(
+                Diagnostic::new(
+                    lit.span(),
+                    format!("found fractional duration `{written}` in `{option}`"),
+                )
+                .expected("a whole number followed by a unit: `ms`, `s`, `min` or `h`")
+                .help(hint),
+            );
+            return None;
+        }
+        _ => {
+            errors.push(
+                Diagnostic::new(lit.span(), format!("found `{written}` in `{option}`"))
+                    .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
+                    .help("write a whole number followed by its unit, with no space"),
+            );
+            return None;
+        }
+    };
+    let Some(per_unit) = unit_millis(&unit) else {
+        let help = if unit.is_empty() {
+            format!("add a unit: `{digits}ms`, `{digits}s`, `{digits}min` or `{digits}h`")
+        } else {
+            let likely = match unit.as_str() {
+                "m" | "mins" | "minute" | "minutes" => Some("min"),
+                "sec" | "secs" | "second" | "seconds" => Some("s"),
+                "hr" | "hrs" | "hour" | "hours" => Some("h"),
+                "msec" | "millis" | "milliseconds" => Some("ms"),
+                _ => None,
+            };
+            match likely {
+                Some(unit) => format!("write `{digits}{unit}`"),
+                None => "the units are `ms`, `s`, `min` and `h`".to_string(),
+            }
+        };
+        errors.push(
+            Diagnostic::new(
+                lit.span(),
+                format!(
+                    "found `{written}` in `{option}`: {}",
+                    if unit.is_empty() {
+                        "a number with no unit".to_string()
+                    } else {
+                        format!("unknown unit `{unit}`")
+                    }
+                ),
+            )
+            .expected("a duration unit: `ms`, `s`, `min` or `h`")
+            .help(help),
+        );
+        return None;
+    };
+    let millis = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(u64::from(per_unit)));
+    match millis {
+        Some(0) => {
+            errors.push(
+                Diagnostic::new(
+                    lit.span(),
+                    format!("found a zero duration `{written}` in `{option}`"),
+                )
+                .expected("a duration longer than zero")
+                .help(if option == "timeout" {
+                    "remove `timeout` for no time limit"
+                } else {
+                    "use at least `1ms`"
+                }),
+            );
+            None
+        }
+        Some(ms) => Some(Duration::from_millis(ms)),
+        None => {
+            errors.push(
+                Diagnostic::new(
+                    lit.span(),
+                    format!("found `{written}` in `{option}`, too long to represent"),
+                )
+                .expected("a duration below about 584 million years")
+                .help("use a smaller number"),
+            );
+            None
+        }
+    }
+}
+
+/// `15min`, `30s`, `1500ms`: a duration in the largest unit that divides it.
+pub(crate) fn human(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}min", ms / 60_000),
+        ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+fn unit_millis(unit: &str) -> Option<u32> {
+    match unit {
+        "ms" => Some(1),
+        "s" => Some(1_000),
+        "min" => Some(60_000),
+        "h" => Some(3_600_000),
+        _ => None,
+    }
+}
+
+/// The visibility of items inside the flow's module, so they reach exactly as far as the
+/// module: `pub` stays `pub`, private becomes `pub(super)`, `pub(super)` becomes
+/// `pub(in super::super)`.
+fn item_visibility(vis: &Visibility) -> TokenStream {
+    match vis {
+        Visibility::Public(_) => quote!(pub),
+        Visibility::Inherited => quote!(pub(super)),
+        Visibility::Restricted(restricted) => {
+            let path = &restricted.path;
+            let first = path.segments.first().map(|s| s.ident.to_string());
+            match first.as_deref() {
+                Some("crate") => quote!(pub(in #path)),
+                Some("self") => {
+                    let rest = path.segments.iter().skip(1);
+                    quote!(pub(in super #(:: #rest)*))
+                }
+                _ => quote!(pub(in super::#path)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vis(tokens: TokenStream) -> String {
+        item_visibility(&syn::parse2(tokens).expect("visibility")).to_string()
+    }
+
+    #[test]
+    fn items_reach_as_far_as_their_module() {
+        assert_eq!(vis(quote!(pub)), "pub");
+        assert_eq!(vis(quote!()), "pub (super)");
+        assert_eq!(vis(quote!(pub(crate))), "pub (in crate)");
+        assert_eq!(vis(quote!(pub(self))), "pub (in super)");
+        assert_eq!(vis(quote!(pub(super))), "pub (in super :: super)");
+        assert_eq!(vis(quote!(pub(in crate::a))), "pub (in crate :: a)");
+    }
+}

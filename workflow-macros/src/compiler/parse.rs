@@ -1,0 +1,589 @@
+//! Pass 1, syntax only: the `workflow!` tokens become a tree that keeps every token's span.
+//!
+//! Nothing here knows what a state or a transition means; names are not resolved and values
+//! are not checked. A malformed item is reported and skipped, and parsing goes on with the next
+//! item, so one expansion reports every syntax error of a flow.
+
+use proc_macro2::Span;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Field, Ident, Lit, LitInt, Token, Type, Visibility, braced, parenthesized};
+
+use super::diagnostic::Diagnostic;
+
+/// The DSL's keywords, declared once.
+pub(crate) mod kw {
+    syn::custom_keyword!(initial);
+    syn::custom_keyword!(state);
+    syn::custom_keyword!(undo);
+    syn::custom_keyword!(retry);
+    syn::custom_keyword!(jitter);
+    syn::custom_keyword!(timeout);
+    syn::custom_keyword!(on);
+    syn::custom_keyword!(after);
+    syn::custom_keyword!(compensate);
+}
+
+/// The option keywords a transition accepts, for error messages and suggestions.
+pub(crate) const OPTION_KEYWORDS: &[&str] = &["retry", "timeout", "on", "after", "compensate"];
+
+/// One `workflow!` invocation: a single flow.
+pub(crate) struct FlowDecl {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) name: Ident,
+    pub(crate) states: Vec<StateDecl>,
+    pub(crate) transitions: Vec<TransitionDecl>,
+    /// Syntax errors of items that were skipped.
+    pub(crate) errors: Vec<syn::Error>,
+}
+
+/// Which keyword introduced a state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum StateKeyword {
+    Initial,
+    State,
+    Final,
+}
+
+/// `initial Placed { order: OrderRequest }`
+pub(crate) struct StateDecl {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) keyword: StateKeyword,
+    pub(crate) keyword_span: Span,
+    pub(crate) name: Ident,
+    pub(crate) fields: Vec<Field>,
+}
+
+/// `reserve: Placed -> Reserved undo release | Cancelled, retry(3, 1s..1min);`
+pub(crate) struct TransitionDecl {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) name: Ident,
+    pub(crate) sources: Vec<Ident>,
+    pub(crate) targets: Vec<TargetDecl>,
+    pub(crate) options: Vec<OptionDecl>,
+}
+
+/// One target of a transition, with the undo recorded on landing there.
+pub(crate) struct TargetDecl {
+    pub(crate) state: Ident,
+    pub(crate) undo: Option<Ident>,
+}
+
+/// One option after the targets.
+pub(crate) enum OptionDecl {
+    Retry {
+        keyword: Span,
+        attempts: LitInt,
+        min: Lit,
+        max: Lit,
+        jitter: Option<Span>,
+    },
+    Timeout {
+        keyword: Span,
+        duration: Lit,
+    },
+    On {
+        keyword: Span,
+        event: Type,
+    },
+    After {
+        keyword: Span,
+        duration: Lit,
+    },
+    Compensate {
+        keyword: Span,
+    },
+}
+
+impl OptionDecl {
+    /// The option's keyword, as written.
+    pub(crate) fn keyword(&self) -> &'static str {
+        match self {
+            Self::Retry { .. } => "retry",
+            Self::Timeout { .. } => "timeout",
+            Self::On { .. } => "on",
+            Self::After { .. } => "after",
+            Self::Compensate { .. } => "compensate",
+        }
+    }
+
+    /// The span of the option's keyword.
+    pub(crate) fn keyword_span(&self) -> Span {
+        match self {
+            Self::Retry { keyword, .. }
+            | Self::Timeout { keyword, .. }
+            | Self::On { keyword, .. }
+            | Self::After { keyword, .. }
+            | Self::Compensate { keyword } => *keyword,
+        }
+    }
+}
+
+impl Parse for FlowDecl {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let name = parse_flow_name(input)?;
+        if !input.peek(syn::token::Brace) {
+            return Err(
+                Diagnostic::new(input.span(), "expected `{` after the flow's name")
+                    .expected("the flow's body in braces: its states and transitions")
+                    .help(format!("write `{name} {{ initial Start {{}} ... }}`"))
+                    .into(),
+            );
+        }
+        let body;
+        braced!(body in input);
+        let mut flow = FlowDecl {
+            attrs,
+            vis,
+            name,
+            states: Vec::new(),
+            transitions: Vec::new(),
+            errors: Vec::new(),
+        };
+        while !body.is_empty() {
+            if let Err(error) = parse_item(&body, &mut flow) {
+                flow.errors.push(error);
+                skip_to_next_item(&body);
+            }
+        }
+        if !input.is_empty() {
+            return Err(
+                Diagnostic::new(input.span(), "unexpected tokens after the flow's body")
+                    .expected("one flow per `workflow!` block")
+                    .help("declare each further flow in a `workflow! { ... }` block of its own")
+                    .into(),
+            );
+        }
+        Ok(flow)
+    }
+}
+
+fn parse_flow_name(input: ParseStream) -> syn::Result<Ident> {
+    if input.peek(Token![struct]) || input.peek(Token![enum]) || input.peek(Token![mod]) {
+        let found: proc_macro2::TokenTree = input.parse()?;
+        return Err(Diagnostic::new(
+            found.span(),
+            format!("found `{found}` before the flow's name"),
+        )
+        .expected("the flow's name right after its visibility, as in `pub Order { ... }`")
+        .help(format!("remove `{found}`"))
+        .into());
+    }
+    if input.peek(syn::Ident) {
+        return input.parse();
+    }
+    Err(Diagnostic::new(input.span(), "expected the flow's name")
+        .expected("`Name { ... }` or `pub Name { ... }`")
+        .help("start the block with the flow's name, for example `pub Order {`")
+        .into())
+}
+
+/// Parses one state or transition into `flow`.
+fn parse_item(input: ParseStream, flow: &mut FlowDecl) -> syn::Result<()> {
+    let attrs = input.call(Attribute::parse_outer)?;
+    if let Some(keyword) = peek_state_keyword(input) {
+        let keyword_span = input.span();
+        // The keyword: `initial`, `state` or `final`.
+        let _: proc_macro2::TokenTree = input.parse()?;
+        flow.states
+            .push(parse_state(input, attrs, keyword, keyword_span)?);
+        return Ok(());
+    }
+    if input.peek(syn::Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+        flow.transitions.push(parse_transition(input, attrs)?);
+        return Ok(());
+    }
+    Err(Diagnostic::new(input.span(), format!("found {}", describe_next(input)))
+        .expected("a state (`initial Name { .. }`, `state Name { .. }`, `final Name { .. }`) or a transition (`name: From -> To;`)")
+        .help("states start with `initial`, `state` or `final`; transitions with their name and a colon")
+        .into())
+}
+
+fn peek_state_keyword(input: ParseStream) -> Option<StateKeyword> {
+    if input.peek(kw::initial) && !input.peek2(Token![:]) {
+        Some(StateKeyword::Initial)
+    } else if input.peek(kw::state) && !input.peek2(Token![:]) {
+        Some(StateKeyword::State)
+    } else if input.peek(Token![final]) {
+        Some(StateKeyword::Final)
+    } else {
+        None
+    }
+}
+
+fn parse_state(
+    input: ParseStream,
+    attrs: Vec<Attribute>,
+    keyword: StateKeyword,
+    keyword_span: Span,
+) -> syn::Result<StateDecl> {
+    if !input.peek(syn::Ident) {
+        return Err(
+            Diagnostic::new(input.span(), format!("found {}", describe_next(input)))
+                .expected("the state's name")
+                .help("write `state Name { field: Type }`")
+                .into(),
+        );
+    }
+    let name: Ident = input.parse()?;
+    if !input.peek(syn::token::Brace) {
+        return Err(Diagnostic::new(
+            input.span(),
+            format!("found {} after state `{name}`", describe_next(input)),
+        )
+        .expected("the state's fields in braces")
+        .help(format!(
+            "write `{name} {{ field: Type }}`, or `{name} {{}}` for a state without fields"
+        ))
+        .into());
+    }
+    let content;
+    braced!(content in input);
+    let fields =
+        Punctuated::<Field, Token![,]>::parse_terminated_with(&content, Field::parse_named)?;
+    Ok(StateDecl {
+        attrs,
+        keyword,
+        keyword_span,
+        name,
+        fields: fields.into_iter().collect(),
+    })
+}
+
+fn parse_transition(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<TransitionDecl> {
+    let name: Ident = input.parse()?;
+    let _: Token![:] = input.parse()?;
+    let sources = parse_state_list(input, &name, "source")?;
+    if !input.peek(Token![->]) {
+        return Err(Diagnostic::new(
+            input.span(),
+            format!("found {} in transition `{name}`", describe_next(input)),
+        )
+        .expected("`->` after the source states")
+        .help(format!(
+            "write `{name}: From -> To;`; several sources are separated by `|`"
+        ))
+        .into());
+    }
+    let _: Token![->] = input.parse()?;
+    let mut targets = Vec::new();
+    loop {
+        let state = parse_state_name(input, &name, "target")?;
+        let undo = if input.peek(kw::undo) {
+            let _: kw::undo = input.parse()?;
+            if !input.peek(syn::Ident) {
+                return Err(Diagnostic::new(input.span(), format!("found {} after `undo`", describe_next(input)))
+                    .expected("the name of the undo step")
+                    .help(format!("write `{state} undo release`; the name becomes a method of the flow's `Activities` trait"))
+                    .into());
+            }
+            Some(input.parse()?)
+        } else {
+            None
+        };
+        targets.push(TargetDecl { state, undo });
+        if input.peek(Token![|]) {
+            let _: Token![|] = input.parse()?;
+        } else {
+            break;
+        }
+    }
+    let mut options = Vec::new();
+    while input.peek(Token![,]) {
+        let _: Token![,] = input.parse()?;
+        options.push(parse_option(input, &name)?);
+    }
+    if !input.peek(Token![;]) {
+        return Err(Diagnostic::new(input.span(), format!("found {} in transition `{name}`", describe_next(input)))
+            .expected("`;` at the end of the transition, or `,` before an option")
+            .help("end every transition with `;`; options follow the targets, each after a comma: `, retry(3, 1s..10s)`")
+            .into());
+    }
+    let _: Token![;] = input.parse()?;
+    Ok(TransitionDecl {
+        attrs,
+        name,
+        sources,
+        targets,
+        options,
+    })
+}
+
+fn parse_state_list(input: ParseStream, transition: &Ident, role: &str) -> syn::Result<Vec<Ident>> {
+    let mut states = vec![parse_state_name(input, transition, role)?];
+    while input.peek(Token![|]) {
+        let _: Token![|] = input.parse()?;
+        states.push(parse_state_name(input, transition, role)?);
+    }
+    Ok(states)
+}
+
+fn parse_state_name(input: ParseStream, transition: &Ident, role: &str) -> syn::Result<Ident> {
+    if input.peek(syn::Ident) {
+        return input.parse();
+    }
+    Err(Diagnostic::new(
+        input.span(),
+        format!(
+            "found {} in transition `{transition}`",
+            describe_next(input)
+        ),
+    )
+    .expected(format!("the name of a {role} state"))
+    .help(format!(
+        "write `{transition}: From -> To;`, naming states declared in this flow"
+    ))
+    .into())
+}
+
+fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDecl> {
+    let lookahead = input.lookahead1();
+    if lookahead.peek(kw::retry) {
+        parse_retry(input)
+    } else if lookahead.peek(kw::timeout) {
+        let keyword = input.parse::<kw::timeout>()?.span;
+        let duration = parse_duration_arg(input, keyword, "timeout", "30s")?;
+        Ok(OptionDecl::Timeout { keyword, duration })
+    } else if lookahead.peek(kw::after) {
+        let keyword = input.parse::<kw::after>()?.span;
+        let duration = parse_duration_arg(input, keyword, "after", "15min")?;
+        Ok(OptionDecl::After { keyword, duration })
+    } else if lookahead.peek(kw::on) {
+        let keyword = input.parse::<kw::on>()?.span;
+        if input.is_empty() || input.peek(Token![,]) || input.peek(Token![;]) {
+            return Err(Diagnostic::new(input.span(), "`on` needs the event type that triggers the transition")
+                .expected("a type after `on`")
+                .help(format!("write `on CancelRequested` to take `{transition}` when a `CancelRequested` event arrives"))
+                .into());
+        }
+        let event: Type = input.parse()?;
+        Ok(OptionDecl::On { keyword, event })
+    } else if lookahead.peek(kw::compensate) {
+        let keyword = input.parse::<kw::compensate>()?.span;
+        Ok(OptionDecl::Compensate { keyword })
+    } else if input.peek(syn::Ident) {
+        let found: Ident = input.parse()?;
+        let mut diagnostic = Diagnostic::new(
+            found.span(),
+            format!("unknown option `{found}` on transition `{transition}`"),
+        )
+        .expected("one of `retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`");
+        if let Some(close) =
+            super::diagnostic::closest(&found.to_string(), OPTION_KEYWORDS.iter().copied())
+        {
+            diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+        }
+        Err(diagnostic.into())
+    } else {
+        Err(Diagnostic::new(
+            input.span(),
+            format!(
+                "found {} after `,` in transition `{transition}`",
+                describe_next(input)
+            ),
+        )
+        .expected("an option: `retry(..)`, `timeout(..)`, `on Event`, `after(..)` or `compensate`")
+        .help("remove the comma, or write an option after it")
+        .into())
+    }
+}
+
+/// `retry(attempts, first..longest)` with an optional `, jitter`.
+fn parse_retry(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::retry>()?.span;
+    let args;
+    parenthesized!(args in input);
+    let attempts: LitInt = parse_retry_part(&args, keyword, "the number of attempts")?;
+    if !args.peek(Token![,]) {
+        return Err(Diagnostic::new(
+            args.span(),
+            "`retry` needs a backoff range after the number of attempts",
+        )
+        .expected("`retry(attempts, first..longest)`")
+        .help(format!(
+            "write `retry({}, 100ms..10s)`: wait 100ms, doubling each time, at most 10s",
+            attempts.base10_digits()
+        ))
+        .into());
+    }
+    let _: Token![,] = args.parse()?;
+    let min: Lit = parse_retry_part(&args, keyword, "the first wait, such as `100ms`")?;
+    if !args.peek(Token![..]) || args.peek(Token![..=]) {
+        return Err(Diagnostic::new(
+            args.span(),
+            format!("found {} in the backoff range", describe_next(&args)),
+        )
+        .expected("`..` between the first and the longest wait")
+        .help("write the range as `100ms..10s`")
+        .into());
+    }
+    let _: Token![..] = args.parse()?;
+    let max: Lit = parse_retry_part(&args, keyword, "the longest wait, such as `10s`")?;
+    let jitter = if args.peek(Token![,]) {
+        let _: Token![,] = args.parse()?;
+        if args.is_empty() {
+            None
+        } else {
+            Some(
+                args.parse::<kw::jitter>()
+                    .map_err(|_| {
+                        syn::Error::from(
+                            Diagnostic::new(
+                                args.span(),
+                                format!("found {} in `retry`", describe_next(&args)),
+                            )
+                            .expected("`jitter` or nothing after the backoff range")
+                            .help("write `retry(3, 100ms..10s, jitter)` to spread the waits"),
+                        )
+                    })?
+                    .span,
+            )
+        }
+    } else {
+        None
+    };
+    if !args.is_empty() {
+        return Err(Diagnostic::new(
+            args.span(),
+            format!("found {} in `retry`", describe_next(&args)),
+        )
+        .expected("`retry(attempts, first..longest)` with an optional `, jitter`")
+        .help("remove the extra arguments")
+        .into());
+    }
+    Ok(OptionDecl::Retry {
+        keyword,
+        attempts,
+        min,
+        max,
+        jitter,
+    })
+}
+
+fn parse_retry_part<T: Parse>(args: ParseStream, keyword: Span, what: &str) -> syn::Result<T> {
+    let start = args.span();
+    args.parse::<T>().map_err(|_| {
+        let at = if args.is_empty() { keyword } else { start };
+        syn::Error::from(
+            Diagnostic::new(at, format!("found {} in `retry`", describe_next(args)))
+                .expected(what.to_string())
+                .help("write `retry(3, 100ms..10s)`: 3 attempts, waiting 100ms, doubling, at most 10s"),
+        )
+    })
+}
+
+/// Parses `(d)` after `timeout` or `after`.
+fn parse_duration_arg(
+    input: ParseStream,
+    keyword: Span,
+    option: &str,
+    example: &str,
+) -> syn::Result<Lit> {
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(
+            keyword,
+            format!("`{option}` needs a duration in parentheses"),
+        )
+        .expected(format!("`{option}(duration)`"))
+        .help(format!(
+            "write `{option}({example})`; units are ms, s, min and h"
+        ))
+        .into());
+    }
+    let args;
+    parenthesized!(args in input);
+    let duration: Lit = args.parse().map_err(|_| {
+        syn::Error::from(
+            Diagnostic::new(
+                if args.is_empty() {
+                    keyword
+                } else {
+                    args.span()
+                },
+                format!("found {} in `{option}`", describe_next(&args)),
+            )
+            .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
+            .help(format!("write `{option}({example})`")),
+        )
+    })?;
+    if !args.is_empty() {
+        let mut diagnostic = Diagnostic::new(
+            args.span(),
+            format!("found {} after the duration", describe_next(&args)),
+        )
+        .expected(format!("a single duration in `{option}(..)`"));
+        if args.peek(syn::Ident) {
+            diagnostic = diagnostic.help(format!(
+                "write the unit right after the number, with no space: `{}`",
+                duration
+                    .span()
+                    .source_text()
+                    .unwrap_or_else(|| example.to_string())
+            ));
+        }
+        return Err(diagnostic.into());
+    }
+    Ok(duration)
+}
+
+/// After a syntax error, skips to the start of the next item so parsing can go on.
+fn skip_to_next_item(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            if let proc_macro2::TokenTree::Punct(punct) = &tree
+                && punct.as_char() == ';'
+            {
+                return Ok(((), next));
+            }
+            rest = next;
+            if at_item_start(rest) {
+                break;
+            }
+        }
+        Ok(((), rest))
+    });
+}
+
+/// Whether the cursor sits where a state or transition could begin.
+fn at_item_start(cursor: syn::buffer::Cursor) -> bool {
+    if let Some((punct, _)) = cursor.punct() {
+        return punct.as_char() == '#';
+    }
+    let Some((ident, next)) = cursor.ident() else {
+        return false;
+    };
+    let name = ident.to_string();
+    if matches!(name.as_str(), "initial" | "state" | "final") && next.ident().is_some() {
+        return true;
+    }
+    match next.punct() {
+        Some((colon, after)) if colon.as_char() == ':' => {
+            colon.spacing() == proc_macro2::Spacing::Alone
+                || after.punct().is_none_or(|(p, _)| p.as_char() != ':')
+        }
+        _ => false,
+    }
+}
+
+/// Names the next token for an error message: "`foo`", "end of input".
+pub(crate) fn describe_next(input: ParseStream) -> String {
+    if input.is_empty() {
+        return "the end of the input".to_string();
+    }
+    input.fork().parse::<proc_macro2::TokenTree>().map_or_else(
+        |_| "an unexpected token".to_string(),
+        |tree| match tree {
+            proc_macro2::TokenTree::Group(group) => match group.delimiter() {
+                proc_macro2::Delimiter::Brace => "`{ .. }`".to_string(),
+                proc_macro2::Delimiter::Parenthesis => "`( .. )`".to_string(),
+                proc_macro2::Delimiter::Bracket => "`[ .. ]`".to_string(),
+                proc_macro2::Delimiter::None => "a group".to_string(),
+            },
+            other => format!("`{other}`"),
+        },
+    )
+}
