@@ -10,21 +10,9 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::Ident;
 use syn::ext::IdentExt;
-use syn::visit::Visit;
 
 use super::diagnostic::{Diagnostic, Errors, list};
-use super::model::{Flow, StateKind, Trigger, human};
-
-/// Names every flow module defines, which no state, transition or user type may take.
-pub(crate) const FIXED_NAMES: &[(&str, &str)] = &[
-    ("State", "the enum of all states"),
-    ("Event", "the enum of all event types"),
-    ("Flow", "the flow's marker type"),
-    ("Activities", "the trait of activity methods"),
-    ("Saga", "the typed saga"),
-    ("DEFINITION", "the static definition"),
-    ("MERMAID", "the diagram text"),
-];
+use super::model::{FIXED_NAMES, Flow, StateKind, Trigger, human};
 
 /// A flow that passed every check.
 pub(crate) struct Checked(Flow);
@@ -45,7 +33,6 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_unique_undo_names(&flow, errors);
     check_naming_conventions(&flow, errors);
     check_generated_names_do_not_clash(&flow, errors);
-    check_types_do_not_name_generated_items(&flow, errors);
     check_no_repeated_state_in_transition(&flow, errors);
     check_no_repeated_option(&flow, errors);
     check_on_and_after_are_exclusive(&flow, errors);
@@ -220,34 +207,6 @@ fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-/// Every type name the flow's module will define, with where it comes from.
-fn generated_names(flow: &Flow) -> Vec<(String, Span, String)> {
-    let mut names = Vec::new();
-    for transition in &flow.transitions {
-        let from = format!("transition `{}`", transition.name);
-        names.push((
-            transition.unit_type().to_string(),
-            transition.name.span(),
-            format!("the unit type of {from}"),
-        ));
-        if transition.targets.len() > 1 {
-            names.push((
-                transition.outcome_type().to_string(),
-                transition.name.span(),
-                format!("the outcome enum of {from}"),
-            ));
-        }
-        if transition.sources.len() > 1 {
-            names.push((
-                transition.input_type().to_string(),
-                transition.name.span(),
-                format!("the input enum of {from}"),
-            ));
-        }
-    }
-    names
-}
-
 // Rule: the types the module generates (states, one unit type per transition, outcome and
 // input enums, `State`, `Event`, `Flow`, ...) have distinct names.
 fn check_generated_names_do_not_clash(flow: &Flow, errors: &mut Errors) {
@@ -279,7 +238,7 @@ fn check_generated_names_do_not_clash(flow: &Flow, errors: &mut Errors) {
         seen.entry((*name).to_string())
             .or_insert_with(|| (*what).to_string());
     }
-    for (name, span, what) in generated_names(flow) {
+    for (name, span, what) in flow.generated_names() {
         if let Some(other) = seen.get(&name) {
             errors.push(
                 Diagnostic::new(
@@ -292,59 +251,6 @@ fn check_generated_names_do_not_clash(flow: &Flow, errors: &mut Errors) {
         } else {
             seen.insert(name, what);
         }
-    }
-}
-
-// Rule: a field or event type does not use a bare name that the flow's module defines
-// (`Event`, `Flow`, a transition's unit type...): inside the module it would mean the
-// generated item, not the user's type.
-fn check_types_do_not_name_generated_items(flow: &Flow, errors: &mut Errors) {
-    let mut names: Vec<(String, String)> = FIXED_NAMES
-        .iter()
-        .map(|(n, w)| ((*n).to_string(), (*w).to_string()))
-        .collect();
-    names.extend(
-        generated_names(flow)
-            .into_iter()
-            .map(|(name, _, what)| (name, what)),
-    );
-    let mut visitor = ShadowFinder {
-        names: &names,
-        found: Vec::new(),
-    };
-    for state in &flow.states {
-        for field in &state.fields {
-            visitor.visit_type(&field.ty);
-        }
-    }
-    for event in &flow.events {
-        visitor.visit_type(&event.ty);
-    }
-    let module = &flow.module;
-    for (ident, what) in visitor.found {
-        errors.push(
-            Diagnostic::new(ident.span(), format!("type `{ident}` here would mean `{module}::{ident}`, {what}, generated inside the flow's module"))
-                .expected("types that do not share a name with the flow's generated items")
-                .help(format!("write `super::{ident}` or a full path such as `crate::{ident}`")),
-        );
-    }
-}
-
-struct ShadowFinder<'a> {
-    names: &'a [(String, String)],
-    found: Vec<(Ident, String)>,
-}
-
-impl<'ast> Visit<'ast> for ShadowFinder<'_> {
-    fn visit_type_path(&mut self, ty: &'ast syn::TypePath) {
-        if ty.qself.is_none()
-            && ty.path.leading_colon.is_none()
-            && let Some(first) = ty.path.segments.first()
-            && let Some((_, what)) = self.names.iter().find(|(name, _)| first.ident == name)
-        {
-            self.found.push((first.ident.clone(), what.clone()));
-        }
-        syn::visit::visit_type_path(self, ty);
     }
 }
 

@@ -54,3 +54,6 @@ pub(crate) fn expand_or_report(input: TokenStream) -> TokenStream {
         .to_compile_error(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,10 +10,23 @@ use heck::ToSnakeCase;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
+use syn::visit::Visit;
 use syn::{Attribute, Field, Ident, Lit, Type, Visibility};
 
 use super::diagnostic::{Diagnostic, Errors, closest, list};
 use super::parse::{FlowDecl, OptionDecl, StateKeyword, TransitionDecl};
+
+/// Names every flow module defines, which no state or transition may take.
+pub(crate) const FIXED_NAMES: &[(&str, &str)] = &[
+    ("State", "the enum of all states"),
+    ("Event", "the enum of all event types"),
+    ("Flow", "the flow's marker type"),
+    ("Activities", "the trait of activity methods"),
+    ("Saga", "the typed saga"),
+    ("DEFINITION", "the static definition"),
+    ("MERMAID", "the diagram text"),
+    ("steps", "the module of step types"),
+];
 
 /// The resolved flow.
 pub(crate) struct Flow {
@@ -23,6 +36,8 @@ pub(crate) struct Flow {
     pub(crate) vis: Visibility,
     /// The visibility of the items inside the module: as far as the module itself reaches.
     pub(crate) item_vis: TokenStream,
+    /// The same reach, one module deeper (for the `steps` module's items).
+    pub(crate) nested_vis: TokenStream,
     /// Doc comments on the flow, which document the generated module.
     pub(crate) docs: Vec<Attribute>,
     /// Other attributes on the flow (derives...), applied to every state and enum.
@@ -31,6 +46,28 @@ pub(crate) struct Flow {
     pub(crate) transitions: Vec<Transition>,
     pub(crate) undos: Vec<Undo>,
     pub(crate) events: Vec<Event>,
+    /// Bare names in user-written types that a generated item would shadow in the module.
+    pub(crate) shadowed: Vec<Ident>,
+}
+
+/// Collects the first segment of relative type paths whose name is in `names`, once each.
+struct ShadowFinder<'a> {
+    names: &'a [String],
+    found: Vec<Ident>,
+}
+
+impl<'ast> Visit<'ast> for ShadowFinder<'_> {
+    fn visit_type_path(&mut self, ty: &'ast syn::TypePath) {
+        if ty.qself.is_none()
+            && ty.path.leading_colon.is_none()
+            && let Some(first) = ty.path.segments.first()
+            && self.names.iter().any(|name| first.ident == name)
+            && !self.found.contains(&first.ident)
+        {
+            self.found.push(first.ident.clone());
+        }
+        syn::visit::visit_type_path(self, ty);
+    }
 }
 
 /// Whether a state starts the flow, ends it, or sits between.
@@ -122,6 +159,51 @@ impl Flow {
         self.states.iter().position(|s| s.name == *name)
     }
 
+    /// Every type name the flow's module will define besides its states and fixed names, with
+    /// where it comes from.
+    pub(crate) fn generated_names(&self) -> Vec<(String, Span, String)> {
+        let mut names = Vec::new();
+        for transition in &self.transitions {
+            let from = format!("transition `{}`", transition.name);
+            if transition.targets.len() > 1 {
+                names.push((
+                    transition.outcome_type().to_string(),
+                    transition.name.span(),
+                    format!("the outcome enum of {from}"),
+                ));
+            }
+            if transition.sources.len() > 1 {
+                names.push((
+                    transition.input_type().to_string(),
+                    transition.name.span(),
+                    format!("the input enum of {from}"),
+                ));
+            }
+        }
+        names
+    }
+
+    /// Bare names in user-written types (fields, events) that a generated item other than a
+    /// state would shadow inside the module, such as event `Cancel` next to transition `cancel`.
+    /// The emitter resolves them in the caller's scope instead.
+    pub(crate) fn shadowed_names(&self) -> Vec<Ident> {
+        let mut names: Vec<String> = FIXED_NAMES.iter().map(|(n, _)| (*n).to_string()).collect();
+        names.extend(self.generated_names().into_iter().map(|(name, _, _)| name));
+        let mut finder = ShadowFinder {
+            names: &names,
+            found: Vec::new(),
+        };
+        for state in &self.states {
+            for field in &state.fields {
+                finder.visit_type(&field.ty);
+            }
+        }
+        for event in &self.events {
+            finder.visit_type(&event.ty);
+        }
+        finder.found
+    }
+
     /// The index of the initial state, if there is one.
     pub(crate) fn initial(&self) -> Option<usize> {
         self.states
@@ -138,7 +220,8 @@ impl Transition {
         format!("{} -> {}", sources.join(" | "), targets.join(" | "))
     }
 
-    /// The generated unit type: `reserve` -> `Reserve`.
+    /// The generated unit type, in the `steps` module, and the constant of that type in the
+    /// flow's module: `reserve` -> `steps::Reserve` and `Reserve`.
     pub(crate) fn unit_type(&self) -> Ident {
         pascal_ident(&self.name, "")
     }
@@ -173,17 +256,21 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
         .partition(|a| a.path().is_ident("doc"));
     let module = Ident::new(&decl.name.to_string().to_snake_case(), decl.name.span());
     let item_vis = item_visibility(&decl.vis);
+    let nested_vis = syn::parse2(item_vis.clone())
+        .map_or_else(|_| item_vis.clone(), |vis| item_visibility(&vis));
     let mut flow = Flow {
         name: decl.name,
         module,
         vis: decl.vis,
         item_vis,
+        nested_vis,
         docs,
         attrs,
         states: Vec::new(),
         transitions: Vec::new(),
         undos: Vec::new(),
         events: Vec::new(),
+        shadowed: Vec::new(),
     };
     for state in decl.states {
         flow.states.push(State {
@@ -204,6 +291,7 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
     for decl in decl.transitions {
         resolved &= build_transition(&mut flow, decl, errors);
     }
+    flow.shadowed = flow.shadowed_names();
     (flow, resolved)
 }
 

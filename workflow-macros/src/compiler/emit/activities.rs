@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::transitions::{input_type, output_type};
-use super::{doc, rt};
+use super::{doc, rt, user_type};
 use crate::compiler::model::{Flow, Trigger, human};
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
@@ -22,7 +22,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         let output = output_type(flow, transition);
         let (event_param, trigger) = match transition.trigger {
             Trigger::On { event, .. } => {
-                let ty = &flow.events[event].ty;
+                let ty = user_type(flow, &flow.events[event].ty);
                 (quote!(event: &#ty,), format!(" Taken when a `{}` event arrives.", flow.events[event].variant))
             }
             Trigger::After(timed) => (quote!(), format!(" Taken after waiting {} in the source state.", human(timed.duration))),

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{doc, rt};
+use super::{doc, rt, user_type};
 use crate::compiler::model::Flow;
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
@@ -15,7 +15,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         flow.name
     ));
     let variants: Vec<_> = flow.events.iter().map(|e| &e.variant).collect();
-    let types: Vec<_> = flow.events.iter().map(|e| &e.ty).collect();
+    let types: Vec<_> = flow.events.iter().map(|e| user_type(flow, &e.ty)).collect();
     let texts: Vec<String> = variants.iter().map(ToString::to_string).collect();
     let indices = 0..flow.events.len();
     let variant_docs = texts.iter().map(|text| doc(&format!("A `{text}` event.")));

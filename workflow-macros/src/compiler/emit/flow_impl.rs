@@ -72,7 +72,7 @@ fn run_transition(flow: &Flow) -> TokenStream {
                 Output = ::core::result::Result<State, #rt::DispatchError<Self::Error>>,
             > + ::core::marker::Send + '__a {
                 async move {
-                    let result = match (transition, state, event) {
+                    let result: ::core::result::Result<State, Self::Error> = match (transition, state, event) {
                         #(#transition_arms)*
                         (_, state, event) => {
                             let _ = (acts, ctx);
@@ -113,7 +113,7 @@ fn run_undo(flow: &Flow) -> TokenStream {
                 Output = ::core::result::Result<(), #rt::DispatchError<Self::Error>>,
             > + ::core::marker::Send + '__a {
                 async move {
-                    let result = match (undo, state) {
+                    let result: ::core::result::Result<(), Self::Error> = match (undo, state) {
                         #(#undo_arms)*
                         (_, state) => {
                             let _ = (acts, ctx);

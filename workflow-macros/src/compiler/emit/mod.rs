@@ -15,10 +15,12 @@ mod transitions;
 mod typestate;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
+use syn::Type;
+use syn::visit_mut::VisitMut;
 
-use super::check::{Checked, FIXED_NAMES};
-use super::model::Flow;
+use super::check::Checked;
+use super::model::{FIXED_NAMES, Flow};
 
 /// The path of the runtime's hidden module, for generated code.
 pub(crate) fn rt() -> TokenStream {
@@ -27,6 +29,7 @@ pub(crate) fn rt() -> TokenStream {
 
 /// A `#[doc = ".."]` attribute.
 pub(crate) fn doc(text: &str) -> TokenStream {
+    let text = format!(" {text}");
     quote!(#[doc = #text])
 }
 
@@ -67,6 +70,44 @@ pub(crate) fn emit_fallback(flow: &Flow) -> TokenStream {
     )
 }
 
+/// A user-written type as the module must spell it. A bare name that a generated item would
+/// shadow (event `Cancel` next to transition `cancel`) goes through an alias declared beside
+/// the module, so it means what it means where the user wrote it.
+pub(crate) fn user_type(flow: &Flow, ty: &Type) -> Type {
+    if flow.shadowed.is_empty() {
+        return ty.clone();
+    }
+    let mut ty = ty.clone();
+    ThroughAlias { flow }.visit_type_mut(&mut ty);
+    ty
+}
+
+fn alias(flow: &Flow, name: &syn::Ident) -> syn::Ident {
+    format_ident!("__{}_{}", flow.module, name, span = name.span())
+}
+
+struct ThroughAlias<'a> {
+    flow: &'a Flow,
+}
+
+impl VisitMut for ThroughAlias<'_> {
+    fn visit_type_path_mut(&mut self, ty: &mut syn::TypePath) {
+        syn::visit_mut::visit_type_path_mut(self, ty);
+        if ty.qself.is_some() || ty.path.leading_colon.is_some() {
+            return;
+        }
+        let Some(first) = ty.path.segments.first_mut() else {
+            return;
+        };
+        if self.flow.shadowed.contains(&first.ident) {
+            first.ident = alias(self.flow, &first.ident);
+            let super_segment: syn::PathSegment =
+                syn::Ident::new("super", first.ident.span()).into();
+            ty.path.segments.insert(0, super_segment);
+        }
+    }
+}
+
 fn module(flow: &Flow, items: &[TokenStream]) -> TokenStream {
     let vis = &flow.vis;
     let module = &flow.module;
@@ -79,7 +120,12 @@ fn module(flow: &Flow, items: &[TokenStream]) -> TokenStream {
         let docs = &flow.docs;
         quote!(#(#docs)*)
     };
+    let aliases = flow.shadowed.iter().map(|name| {
+        let alias = alias(flow, name);
+        quote!(#[allow(unused_imports)] use #name as #alias;)
+    });
     quote! {
+        #(#aliases)*
         #docs
         // The module holds a whole vocabulary; a flow rarely uses every piece of it.
         #[allow(dead_code)]

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{doc, rt};
+use super::{doc, rt, user_type};
 use crate::compiler::model::{Flow, StateKind};
 
 pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
@@ -29,12 +29,16 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             let fields = state.fields.iter().map(|field| {
                 let field_attrs = &field.attrs;
                 let ident = &field.ident;
-                let ty = &field.ty;
+                let ty = user_type(flow, &field.ty);
                 quote!(#(#field_attrs)* #vis #ident: #ty)
             });
-            let thread_checks = state.fields.iter().map(|field| {
-                let ty = &field.ty;
-                quote_spanned!(ty.span()=> #rt::assert_send_sync::<#ty>();)
+            let thread_checks = (!state.fields.is_empty()).then(|| {
+                let checks = state.fields.iter().map(|field| {
+                    let span = field.ty.span();
+                    let ty = user_type(flow, &field.ty);
+                    quote_spanned!(span=> #rt::assert_send_sync::<#ty>();)
+                });
+                quote!(const _: () = { #(#checks)* };)
             });
             quote! {
                 #(#flow_attrs)*
@@ -44,9 +48,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
                     #(#fields,)*
                 }
 
-                const _: () = {
-                    #(#thread_checks)*
-                };
+                #thread_checks
             }
         })
         .collect()

@@ -30,32 +30,64 @@ pub(crate) fn output_type(flow: &Flow, transition: &Transition) -> TokenStream {
 }
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
-    flow.transitions
+    let enums: TokenStream = flow
+        .transitions
         .iter()
         .map(|t| {
-            [
-                unit_type(flow, t),
-                outcome_enum(flow, t),
-                input_enum(flow, t),
-            ]
-            .into_iter()
-            .collect::<TokenStream>()
+            [outcome_enum(flow, t), input_enum(flow, t)]
+                .into_iter()
+                .collect::<TokenStream>()
         })
-        .collect()
+        .collect();
+    [steps(flow), enums].into_iter().collect()
 }
 
-fn unit_type(flow: &Flow, transition: &Transition) -> TokenStream {
+/// The `steps` module with one unit type per transition, and one constant of each type in the
+/// flow's module. The constants live in the value namespace, so a transition may share its
+/// name with a state (`open: Closed -> Open`): states are braced structs, types only.
+fn steps(flow: &Flow) -> TokenStream {
     let vis = &flow.item_vis;
-    let unit = transition.unit_type();
-    let text = doc(&format!(
-        "The `{}` transition (`{}`) as a value.",
-        transition.name,
-        transition.arrow()
+    let nested = &flow.nested_vis;
+    let module_doc = doc(&format!(
+        "One unit type per transition of the `{}` flow. The flow's module holds a constant of each, named the same: `{}`.",
+        flow.name,
+        flow.transitions
+            .first()
+            .map_or_else(String::new, |t| format!(
+                "{}: steps::{}",
+                t.unit_type(),
+                t.unit_type()
+            )),
     ));
+    let types = flow.transitions.iter().map(|transition| {
+        let unit = transition.unit_type();
+        let text = doc(&format!("The type of the `{}` transition (`{}`).", transition.name, transition.arrow()));
+        quote! {
+            #text
+            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+            #nested struct #unit;
+        }
+    });
+    let constants = flow.transitions.iter().map(|transition| {
+        let unit = transition.unit_type();
+        let text = doc(&format!(
+            "The `{}` transition (`{}`) as a value.",
+            transition.name,
+            transition.arrow()
+        ));
+        quote! {
+            #text
+            #[allow(non_upper_case_globals)]
+            #vis const #unit: steps::#unit = steps::#unit;
+        }
+    });
     quote! {
-        #text
-        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
-        #vis struct #unit;
+        #module_doc
+        #vis mod steps {
+            #(#types)*
+        }
+
+        #(#constants)*
     }
 }
 

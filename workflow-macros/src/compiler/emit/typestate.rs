@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::transitions::output_type;
-use super::{doc, rt};
+use super::{doc, rt, user_type};
 use crate::compiler::model::{Flow, Trigger};
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
@@ -30,7 +30,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 };
                 let (event_param, event_arg, event_doc) = match transition.trigger {
                     Trigger::On { event, .. } => {
-                        let ty = &flow.events[event].ty;
+                        let ty = user_type(flow, &flow.events[event].ty);
                         (quote!(event: &#ty,), quote!(event,), " with the event that triggers it")
                     }
                     _ => (quote!(), quote!(), ""),
