@@ -507,7 +507,8 @@ fn check_every_state_reachable(flow: &Flow, errors: &mut Errors) {
             .collect()
     });
     for (index, state) in flow.states.iter().enumerate() {
-        if !reached[index] && is_canonical(flow, index) {
+        // A second `initial` state is reported by its own rule.
+        if !reached[index] && is_canonical(flow, index) && state.kind != StateKind::Initial {
             errors.push(
                 Diagnostic::new(
                     state.name.span(),

@@ -101,13 +101,8 @@ pub(crate) fn closest<'a>(
 ) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                strsim::normalized_damerau_levenshtein(name, candidate),
-                candidate,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.6)
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
 }
@@ -132,6 +127,8 @@ mod tests {
         assert_eq!(closest("Reservd", states), Some("Reserved"));
         assert_eq!(closest("Piad", states), Some("Paid"));
         assert_eq!(closest("Warehouse", states), None);
+        let options = ["retry", "timeout", "on", "after", "compensate"];
+        assert_eq!(closest("retries", options), Some("retry"));
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub(crate) struct State {
     pub(crate) keyword_span: Span,
     pub(crate) attrs: Vec<Attribute>,
     pub(crate) fields: Vec<Field>,
+    /// Only the name parsed; the fallback emitter leaves it out.
+    pub(crate) recovered: bool,
     /// Transitions that may start here.
     pub(crate) outgoing: Vec<usize>,
     /// Transitions that may land here.
@@ -283,6 +285,7 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
             keyword_span: state.keyword_span,
             attrs: state.attrs,
             fields: state.fields,
+            recovered: state.recovered,
             outgoing: Vec::new(),
             incoming: Vec::new(),
         });
@@ -357,11 +360,18 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
     for option in decl.options {
         apply_option(&mut flow.events, &mut transition, option, errors);
     }
+    // Edges once per state, even if a state is (wrongly) listed twice.
     for source in &transition.sources {
-        flow.states[source.state].outgoing.push(index);
+        let outgoing = &mut flow.states[source.state].outgoing;
+        if !outgoing.contains(&index) {
+            outgoing.push(index);
+        }
     }
     for target in &transition.targets {
-        flow.states[target.state].incoming.push(index);
+        let incoming = &mut flow.states[target.state].incoming;
+        if !incoming.contains(&index) {
+            incoming.push(index);
+        }
     }
     flow.transitions.push(transition);
     resolved

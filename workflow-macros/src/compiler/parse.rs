@@ -5,6 +5,7 @@
 //! item, so one expansion reports every syntax error of a flow.
 
 use proc_macro2::Span;
+use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Field, Ident, Lit, LitInt, Token, Type, Visibility, braced, parenthesized};
@@ -53,6 +54,8 @@ pub(crate) struct StateDecl {
     pub(crate) keyword_span: Span,
     pub(crate) name: Ident,
     pub(crate) fields: Vec<Field>,
+    /// The fields did not parse; the state is known by name only.
+    pub(crate) recovered: bool,
 }
 
 /// `reserve: Placed -> Reserved undo release | Cancelled, retry(3, 1s..1min);`
@@ -188,13 +191,21 @@ fn parse_item(input: ParseStream, flow: &mut FlowDecl) -> syn::Result<()> {
         let keyword_span = input.span();
         // The keyword: `initial`, `state` or `final`.
         let _: proc_macro2::TokenTree = input.parse()?;
-        flow.states
-            .push(parse_state(input, attrs, keyword, keyword_span)?);
-        return Ok(());
+        return parse_state(input, flow, attrs, keyword, keyword_span);
     }
     if input.peek(syn::Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
         flow.transitions.push(parse_transition(input, attrs)?);
         return Ok(());
+    }
+    if input.peek(syn::Ident) && input.peek2(syn::Ident) {
+        let name: Ident = input.fork().parse()?;
+        return Err(Diagnostic::new(
+            input.span(),
+            format!("found `{name}` followed by a state name, without a colon"),
+        )
+        .expected("a transition: its name, a colon, its sources, `->`, its targets")
+        .help(format!("write `{name}: From -> To;`"))
+        .into());
     }
     Err(Diagnostic::new(input.span(), format!("found {}", describe_next(input)))
         .expected("a state (`initial Name { .. }`, `state Name { .. }`, `final Name { .. }`) or a transition (`name: From -> To;`)")
@@ -214,12 +225,15 @@ fn peek_state_keyword(input: ParseStream) -> Option<StateKeyword> {
     }
 }
 
+/// Parses a state into `flow`. A state whose name parsed is recorded even when its fields did
+/// not, marked `recovered`, so transitions naming it still resolve.
 fn parse_state(
     input: ParseStream,
+    flow: &mut FlowDecl,
     attrs: Vec<Attribute>,
     keyword: StateKeyword,
     keyword_span: Span,
-) -> syn::Result<StateDecl> {
+) -> syn::Result<()> {
     if !input.peek(syn::Ident) {
         return Err(
             Diagnostic::new(input.span(), format!("found {}", describe_next(input)))
@@ -229,28 +243,46 @@ fn parse_state(
         );
     }
     let name: Ident = input.parse()?;
-    if !input.peek(syn::token::Brace) {
-        return Err(Diagnostic::new(
-            input.span(),
-            format!("found {} after state `{name}`", describe_next(input)),
-        )
-        .expected("the state's fields in braces")
-        .help(format!(
-            "write `{name} {{ field: Type }}`, or `{name} {{}}` for a state without fields"
-        ))
-        .into());
-    }
-    let content;
-    braced!(content in input);
-    let fields =
-        Punctuated::<Field, Token![,]>::parse_terminated_with(&content, Field::parse_named)?;
-    Ok(StateDecl {
+    let mut recovered = false;
+    let fields = if input.peek(syn::token::Brace) {
+        let content;
+        braced!(content in input);
+        match Punctuated::<Field, Token![,]>::parse_terminated_with(&content, Field::parse_named) {
+            Ok(fields) => fields.into_iter().collect(),
+            Err(error) => {
+                drain(&content);
+                flow.errors.push(error);
+                recovered = true;
+                Vec::new()
+            }
+        }
+    } else {
+        flow.errors.push(
+            Diagnostic::new(
+                input.span(),
+                format!("found {} after state `{name}`", describe_next(input)),
+            )
+            .expected("the state's fields in braces")
+            .help(format!(
+                "write `{name} {{ field: Type }}`, or `{name} {{}}` for a state without fields"
+            ))
+            .into(),
+        );
+        if input.peek(Token![;]) {
+            let _: Token![;] = input.parse()?;
+        }
+        recovered = true;
+        Vec::new()
+    };
+    flow.states.push(StateDecl {
         attrs,
         keyword,
         keyword_span,
         name,
-        fields: fields.into_iter().collect(),
-    })
+        fields,
+        recovered,
+    });
+    Ok(())
 }
 
 fn parse_transition(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<TransitionDecl> {
@@ -394,9 +426,18 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
 /// `retry(attempts, first..longest)` with an optional `, jitter`.
 fn parse_retry(input: ParseStream) -> syn::Result<OptionDecl> {
     let keyword = input.parse::<kw::retry>()?.span;
-    let args;
-    parenthesized!(args in input);
-    let attempts: LitInt = parse_retry_part(&args, keyword, "the number of attempts")?;
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(keyword, "`retry` needs its policy in parentheses")
+            .expected("`retry(attempts, first..longest)`")
+            .help("write `retry(3, 100ms..10s)`: 3 attempts, waiting 100ms, doubling, at most 10s")
+            .into());
+    }
+    in_parens(input, |args| parse_retry_args(args, keyword))
+}
+
+/// The inside of `retry(..)`.
+fn parse_retry_args(args: ParseStream, keyword: Span) -> syn::Result<OptionDecl> {
+    let attempts: LitInt = parse_retry_part(args, keyword, "the number of attempts")?;
     if !args.peek(Token![,]) {
         return Err(Diagnostic::new(
             args.span(),
@@ -410,18 +451,22 @@ fn parse_retry(input: ParseStream) -> syn::Result<OptionDecl> {
         .into());
     }
     let _: Token![,] = args.parse()?;
-    let min: Lit = parse_retry_part(&args, keyword, "the first wait, such as `100ms`")?;
+    let min: Lit = parse_retry_part(args, keyword, "the first wait, such as `100ms`")?;
     if !args.peek(Token![..]) || args.peek(Token![..=]) {
         return Err(Diagnostic::new(
             args.span(),
-            format!("found {} in the backoff range", describe_next(&args)),
+            if args.peek(Token![..=]) {
+                "found `..=` in the backoff range".to_string()
+            } else {
+                format!("found {} in the backoff range", describe_next(args))
+            },
         )
-        .expected("`..` between the first and the longest wait")
+        .expected("`..` between the first and the longest wait: the longest is always included")
         .help("write the range as `100ms..10s`")
         .into());
     }
     let _: Token![..] = args.parse()?;
-    let max: Lit = parse_retry_part(&args, keyword, "the longest wait, such as `10s`")?;
+    let max: Lit = parse_retry_part(args, keyword, "the longest wait, such as `10s`")?;
     let jitter = if args.peek(Token![,]) {
         let _: Token![,] = args.parse()?;
         if args.is_empty() {
@@ -433,7 +478,7 @@ fn parse_retry(input: ParseStream) -> syn::Result<OptionDecl> {
                         syn::Error::from(
                             Diagnostic::new(
                                 args.span(),
-                                format!("found {} in `retry`", describe_next(&args)),
+                                format!("found {} in `retry`", describe_next(args)),
                             )
                             .expected("`jitter` or nothing after the backoff range")
                             .help("write `retry(3, 100ms..10s, jitter)` to spread the waits"),
@@ -448,7 +493,7 @@ fn parse_retry(input: ParseStream) -> syn::Result<OptionDecl> {
     if !args.is_empty() {
         return Err(Diagnostic::new(
             args.span(),
-            format!("found {} in `retry`", describe_next(&args)),
+            format!("found {} in `retry`", describe_next(args)),
         )
         .expected("`retry(attempts, first..longest)` with an optional `, jitter`")
         .help("remove the extra arguments")
@@ -493,40 +538,66 @@ fn parse_duration_arg(
         ))
         .into());
     }
+    in_parens(input, |args| {
+        let duration: Lit = args.parse().map_err(|_| {
+            syn::Error::from(
+                Diagnostic::new(
+                    if args.is_empty() {
+                        keyword
+                    } else {
+                        args.span()
+                    },
+                    format!("found {} in `{option}`", describe_next(args)),
+                )
+                .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
+                .help(format!("write `{option}({example})`")),
+            )
+        })?;
+        if !args.is_empty() {
+            let mut diagnostic = Diagnostic::new(
+                args.span(),
+                format!("found {} after the duration", describe_next(args)),
+            )
+            .expected(format!("a single duration in `{option}(..)`"));
+            if args.peek(syn::Ident) {
+                diagnostic = diagnostic.help(format!(
+                    "write the unit right after the number, with no space: `{}`",
+                    args.fork().parse::<Ident>().map_or_else(
+                        |_| example.to_string(),
+                        |unit| format!("{}{unit}", duration.to_token_stream())
+                    )
+                ));
+            }
+            return Err(diagnostic.into());
+        }
+        Ok(duration)
+    })
+}
+
+/// Parses the inside of a `( .. )` group with `parse`. On error the rest of the group is
+/// consumed, so syn reports our error rather than "unexpected token" for the leftovers.
+fn in_parens<T>(
+    input: ParseStream,
+    parse: impl FnOnce(ParseStream) -> syn::Result<T>,
+) -> syn::Result<T> {
     let args;
     parenthesized!(args in input);
-    let duration: Lit = args.parse().map_err(|_| {
-        syn::Error::from(
-            Diagnostic::new(
-                if args.is_empty() {
-                    keyword
-                } else {
-                    args.span()
-                },
-                format!("found {} in `{option}`", describe_next(&args)),
-            )
-            .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
-            .help(format!("write `{option}({example})`")),
-        )
-    })?;
-    if !args.is_empty() {
-        let mut diagnostic = Diagnostic::new(
-            args.span(),
-            format!("found {} after the duration", describe_next(&args)),
-        )
-        .expected(format!("a single duration in `{option}(..)`"));
-        if args.peek(syn::Ident) {
-            diagnostic = diagnostic.help(format!(
-                "write the unit right after the number, with no space: `{}`",
-                duration
-                    .span()
-                    .source_text()
-                    .unwrap_or_else(|| example.to_string())
-            ));
-        }
-        return Err(diagnostic.into());
+    let parsed = parse(&args);
+    if parsed.is_err() {
+        drain(&args);
     }
-    Ok(duration)
+    parsed
+}
+
+/// Consumes every token left in `input`.
+fn drain(input: ParseStream) {
+    let _ = input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    });
 }
 
 /// After a syntax error, skips to the start of the next item so parsing can go on.

@@ -35,7 +35,7 @@ pub mod door {
     impl State {
         /// The state's name, as declared in the flow.
         #[must_use]
-        pub const fn name(&self) -> &'static str {
+        pub const fn name(&self) -> &'static ::core::primitive::str {
             match self {
                 Self::Closed(_) => "Closed",
                 Self::Opened(_) => "Opened",
@@ -44,7 +44,7 @@ pub mod door {
         }
         /// Whether the state is final: the flow has ended.
         #[must_use]
-        pub const fn is_final(&self) -> bool {
+        pub const fn is_final(&self) -> ::core::primitive::bool {
             match self {
                 Self::Closed(_) => false,
                 Self::Opened(_) => true,
@@ -53,7 +53,7 @@ pub mod door {
         }
         /// The state's position in the flow's `DEFINITION.states()`.
         #[must_use]
-        pub const fn index(&self) -> usize {
+        pub const fn index(&self) -> ::core::primitive::usize {
             match self {
                 Self::Closed(_) => 0usize,
                 Self::Opened(_) => 1usize,
@@ -61,14 +61,17 @@ pub mod door {
             }
         }
     }
-    impl ::workflow_core::__private::FlowState for State {
-        fn name(&self) -> &'static str {
+    impl ::workflow_core::__private::FlowState for State
+    where
+        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+    {
+        fn name(&self) -> &'static ::core::primitive::str {
             State::name(self)
         }
-        fn index(&self) -> usize {
+        fn index(&self) -> ::core::primitive::usize {
             State::index(self)
         }
-        fn is_final(&self) -> bool {
+        fn is_final(&self) -> ::core::primitive::bool {
             State::is_final(self)
         }
     }
@@ -141,6 +144,9 @@ pub mod door {
             }
         }
     }
+    const _: () = {
+        ::workflow_core::__private::assert_send_sync::<Kick>();
+    };
     #[derive(Debug, Clone, PartialEq)]
     /// Any event the `Door` flow accepts, as sent to a running instance. Each event type converts into it with `From`.
     pub enum Event {
@@ -150,24 +156,27 @@ pub mod door {
     impl Event {
         /// The event's name: its type's name.
         #[must_use]
-        pub const fn name(&self) -> &'static str {
+        pub const fn name(&self) -> &'static ::core::primitive::str {
             match *self {
                 Self::Kick(_) => "Kick",
             }
         }
         /// The event's position in the flow's `DEFINITION.events()`.
         #[must_use]
-        pub const fn index(&self) -> usize {
+        pub const fn index(&self) -> ::core::primitive::usize {
             match *self {
                 Self::Kick(_) => 0usize,
             }
         }
     }
-    impl ::workflow_core::__private::FlowEvent for Event {
-        fn name(&self) -> &'static str {
+    impl ::workflow_core::__private::FlowEvent for Event
+    where
+        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+    {
+        fn name(&self) -> &'static ::core::primitive::str {
             Event::name(self)
         }
-        fn index(&self) -> usize {
+        fn index(&self) -> ::core::primitive::usize {
             Event::index(self)
         }
     }
@@ -218,7 +227,7 @@ pub mod door {
     impl OpenTo {
         /// The name of the state it landed in.
         #[must_use]
-        pub const fn name(&self) -> &'static str {
+        pub const fn name(&self) -> &'static ::core::primitive::str {
             match self {
                 Self::Opened(_) => "Opened",
                 Self::Jammed(_) => "Jammed",
@@ -339,16 +348,24 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         ::core::hash::Hash
     )]
     pub struct Flow;
-    impl ::workflow_core::__private::Workflow for Flow {
+    impl ::workflow_core::__private::Workflow for Flow
+    where
+        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+    {
         type State = State;
         type Event = Event;
         const DEFINITION: &'static ::workflow_core::__private::Definition = &DEFINITION;
     }
-    impl<__A: Activities> ::workflow_core::__private::Dispatch<__A> for Flow {
+    impl<__A: Activities> ::workflow_core::__private::Dispatch<__A> for Flow
+    where
+        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+    {
         type Error = <__A as Activities>::Error;
         fn run_transition<'__a>(
             acts: &'__a __A,
-            transition: usize,
+            transition: ::core::primitive::usize,
             state: &'__a State,
             event: ::core::option::Option<&'__a Event>,
             ctx: &'__a ::workflow_core::__private::StepCtx,
@@ -359,13 +376,12 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             >,
         > + ::core::marker::Send + '__a {
             async move {
-                let result: ::core::result::Result<State, Self::Error> = match (
-                    transition,
-                    state,
-                    event,
-                ) {
+                match (transition, state, event) {
                     (0usize, State::Closed(from), _) => {
-                        <__A as Activities>::open(acts, from, ctx).await.map(State::from)
+                        <__A as Activities>::open(acts, from, ctx)
+                            .await
+                            .map(State::from)
+                            .map_err(::workflow_core::__private::DispatchError::Activity)
                     }
                     (
                         1usize,
@@ -375,28 +391,27 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
                         <__A as Activities>::kick(acts, from, event, ctx)
                             .await
                             .map(State::from)
+                            .map_err(::workflow_core::__private::DispatchError::Activity)
                     }
                     (_, state, event) => {
                         let _ = (acts, ctx);
-                        let step = match DEFINITION.transitions().get(transition) {
-                            ::core::option::Option::Some(t) => t.name(),
-                            ::core::option::Option::None => "?",
-                        };
-                        return ::core::result::Result::Err(
+                        ::core::result::Result::Err(
                             ::workflow_core::__private::DispatchError::Mismatch(::workflow_core::__private::Mismatch {
-                                step,
+                                step: match DEFINITION.transitions().get(transition) {
+                                    ::core::option::Option::Some(t) => t.name(),
+                                    ::core::option::Option::None => "?",
+                                },
                                 state: state.name(),
                                 event: event.map(Event::name),
                             }),
-                        );
+                        )
                     }
-                };
-                result.map_err(::workflow_core::__private::DispatchError::Activity)
+                }
             }
         }
         fn run_undo<'__a>(
             acts: &'__a __A,
-            undo: usize,
+            undo: ::core::primitive::usize,
             state: &'__a State,
             ctx: &'__a ::workflow_core::__private::StepCtx,
         ) -> impl ::core::future::Future<
@@ -406,29 +421,26 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             >,
         > + ::core::marker::Send + '__a {
             async move {
-                let result: ::core::result::Result<(), Self::Error> = match (
-                    undo,
-                    state,
-                ) {
+                match (undo, state) {
                     (0usize, State::Opened(state)) => {
-                        <__A as Activities>::close(acts, state, ctx).await
+                        <__A as Activities>::close(acts, state, ctx)
+                            .await
+                            .map_err(::workflow_core::__private::DispatchError::Activity)
                     }
                     (_, state) => {
                         let _ = (acts, ctx);
-                        let step = match DEFINITION.undos().get(undo) {
-                            ::core::option::Option::Some(u) => u.name(),
-                            ::core::option::Option::None => "?",
-                        };
-                        return ::core::result::Result::Err(
+                        ::core::result::Result::Err(
                             ::workflow_core::__private::DispatchError::Mismatch(::workflow_core::__private::Mismatch {
-                                step,
+                                step: match DEFINITION.undos().get(undo) {
+                                    ::core::option::Option::Some(u) => u.name(),
+                                    ::core::option::Option::None => "?",
+                                },
                                 state: state.name(),
                                 event: ::core::option::Option::None,
                             }),
-                        );
+                        )
                     }
-                };
-                result.map_err(::workflow_core::__private::DispatchError::Activity)
+                }
             }
         }
     }
@@ -511,5 +523,5 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         ::workflow_core::__private::Fingerprint::from_u64(11427692306580695113u64),
     );
     /// The `Door` flow as a Mermaid `stateDiagram-v2`: paste it into any Mermaid renderer.
-    pub const MERMAID: &str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";
+    pub const MERMAID: &::core::primitive::str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";
 }

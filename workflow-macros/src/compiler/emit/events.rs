@@ -19,7 +19,14 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let texts: Vec<String> = variants.iter().map(ToString::to_string).collect();
     let indices = 0..flow.events.len();
     let variant_docs = texts.iter().map(|text| doc(&format!("A `{text}` event.")));
+    let thread_checks = flow.events.iter().map(|event| {
+        let span = syn::spanned::Spanned::span(&event.ty);
+        let ty = user_type(flow, &event.ty);
+        quote::quote_spanned!(span=> #rt::assert_send_sync::<#ty>();)
+    });
     quote! {
+        const _: () = { #(#thread_checks)* };
+
         #(#flow_attrs)*
         #enum_doc
         #vis enum Event {
@@ -29,7 +36,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         impl Event {
             /// The event's name: its type's name.
             #[must_use]
-            #vis const fn name(&self) -> &'static str {
+            #vis const fn name(&self) -> &'static ::core::primitive::str {
                 match *self {
                     #(Self::#variants(_) => #texts,)*
                 }
@@ -37,19 +44,22 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
             /// The event's position in the flow's `DEFINITION.events()`.
             #[must_use]
-            #vis const fn index(&self) -> usize {
+            #vis const fn index(&self) -> ::core::primitive::usize {
                 match *self {
                     #(Self::#variants(_) => #indices,)*
                 }
             }
         }
 
-        impl #rt::FlowEvent for Event {
-            fn name(&self) -> &'static str {
+        impl #rt::FlowEvent for Event
+        where
+            for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+        {
+            fn name(&self) -> &'static ::core::primitive::str {
                 Event::name(self)
             }
 
-            fn index(&self) -> usize {
+            fn index(&self) -> ::core::primitive::usize {
                 Event::index(self)
             }
         }

@@ -53,6 +53,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     ));
     quote! {
         #const_doc
-        #vis const MERMAID: &str = #text;
+        #vis const MERMAID: &::core::primitive::str = #text;
     }
 }

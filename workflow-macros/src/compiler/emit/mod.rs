@@ -48,7 +48,7 @@ pub(crate) fn emit(checked: &Checked) -> TokenStream {
         definition::emit(flow),
         mermaid::emit(flow),
     ];
-    module(flow, &items)
+    module(flow, &TokenStream::new(), &items)
 }
 
 /// What can still be emitted for a flow with errors: the states that parsed and the `State`
@@ -56,16 +56,20 @@ pub(crate) fn emit(checked: &Checked) -> TokenStream {
 pub(crate) fn emit_fallback(flow: &Flow) -> TokenStream {
     let usable: Vec<usize> = (0..flow.states.len())
         .filter(|&index| {
-            let name = &flow.states[index].name;
-            flow.state_index(name) == Some(index)
-                && !FIXED_NAMES.iter().any(|(fixed, _)| name == fixed)
+            let state = &flow.states[index];
+            flow.state_index(&state.name) == Some(index)
+                && !state.recovered
+                && !FIXED_NAMES.iter().any(|(fixed, _)| state.name == fixed)
         })
         .collect();
+    // Names were not checked: rustc's style lints would only repeat the errors.
+    let lints = quote!(#![allow(nonstandard_style)]);
     if usable.is_empty() {
-        return module(flow, &[]);
+        return module(flow, &lints, &[]);
     }
     module(
         flow,
+        &lints,
         &[states::emit(flow, &usable), state_enum::emit(flow, &usable)],
     )
 }
@@ -108,7 +112,8 @@ impl VisitMut for ThroughAlias<'_> {
     }
 }
 
-fn module(flow: &Flow, items: &[TokenStream]) -> TokenStream {
+/// The flow's module around `items`, with inner attributes `lints`.
+fn module(flow: &Flow, lints: &TokenStream, items: &[TokenStream]) -> TokenStream {
     let vis = &flow.vis;
     let module = &flow.module;
     let docs = if flow.docs.is_empty() {
@@ -130,6 +135,7 @@ fn module(flow: &Flow, items: &[TokenStream]) -> TokenStream {
         // The module holds a whole vocabulary; a flow rarely uses every piece of it.
         #[allow(dead_code)]
         #vis mod #module {
+            #lints
             #[allow(unused_imports)]
             use super::*;
             #(#items)*

@@ -54,7 +54,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
         impl State {
             /// The state's name, as declared in the flow.
             #[must_use]
-            #vis const fn name(&self) -> &'static str {
+            #vis const fn name(&self) -> &'static ::core::primitive::str {
                 match self {
                     #(Self::#names(_) => #texts,)*
                 }
@@ -62,7 +62,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
 
             /// Whether the state is final: the flow has ended.
             #[must_use]
-            #vis const fn is_final(&self) -> bool {
+            #vis const fn is_final(&self) -> ::core::primitive::bool {
                 match self {
                     #(Self::#names(_) => #finals,)*
                 }
@@ -70,23 +70,26 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
 
             /// The state's position in the flow's `DEFINITION.states()`.
             #[must_use]
-            #vis const fn index(&self) -> usize {
+            #vis const fn index(&self) -> ::core::primitive::usize {
                 match self {
                     #(Self::#names(_) => #indices,)*
                 }
             }
         }
 
-        impl #rt::FlowState for State {
-            fn name(&self) -> &'static str {
+        impl #rt::FlowState for State
+        where
+            for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+        {
+            fn name(&self) -> &'static ::core::primitive::str {
                 State::name(self)
             }
 
-            fn index(&self) -> usize {
+            fn index(&self) -> ::core::primitive::usize {
                 State::index(self)
             }
 
-            fn is_final(&self) -> bool {
+            fn is_final(&self) -> ::core::primitive::bool {
                 State::is_final(self)
             }
         }

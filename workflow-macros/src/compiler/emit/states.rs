@@ -26,7 +26,15 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
                 doc(&format!("`{name}`: {role} of the `{}` flow.", flow.name))
             });
             let attrs = &state.attrs;
-            let fields = state.fields.iter().map(|field| {
+            // Each name once: a repeated field is reported, and rustc need not repeat it.
+            let fields: Vec<_> = state
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(i, f)| !state.fields[..*i].iter().any(|g| g.ident == f.ident))
+                .map(|(_, f)| f)
+                .collect();
+            let fields = fields.iter().map(|field| {
                 let field_attrs = &field.attrs;
                 let ident = &field.ident;
                 let ty = user_type(flow, &field.ty);

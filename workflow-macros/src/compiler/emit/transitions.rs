@@ -120,7 +120,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         impl #outcome {
             /// The name of the state it landed in.
             #[must_use]
-            #vis const fn name(&self) -> &'static str {
+            #vis const fn name(&self) -> &'static ::core::primitive::str {
                 match self {
                     #(Self::#targets(_) => #texts,)*
                 }
@@ -170,10 +170,16 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #sources(&'a #sources),)*
         }
 
+        impl ::core::fmt::Debug for #input<'_> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.debug_tuple(self.name()).finish_non_exhaustive()
+            }
+        }
+
         impl #input<'_> {
             /// The name of the state it starts from.
             #[must_use]
-            #vis const fn name(&self) -> &'static str {
+            #vis const fn name(&self) -> &'static ::core::primitive::str {
                 match self {
                     #(Self::#sources(_) => #texts,)*
                 }

@@ -1,0 +1,15 @@
+use workflow_core::workflow;
+
+workflow! {
+    Order {
+        initial Placed {}
+        state Ping {}
+        state Pong {}
+        final Shipped {}
+        start: Placed -> Ping | Shipped;
+        ping: Ping -> Pong;
+        pong: Pong -> Ping;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,11 @@
+use workflow_core::workflow;
+
+workflow! {
+    Order {
+        initial placed {}
+        final Shipped {}
+        ship: placed -> Shipped;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use workflow_core::workflow;
+
+pub struct Go;
+
+workflow! {
+    Order {
+        initial Placed {}
+        final Shipped {}
+        ship: Placed -> Shipped, on Go, timeout(10s);
+    }
+}
+
+fn main() {}
