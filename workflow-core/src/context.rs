@@ -2,7 +2,6 @@
 
 use core::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The identity of one flow instance (one order, one approval).
 ///
@@ -15,31 +14,85 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// assert_eq!(id.as_str(), "order-1042");
 /// assert_eq!(id.to_string(), "order-1042");
 /// ```
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct InstanceId(Arc<str>);
+#[derive(Clone)]
+pub struct InstanceId(Text);
+
+/// Text that is either static (no allocation) or shared.
+#[derive(Clone)]
+enum Text {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Static(text) => text,
+            Self::Shared(text) => text,
+        }
+    }
+}
 
 impl InstanceId {
     /// Wraps a caller-chosen identifier.
     pub fn new(id: impl Into<Arc<str>>) -> Self {
-        Self(id.into())
+        Self(Text::Shared(id.into()))
+    }
+
+    /// Wraps a static identifier without allocating.
+    ///
+    /// ```
+    /// use workflow_core::InstanceId;
+    ///
+    /// assert_eq!(InstanceId::from_static("local"), InstanceId::new("local"));
+    /// ```
+    #[must_use]
+    pub const fn from_static(id: &'static str) -> Self {
+        Self(Text::Static(id))
     }
 
     /// The identifier as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+}
+
+impl PartialEq for InstanceId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for InstanceId {}
+
+impl PartialOrd for InstanceId {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for InstanceId {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl core::hash::Hash for InstanceId {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
 impl fmt::Debug for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for InstanceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -57,9 +110,11 @@ impl From<String> for InstanceId {
 
 /// The context of one attempt of one step, handed to every activity method.
 ///
-/// The idempotency key is the same for every attempt of a step (and, with a durable store,
-/// across restarts), so an activity can pass it to an external system and have a repeated
-/// call recognised instead of performed twice.
+/// Under the driver (and a saga given an instance id) the idempotency key is the same for
+/// every attempt of a step, and with a durable store across restarts too, so an activity can
+/// pass it to an external system and have a repeated call recognised instead of performed
+/// twice. A typestate method called directly has no instance, no retries and no restarts:
+/// its context carries no key, and says so with `None`.
 ///
 /// ```
 /// use workflow_core::{InstanceId, StepCtx};
@@ -68,14 +123,14 @@ impl From<String> for InstanceId {
 /// assert_eq!(ctx.instance().as_str(), "order-7");
 /// assert_eq!(ctx.step(), "pay");
 /// assert_eq!(ctx.attempt(), 2);
-/// assert_eq!(ctx.idempotency_key(), "order-7/3/pay");
+/// assert_eq!(ctx.idempotency_key(), Some("order-7/3/pay"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepCtx {
     instance: InstanceId,
     step: &'static str,
     attempt: u32,
-    key: Arc<str>,
+    key: Option<Arc<str>>,
 }
 
 impl StepCtx {
@@ -90,31 +145,30 @@ impl StepCtx {
             instance,
             step,
             attempt,
-            key: idempotency_key.into(),
+            key: Some(idempotency_key.into()),
         }
     }
 
     /// The context of a step called directly through a typestate method, outside any driver
-    /// or saga: instance `local`, attempt 1, and a key unique within this process.
+    /// or saga: instance `local`, attempt 1, no idempotency key. It is a constant, so the
+    /// generated methods keep one in a `static` and pay nothing for it.
     ///
     /// ```
     /// use workflow_core::StepCtx;
     ///
-    /// let a = StepCtx::local("reserve");
-    /// let b = StepCtx::local("reserve");
-    /// assert_eq!(a.instance().as_str(), "local");
-    /// assert_ne!(a.idempotency_key(), b.idempotency_key());
+    /// static CTX: StepCtx = StepCtx::local("reserve");
+    /// assert_eq!(CTX.instance().as_str(), "local");
+    /// assert_eq!(CTX.attempt(), 1);
+    /// assert_eq!(CTX.idempotency_key(), None);
     /// ```
     #[must_use]
-    pub fn local(step: &'static str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Self::new(
-            InstanceId::new("local"),
+    pub const fn local(step: &'static str) -> Self {
+        Self {
+            instance: InstanceId::from_static("local"),
             step,
-            1,
-            format!("local/{n}/{step}"),
-        )
+            attempt: 1,
+            key: None,
+        }
     }
 
     /// The instance this step belongs to.
@@ -135,9 +189,10 @@ impl StepCtx {
         self.attempt
     }
 
-    /// A key that is the same for every attempt of this step of this instance.
+    /// A key that is the same for every attempt of this step of this instance; `None` for a
+    /// typestate method called directly, which has nothing to be idempotent across.
     #[must_use]
-    pub fn idempotency_key(&self) -> &str {
-        &self.key
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.key.as_deref()
     }
 }

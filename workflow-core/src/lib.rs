@@ -29,6 +29,20 @@ pub mod __private {
     };
     pub use core::time::Duration;
 
+    // The `core` names generated code needs, under one short path: the flow module imports
+    // this module as `__wf`, which keeps the expansion small and immune to shadowing.
+    pub use core::clone::Clone;
+    pub use core::cmp::{Eq, PartialEq};
+    pub use core::convert::{From, TryFrom};
+    pub use core::default::Default;
+    pub use core::fmt::{Debug, Display, Formatter, Result as FmtResult};
+    pub use core::future::Future;
+    pub use core::hash::Hash;
+    pub use core::marker::{Copy, Send, Sync};
+    pub use core::option::Option::{self, None, Some};
+    pub use core::primitive::{bool, str, usize};
+    pub use core::result::Result::{self, Err, Ok};
+
     /// Fails to compile, at the span of the type it is instantiated with, unless the type can
     /// cross threads: a driver moves states between tasks.
     pub const fn assert_send_sync<T: Send + Sync + 'static>() {}

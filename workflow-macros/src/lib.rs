@@ -1,10 +1,16 @@
 //! The `workflow!` macro of `workflow_core`. Depend on `workflow-core`, not on this crate:
 //! the generated code refers to `::workflow_core`.
 //!
-//! The compiler itself lives in [`compiler`], on `proc_macro2` tokens; this file only converts
+//! The compiler itself lives in the `compiler` module, on `proc_macro2` tokens; this file only converts
 //! between `proc_macro` and `proc_macro2`.
 
 mod compiler;
+
+// Declared here, not in `compiler`, so that the benchmarks and examples that include the
+// compiler's sources with `#[path]` do not include its tests.
+#[cfg(test)]
+#[path = "compiler/tests/mod.rs"]
+mod tests;
 
 /// Declares a flow: its states, transitions, undos and policies. See `workflow_core`'s docs.
 #[proc_macro]

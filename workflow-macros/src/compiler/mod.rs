@@ -4,11 +4,11 @@
 //! It works on `proc_macro2` types only, so unit tests, the property test and the benchmarks
 //! drive it directly, without a compiler around it.
 
-mod check;
-mod diagnostic;
-mod emit;
-mod model;
-mod parse;
+pub(crate) mod check;
+pub(crate) mod diagnostic;
+pub(crate) mod emit;
+pub(crate) mod model;
+pub(crate) mod parse;
 
 use proc_macro2::TokenStream;
 
@@ -54,6 +54,3 @@ pub(crate) fn expand_or_report(input: TokenStream) -> TokenStream {
         .to_compile_error(),
     }
 }
-
-#[cfg(test)]
-mod tests;

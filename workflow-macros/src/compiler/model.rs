@@ -660,7 +660,7 @@ fn unit_millis(unit: &str) -> Option<u32> {
 /// The visibility of items inside the flow's module, so they reach exactly as far as the
 /// module: `pub` stays `pub`, private becomes `pub(super)`, `pub(super)` becomes
 /// `pub(in super::super)`.
-fn item_visibility(vis: &Visibility) -> TokenStream {
+pub(crate) fn item_visibility(vis: &Visibility) -> TokenStream {
     match vis {
         Visibility::Public(_) => quote!(pub),
         Visibility::Inherited => quote!(pub(super)),
@@ -676,24 +676,5 @@ fn item_visibility(vis: &Visibility) -> TokenStream {
                 _ => quote!(pub(in super::#path)),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vis(tokens: TokenStream) -> String {
-        item_visibility(&syn::parse2(tokens).expect("visibility")).to_string()
-    }
-
-    #[test]
-    fn items_reach_as_far_as_their_module() {
-        assert_eq!(vis(quote!(pub)), "pub");
-        assert_eq!(vis(quote!()), "pub (super)");
-        assert_eq!(vis(quote!(pub(crate))), "pub (in crate)");
-        assert_eq!(vis(quote!(pub(self))), "pub (in super)");
-        assert_eq!(vis(quote!(pub(super))), "pub (in super :: super)");
-        assert_eq!(vis(quote!(pub(in crate::a))), "pub (in crate :: a)");
     }
 }

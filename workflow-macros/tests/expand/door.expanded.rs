@@ -3,13 +3,15 @@
 pub mod door {
     #[allow(unused_imports)]
     use super::*;
+    #[allow(unused_imports)]
+    use ::workflow_core::__private as __wf;
     #[derive(Debug, Clone, PartialEq)]
     /// `Closed`: the initial state of the `Door` flow.
     pub struct Closed {
         pub key: u32,
     }
     const _: () = {
-        ::workflow_core::__private::assert_send_sync::<u32>();
+        __wf::assert_send_sync::<u32>();
     };
     #[derive(Debug, Clone, PartialEq)]
     /// `Opened`: a final state of the `Door` flow.
@@ -17,7 +19,7 @@ pub mod door {
         pub by: String,
     }
     const _: () = {
-        ::workflow_core::__private::assert_send_sync::<String>();
+        __wf::assert_send_sync::<String>();
     };
     #[derive(Debug, Clone, PartialEq)]
     /// `Jammed`: a final state of the `Door` flow.
@@ -35,7 +37,7 @@ pub mod door {
     impl State {
         /// The state's name, as declared in the flow.
         #[must_use]
-        pub const fn name(&self) -> &'static ::core::primitive::str {
+        pub const fn name(&self) -> &'static __wf::str {
             match self {
                 Self::Closed(_) => "Closed",
                 Self::Opened(_) => "Opened",
@@ -44,7 +46,7 @@ pub mod door {
         }
         /// Whether the state is final: the flow has ended.
         #[must_use]
-        pub const fn is_final(&self) -> ::core::primitive::bool {
+        pub const fn is_final(&self) -> __wf::bool {
             match self {
                 Self::Closed(_) => false,
                 Self::Opened(_) => true,
@@ -53,7 +55,7 @@ pub mod door {
         }
         /// The state's position in the flow's `DEFINITION.states()`.
         #[must_use]
-        pub const fn index(&self) -> ::core::primitive::usize {
+        pub const fn index(&self) -> __wf::usize {
             match self {
                 Self::Closed(_) => 0usize,
                 Self::Opened(_) => 1usize,
@@ -61,91 +63,67 @@ pub mod door {
             }
         }
     }
-    impl ::workflow_core::__private::FlowState for State
+    impl __wf::FlowState for State
     where
-        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> State: __wf::Send + __wf::Sync,
     {
-        fn name(&self) -> &'static ::core::primitive::str {
+        fn name(&self) -> &'static __wf::str {
             State::name(self)
         }
-        fn index(&self) -> ::core::primitive::usize {
+        fn index(&self) -> __wf::usize {
             State::index(self)
         }
-        fn is_final(&self) -> ::core::primitive::bool {
+        fn is_final(&self) -> __wf::bool {
             State::is_final(self)
         }
     }
-    impl ::core::convert::From<Closed> for State {
+    impl __wf::From<Closed> for State {
         fn from(state: Closed) -> Self {
             Self::Closed(state)
         }
     }
-    impl ::core::convert::TryFrom<State> for Closed {
-        type Error = ::workflow_core::__private::WrongState<State>;
+    impl __wf::TryFrom<State> for Closed {
+        type Error = __wf::WrongState<State>;
         #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> ::core::result::Result<Self, Self::Error> {
+        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
             match state {
-                State::Closed(state) => ::core::result::Result::Ok(state),
-                other => {
-                    ::core::result::Result::Err(
-                        ::workflow_core::__private::WrongState::new(
-                            "Closed",
-                            other.name(),
-                            other,
-                        ),
-                    )
-                }
+                State::Closed(state) => __wf::Ok(state),
+                other => __wf::Err(__wf::WrongState::new("Closed", other.name(), other)),
             }
         }
     }
-    impl ::core::convert::From<Opened> for State {
+    impl __wf::From<Opened> for State {
         fn from(state: Opened) -> Self {
             Self::Opened(state)
         }
     }
-    impl ::core::convert::TryFrom<State> for Opened {
-        type Error = ::workflow_core::__private::WrongState<State>;
+    impl __wf::TryFrom<State> for Opened {
+        type Error = __wf::WrongState<State>;
         #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> ::core::result::Result<Self, Self::Error> {
+        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
             match state {
-                State::Opened(state) => ::core::result::Result::Ok(state),
-                other => {
-                    ::core::result::Result::Err(
-                        ::workflow_core::__private::WrongState::new(
-                            "Opened",
-                            other.name(),
-                            other,
-                        ),
-                    )
-                }
+                State::Opened(state) => __wf::Ok(state),
+                other => __wf::Err(__wf::WrongState::new("Opened", other.name(), other)),
             }
         }
     }
-    impl ::core::convert::From<Jammed> for State {
+    impl __wf::From<Jammed> for State {
         fn from(state: Jammed) -> Self {
             Self::Jammed(state)
         }
     }
-    impl ::core::convert::TryFrom<State> for Jammed {
-        type Error = ::workflow_core::__private::WrongState<State>;
+    impl __wf::TryFrom<State> for Jammed {
+        type Error = __wf::WrongState<State>;
         #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> ::core::result::Result<Self, Self::Error> {
+        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
             match state {
-                State::Jammed(state) => ::core::result::Result::Ok(state),
-                other => {
-                    ::core::result::Result::Err(
-                        ::workflow_core::__private::WrongState::new(
-                            "Jammed",
-                            other.name(),
-                            other,
-                        ),
-                    )
-                }
+                State::Jammed(state) => __wf::Ok(state),
+                other => __wf::Err(__wf::WrongState::new("Jammed", other.name(), other)),
             }
         }
     }
     const _: () = {
-        ::workflow_core::__private::assert_send_sync::<Kick>();
+        __wf::assert_send_sync::<Kick>();
     };
     #[derive(Debug, Clone, PartialEq)]
     /// Any event the `Door` flow accepts, as sent to a running instance. Each event type converts into it with `From`.
@@ -156,31 +134,31 @@ pub mod door {
     impl Event {
         /// The event's name: its type's name.
         #[must_use]
-        pub const fn name(&self) -> &'static ::core::primitive::str {
+        pub const fn name(&self) -> &'static __wf::str {
             match *self {
                 Self::Kick(_) => "Kick",
             }
         }
         /// The event's position in the flow's `DEFINITION.events()`.
         #[must_use]
-        pub const fn index(&self) -> ::core::primitive::usize {
+        pub const fn index(&self) -> __wf::usize {
             match *self {
                 Self::Kick(_) => 0usize,
             }
         }
     }
-    impl ::workflow_core::__private::FlowEvent for Event
+    impl __wf::FlowEvent for Event
     where
-        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> Event: __wf::Send + __wf::Sync,
     {
-        fn name(&self) -> &'static ::core::primitive::str {
+        fn name(&self) -> &'static __wf::str {
             Event::name(self)
         }
-        fn index(&self) -> ::core::primitive::usize {
+        fn index(&self) -> __wf::usize {
             Event::index(self)
         }
     }
-    impl ::core::convert::From<Kick> for Event {
+    impl __wf::From<Kick> for Event {
         fn from(event: Kick) -> Self {
             Self::Kick(event)
         }
@@ -189,24 +167,24 @@ pub mod door {
     pub mod steps {
         /// The type of the `open` transition (`Closed -> Opened | Jammed`).
         #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::marker::Copy,
-            ::core::default::Default,
-            ::core::cmp::PartialEq,
-            ::core::cmp::Eq,
-            ::core::hash::Hash
+            super::__wf::Debug,
+            super::__wf::Clone,
+            super::__wf::Copy,
+            super::__wf::Default,
+            super::__wf::PartialEq,
+            super::__wf::Eq,
+            super::__wf::Hash
         )]
         pub struct Open;
         /// The type of the `kick` transition (`Closed -> Jammed`).
         #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::marker::Copy,
-            ::core::default::Default,
-            ::core::cmp::PartialEq,
-            ::core::cmp::Eq,
-            ::core::hash::Hash
+            super::__wf::Debug,
+            super::__wf::Clone,
+            super::__wf::Copy,
+            super::__wf::Default,
+            super::__wf::PartialEq,
+            super::__wf::Eq,
+            super::__wf::Hash
         )]
         pub struct Kick;
     }
@@ -227,14 +205,14 @@ pub mod door {
     impl OpenTo {
         /// The name of the state it landed in.
         #[must_use]
-        pub const fn name(&self) -> &'static ::core::primitive::str {
+        pub const fn name(&self) -> &'static __wf::str {
             match self {
                 Self::Opened(_) => "Opened",
                 Self::Jammed(_) => "Jammed",
             }
         }
     }
-    impl ::core::convert::From<OpenTo> for State {
+    impl __wf::From<OpenTo> for State {
         fn from(outcome: OpenTo) -> Self {
             match outcome {
                 OpenTo::Opened(state) => Self::Opened(state),
@@ -242,12 +220,12 @@ pub mod door {
             }
         }
     }
-    impl ::core::convert::From<Opened> for OpenTo {
+    impl __wf::From<Opened> for OpenTo {
         fn from(state: Opened) -> Self {
             Self::Opened(state)
         }
     }
-    impl ::core::convert::From<Jammed> for OpenTo {
+    impl __wf::From<Jammed> for OpenTo {
         fn from(state: Jammed) -> Self {
             Self::Jammed(state)
         }
@@ -255,38 +233,28 @@ pub mod door {
     /** The work behind each step of the `Door` flow. Implement it with `async fn`s; fakes for tests are plain structs.
 
 A transition's method receives its source state by reference, so a retry can call it again, and returns the state it lands in. An undo's method receives the state its step produced.*/
-    pub trait Activities: ::core::marker::Send + ::core::marker::Sync {
+    pub trait Activities: __wf::Send + __wf::Sync {
         /// The error any activity may fail with.
-        type Error: ::core::fmt::Display
-            + ::core::fmt::Debug
-            + ::core::marker::Send
-            + ::core::marker::Sync
-            + 'static;
+        type Error: __wf::Display + __wf::Debug + __wf::Send + __wf::Sync + 'static;
         /// Transition `open`: `Closed -> Opened | Jammed`. Taken automatically.
         fn open(
             &self,
             from: &Closed,
-            ctx: &::workflow_core::__private::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<OpenTo, Self::Error>,
-        > + ::core::marker::Send;
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send;
         /// Transition `kick`: `Closed -> Jammed`. Taken when a `Kick` event arrives.
         fn kick(
             &self,
             from: &Closed,
             event: &Kick,
-            ctx: &::workflow_core::__private::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<Jammed, Self::Error>,
-        > + ::core::marker::Send;
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send;
         /// Undo `close`: compensates transition `open` landing in `Opened`, which it receives.
         fn close(
             &self,
             state: &Opened,
-            ctx: &::workflow_core::__private::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<(), Self::Error>,
-        > + ::core::marker::Send;
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send;
     }
     impl Closed {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
@@ -297,19 +265,12 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         pub async fn open<__A: Activities>(
             self,
             acts: &__A,
-        ) -> ::core::result::Result<
-            OpenTo,
-            ::workflow_core::__private::Failed<Closed, <__A as Activities>::Error>,
-        > {
-            let ctx = ::workflow_core::__private::StepCtx::local("open");
-            let result = <__A as Activities>::open(acts, &self, &ctx).await;
+        ) -> __wf::Result<OpenTo, __wf::Failed<Closed, <__A as Activities>::Error>> {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
+            let result = <__A as Activities>::open(acts, &self, &__CTX).await;
             match result {
-                ::core::result::Result::Ok(next) => ::core::result::Result::Ok(next),
-                ::core::result::Result::Err(error) => {
-                    ::core::result::Result::Err(
-                        ::workflow_core::__private::Failed::new(self, error),
-                    )
-                }
+                __wf::Ok(next) => __wf::Ok(next),
+                __wf::Err(error) => __wf::Err(__wf::Failed::new(self, error)),
             }
         }
         /** Takes transition `kick` (`Closed -> Jammed`) from `Closed` with the event that triggers it: one attempt of the `kick` activity, outside any driver (retry and timeout policies are the driver's).
@@ -321,85 +282,71 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             self,
             acts: &__A,
             event: &Kick,
-        ) -> ::core::result::Result<
-            Jammed,
-            ::workflow_core::__private::Failed<Closed, <__A as Activities>::Error>,
-        > {
-            let ctx = ::workflow_core::__private::StepCtx::local("kick");
-            let result = <__A as Activities>::kick(acts, &self, event, &ctx).await;
+        ) -> __wf::Result<Jammed, __wf::Failed<Closed, <__A as Activities>::Error>> {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
+            let result = <__A as Activities>::kick(acts, &self, event, &__CTX).await;
             match result {
-                ::core::result::Result::Ok(next) => ::core::result::Result::Ok(next),
-                ::core::result::Result::Err(error) => {
-                    ::core::result::Result::Err(
-                        ::workflow_core::__private::Failed::new(self, error),
-                    )
-                }
+                __wf::Ok(next) => __wf::Ok(next),
+                __wf::Err(error) => __wf::Err(__wf::Failed::new(self, error)),
             }
         }
     }
     /// The `Door` flow as a type, for code generic over flows: drivers, stores and tests.
     #[derive(
-        ::core::fmt::Debug,
-        ::core::clone::Clone,
-        ::core::marker::Copy,
-        ::core::default::Default,
-        ::core::cmp::PartialEq,
-        ::core::cmp::Eq,
-        ::core::hash::Hash
+        __wf::Debug,
+        __wf::Clone,
+        __wf::Copy,
+        __wf::Default,
+        __wf::PartialEq,
+        __wf::Eq,
+        __wf::Hash
     )]
     pub struct Flow;
-    impl ::workflow_core::__private::Workflow for Flow
+    impl __wf::Workflow for Flow
     where
-        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
-        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> State: __wf::Send + __wf::Sync,
+        for<'__x> Event: __wf::Send + __wf::Sync,
     {
         type State = State;
         type Event = Event;
-        const DEFINITION: &'static ::workflow_core::__private::Definition = &DEFINITION;
+        const DEFINITION: &'static __wf::Definition = &DEFINITION;
     }
-    impl<__A: Activities> ::workflow_core::__private::Dispatch<__A> for Flow
+    impl<__A: Activities> __wf::Dispatch<__A> for Flow
     where
-        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
-        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> State: __wf::Send + __wf::Sync,
+        for<'__x> Event: __wf::Send + __wf::Sync,
     {
         type Error = <__A as Activities>::Error;
         fn run_transition<'__a>(
             acts: &'__a __A,
-            transition: ::core::primitive::usize,
+            transition: __wf::usize,
             state: &'__a State,
-            event: ::core::option::Option<&'__a Event>,
-            ctx: &'__a ::workflow_core::__private::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<
-                State,
-                ::workflow_core::__private::DispatchError<Self::Error>,
-            >,
-        > + ::core::marker::Send + '__a {
+            event: __wf::Option<&'__a Event>,
+            ctx: &'__a __wf::StepCtx,
+        ) -> impl __wf::Future<
+            Output = __wf::Result<State, __wf::DispatchError<Self::Error>>,
+        > + __wf::Send + '__a {
             async move {
                 match (transition, state, event) {
                     (0usize, State::Closed(from), _) => {
                         <__A as Activities>::open(acts, from, ctx)
                             .await
                             .map(State::from)
-                            .map_err(::workflow_core::__private::DispatchError::Activity)
+                            .map_err(__wf::DispatchError::Activity)
                     }
-                    (
-                        1usize,
-                        State::Closed(from),
-                        ::core::option::Option::Some(Event::Kick(event)),
-                    ) => {
+                    (1usize, State::Closed(from), __wf::Some(Event::Kick(event))) => {
                         <__A as Activities>::kick(acts, from, event, ctx)
                             .await
                             .map(State::from)
-                            .map_err(::workflow_core::__private::DispatchError::Activity)
+                            .map_err(__wf::DispatchError::Activity)
                     }
                     (_, state, event) => {
                         let _ = (acts, ctx);
-                        ::core::result::Result::Err(
-                            ::workflow_core::__private::DispatchError::Mismatch(::workflow_core::__private::Mismatch {
+                        __wf::Err(
+                            __wf::DispatchError::Mismatch(__wf::Mismatch {
                                 step: match DEFINITION.transitions().get(transition) {
-                                    ::core::option::Option::Some(t) => t.name(),
-                                    ::core::option::Option::None => "?",
+                                    __wf::Some(t) => t.name(),
+                                    __wf::None => "?",
                                 },
                                 state: state.name(),
                                 event: event.map(Event::name),
@@ -411,32 +358,29 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         }
         fn run_undo<'__a>(
             acts: &'__a __A,
-            undo: ::core::primitive::usize,
+            undo: __wf::usize,
             state: &'__a State,
-            ctx: &'__a ::workflow_core::__private::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<
-                (),
-                ::workflow_core::__private::DispatchError<Self::Error>,
-            >,
-        > + ::core::marker::Send + '__a {
+            ctx: &'__a __wf::StepCtx,
+        ) -> impl __wf::Future<
+            Output = __wf::Result<(), __wf::DispatchError<Self::Error>>,
+        > + __wf::Send + '__a {
             async move {
                 match (undo, state) {
                     (0usize, State::Opened(state)) => {
                         <__A as Activities>::close(acts, state, ctx)
                             .await
-                            .map_err(::workflow_core::__private::DispatchError::Activity)
+                            .map_err(__wf::DispatchError::Activity)
                     }
                     (_, state) => {
                         let _ = (acts, ctx);
-                        ::core::result::Result::Err(
-                            ::workflow_core::__private::DispatchError::Mismatch(::workflow_core::__private::Mismatch {
+                        __wf::Err(
+                            __wf::DispatchError::Mismatch(__wf::Mismatch {
                                 step: match DEFINITION.undos().get(undo) {
-                                    ::core::option::Option::Some(u) => u.name(),
-                                    ::core::option::Option::None => "?",
+                                    __wf::Some(u) => u.name(),
+                                    __wf::None => "?",
                                 },
                                 state: state.name(),
-                                event: ::core::option::Option::None,
+                                event: __wf::None,
                             }),
                         )
                     }
@@ -445,83 +389,68 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         }
     }
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.
-    pub static DEFINITION: ::workflow_core::__private::Definition = ::workflow_core::__private::Definition::__new(
+    pub static DEFINITION: __wf::Definition = __wf::Definition::__new(
         "Door",
         &[
-            ::workflow_core::__private::StateDef::__new(
+            __wf::StateDef::__new(
                 "Closed",
-                ::workflow_core::__private::StateKind::Initial,
-                &[::workflow_core::__private::FieldDef::__new("key", "u32")],
-                ::core::option::Option::Some(0usize),
-                ::core::option::Option::None,
+                __wf::StateKind::Initial,
+                &[__wf::FieldDef::__new("key", "u32")],
+                __wf::Some(0usize),
+                __wf::None,
                 &[1usize],
             ),
-            ::workflow_core::__private::StateDef::__new(
+            __wf::StateDef::__new(
                 "Opened",
-                ::workflow_core::__private::StateKind::Final,
-                &[::workflow_core::__private::FieldDef::__new("by", "String")],
-                ::core::option::Option::None,
-                ::core::option::Option::None,
+                __wf::StateKind::Final,
+                &[__wf::FieldDef::__new("by", "String")],
+                __wf::None,
+                __wf::None,
                 &[],
             ),
-            ::workflow_core::__private::StateDef::__new(
+            __wf::StateDef::__new(
                 "Jammed",
-                ::workflow_core::__private::StateKind::Final,
+                __wf::StateKind::Final,
                 &[],
-                ::core::option::Option::None,
-                ::core::option::Option::None,
+                __wf::None,
+                __wf::None,
                 &[],
             ),
         ],
         &[
-            ::workflow_core::__private::TransitionDef::__new(
+            __wf::TransitionDef::__new(
                 "open",
                 &[0usize],
                 &[
-                    ::workflow_core::__private::TargetDef::__new(
-                        1usize,
-                        ::core::option::Option::Some(0usize),
-                    ),
-                    ::workflow_core::__private::TargetDef::__new(
-                        2usize,
-                        ::core::option::Option::None,
-                    ),
+                    __wf::TargetDef::__new(1usize, __wf::Some(0usize)),
+                    __wf::TargetDef::__new(2usize, __wf::None),
                 ],
-                ::workflow_core::__private::Trigger::Automatic,
-                ::core::option::Option::Some(
-                    ::workflow_core::__private::RetryPolicy::new(
+                __wf::Trigger::Automatic,
+                __wf::Some(
+                    __wf::RetryPolicy::new(
                         2u32,
-                        ::workflow_core::__private::Duration::from_millis(10u64),
-                        ::workflow_core::__private::Duration::from_millis(20u64),
+                        __wf::Duration::from_millis(10u64),
+                        __wf::Duration::from_millis(20u64),
                         false,
                     ),
                 ),
-                ::core::option::Option::Some(
-                    ::workflow_core::__private::Duration::from_millis(1000u64),
-                ),
+                __wf::Some(__wf::Duration::from_millis(1000u64)),
                 false,
             ),
-            ::workflow_core::__private::TransitionDef::__new(
+            __wf::TransitionDef::__new(
                 "kick",
                 &[0usize],
-                &[
-                    ::workflow_core::__private::TargetDef::__new(
-                        2usize,
-                        ::core::option::Option::None,
-                    ),
-                ],
-                ::workflow_core::__private::Trigger::On {
-                    event: 0usize,
-                },
-                ::core::option::Option::None,
-                ::core::option::Option::None,
+                &[__wf::TargetDef::__new(2usize, __wf::None)],
+                __wf::Trigger::On { event: 0usize },
+                __wf::None,
+                __wf::None,
                 false,
             ),
         ],
-        &[::workflow_core::__private::UndoDef::__new("close", 0usize, 1usize)],
-        &[::workflow_core::__private::EventDef::__new("Kick", "Kick")],
-        ::workflow_core::__private::Fingerprint::from_u64(11427692306580695113u64),
+        &[__wf::UndoDef::__new("close", 0usize, 1usize)],
+        &[__wf::EventDef::__new("Kick", "Kick")],
+        __wf::Fingerprint::from_u64(11427692306580695113u64),
     );
     /// The `Door` flow as a Mermaid `stateDiagram-v2`: paste it into any Mermaid renderer.
-    pub const MERMAID: &::core::primitive::str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";
+    pub const MERMAID: &__wf::str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";
 }

@@ -23,12 +23,27 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         let (event_param, trigger) = match transition.trigger {
             Trigger::On { event, .. } => {
                 let ty = user_type(flow, &flow.events[event].ty);
-                (quote!(event: &#ty,), format!(" Taken when a `{}` event arrives.", flow.events[event].variant))
+                (
+                    quote!(event: &#ty,),
+                    format!(
+                        " Taken when a `{}` event arrives.",
+                        flow.events[event].variant
+                    ),
+                )
             }
-            Trigger::After(timed) => (quote!(), format!(" Taken after waiting {} in the source state.", human(timed.duration))),
+            Trigger::After(timed) => (
+                quote!(),
+                format!(
+                    " Taken after waiting {} in the source state.",
+                    human(timed.duration)
+                ),
+            ),
             Trigger::Automatic => (quote!(), " Taken automatically.".to_string()),
         };
-        let text = doc(&format!("Transition `{name}`: `{}`.{trigger}", transition.arrow()));
+        let text = doc(&format!(
+            "Transition `{name}`: `{}`.{trigger}",
+            transition.arrow()
+        ));
         let mut docs: Vec<TokenStream> = transition.docs.iter().map(|d| quote!(#d)).collect();
         if !docs.is_empty() {
             docs.push(doc(""));
@@ -41,7 +56,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 from: #input,
                 #event_param
                 ctx: &#rt::StepCtx,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<#output, Self::Error>> + ::core::marker::Send;
+            ) -> impl #rt::Future<Output = #rt::Result<#output, Self::Error>> + #rt::Send;
         }
     });
     let undos = flow.undos.iter().map(|undo| {
@@ -57,14 +72,14 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 &self,
                 state: &#state,
                 ctx: &#rt::StepCtx,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<(), Self::Error>> + ::core::marker::Send;
+            ) -> impl #rt::Future<Output = #rt::Result<(), Self::Error>> + #rt::Send;
         }
     });
     quote! {
         #trait_doc
-        #vis trait Activities: ::core::marker::Send + ::core::marker::Sync {
+        #vis trait Activities: #rt::Send + #rt::Sync {
             /// The error any activity may fail with.
-            type Error: ::core::fmt::Display + ::core::fmt::Debug + ::core::marker::Send + ::core::marker::Sync + 'static;
+            type Error: #rt::Display + #rt::Debug + #rt::Send + #rt::Sync + 'static;
 
             #(#transitions)*
             #(#undos)*

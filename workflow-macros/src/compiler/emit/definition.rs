@@ -13,9 +13,9 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let name = flow.name.to_string();
     let some = |index: Option<usize>| {
         if let Some(index) = index {
-            quote!(::core::option::Option::Some(#index))
+            quote!(#rt::Some(#index))
         } else {
-            quote!(::core::option::Option::None)
+            quote!(#rt::None)
         }
     };
     let millis = |duration: core::time::Duration| {
@@ -73,12 +73,12 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         let retry = if let Some(retry) = transition.retry {
             let attempts = retry.attempts;
             let (min, max, jitter) = (millis(retry.min), millis(retry.max), retry.jitter);
-            quote!(::core::option::Option::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)))
-        } else { quote!(::core::option::Option::None) };
+            quote!(#rt::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)))
+        } else { quote!(#rt::None) };
         let timeout = if let Some(timed) = transition.timeout {
             let d = millis(timed.duration);
-            quote!(::core::option::Option::Some(#d))
-        } else { quote!(::core::option::Option::None) };
+            quote!(#rt::Some(#d))
+        } else { quote!(#rt::None) };
         let compensate = transition.compensate;
         quote!(#rt::TransitionDef::__new(#text, &[#(#sources),*], &[#(#targets),*], #trigger, #retry, #timeout, #compensate))
     });

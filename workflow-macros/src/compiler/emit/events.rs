@@ -36,7 +36,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         impl Event {
             /// The event's name: its type's name.
             #[must_use]
-            #vis const fn name(&self) -> &'static ::core::primitive::str {
+            #vis const fn name(&self) -> &'static #rt::str {
                 match *self {
                     #(Self::#variants(_) => #texts,)*
                 }
@@ -44,7 +44,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
             /// The event's position in the flow's `DEFINITION.events()`.
             #[must_use]
-            #vis const fn index(&self) -> ::core::primitive::usize {
+            #vis const fn index(&self) -> #rt::usize {
                 match *self {
                     #(Self::#variants(_) => #indices,)*
                 }
@@ -53,19 +53,19 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
         impl #rt::FlowEvent for Event
         where
-            for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+            for<'__x> Event: #rt::Send + #rt::Sync,
         {
-            fn name(&self) -> &'static ::core::primitive::str {
+            fn name(&self) -> &'static #rt::str {
                 Event::name(self)
             }
 
-            fn index(&self) -> ::core::primitive::usize {
+            fn index(&self) -> #rt::usize {
                 Event::index(self)
             }
         }
 
         #(
-            impl ::core::convert::From<#types> for Event {
+            impl #rt::From<#types> for Event {
                 fn from(event: #types) -> Self {
                     Self::#variants(event)
                 }

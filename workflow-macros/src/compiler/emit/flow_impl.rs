@@ -14,9 +14,10 @@ use crate::compiler::model::{Flow, Trigger};
 /// them where the impls are used rather than where they are declared, keep the impls from
 /// repeating that error half a dozen times.
 pub(crate) fn thread_safe() -> TokenStream {
+    let rt = rt();
     quote! {
-        for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
-        for<'__x> Event: ::core::marker::Send + ::core::marker::Sync,
+        for<'__x> State: #rt::Send + #rt::Sync,
+        for<'__x> Event: #rt::Send + #rt::Sync,
     }
 }
 
@@ -32,7 +33,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let run_undo = run_undo(flow);
     quote! {
         #marker_doc
-        #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+        #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
         #vis struct Flow;
 
         impl #rt::Workflow for Flow
@@ -77,10 +78,7 @@ fn run_transition(flow: &Flow) -> TokenStream {
                 let (event_pattern, event_arg) = match transition.trigger {
                     Trigger::On { event } => {
                         let variant = &flow.events[event].variant;
-                        (
-                            quote!(::core::option::Option::Some(Event::#variant(event))),
-                            quote!(event,),
-                        )
+                        (quote!(#rt::Some(Event::#variant(event))), quote!(event,))
                     }
                     _ => (quote!(_), quote!()),
                 };
@@ -96,22 +94,22 @@ fn run_transition(flow: &Flow) -> TokenStream {
     quote! {
         fn run_transition<'__a>(
             acts: &'__a __A,
-            transition: ::core::primitive::usize,
+            transition: #rt::usize,
             state: &'__a State,
-            event: ::core::option::Option<&'__a Event>,
+            event: #rt::Option<&'__a Event>,
             ctx: &'__a #rt::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<State, #rt::DispatchError<Self::Error>>,
-        > + ::core::marker::Send + '__a {
+        ) -> impl #rt::Future<
+            Output = #rt::Result<State, #rt::DispatchError<Self::Error>>,
+        > + #rt::Send + '__a {
             async move {
                 match (transition, state, event) {
                     #(#arms)*
                     (_, state, event) => {
                         let _ = (acts, ctx);
-                        ::core::result::Result::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
+                        #rt::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
                             step: match DEFINITION.transitions().get(transition) {
-                                ::core::option::Option::Some(t) => t.name(),
-                                ::core::option::Option::None => "?",
+                                #rt::Some(t) => t.name(),
+                                #rt::None => "?",
                             },
                             state: state.name(),
                             event: event.map(Event::name),
@@ -139,24 +137,24 @@ fn run_undo(flow: &Flow) -> TokenStream {
     quote! {
         fn run_undo<'__a>(
             acts: &'__a __A,
-            undo: ::core::primitive::usize,
+            undo: #rt::usize,
             state: &'__a State,
             ctx: &'__a #rt::StepCtx,
-        ) -> impl ::core::future::Future<
-            Output = ::core::result::Result<(), #rt::DispatchError<Self::Error>>,
-        > + ::core::marker::Send + '__a {
+        ) -> impl #rt::Future<
+            Output = #rt::Result<(), #rt::DispatchError<Self::Error>>,
+        > + #rt::Send + '__a {
             async move {
                 match (undo, state) {
                     #(#arms)*
                     (_, state) => {
                         let _ = (acts, ctx);
-                        ::core::result::Result::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
+                        #rt::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
                             step: match DEFINITION.undos().get(undo) {
-                                ::core::option::Option::Some(u) => u.name(),
-                                ::core::option::Option::None => "?",
+                                #rt::Some(u) => u.name(),
+                                #rt::None => "?",
                             },
                             state: state.name(),
-                            event: ::core::option::Option::None,
+                            event: #rt::None,
                         }))
                     }
                 }

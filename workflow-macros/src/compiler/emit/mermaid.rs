@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::doc;
+use super::{doc, rt};
 use crate::compiler::model::{Flow, StateKind, Trigger, human};
 
 /// The diagram text.
@@ -45,6 +45,7 @@ pub(crate) fn diagram(flow: &Flow) -> String {
 }
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
     let vis = &flow.item_vis;
     let text = diagram(flow);
     let const_doc = doc(&format!(
@@ -53,6 +54,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     ));
     quote! {
         #const_doc
-        #vis const MERMAID: &::core::primitive::str = #text;
+        #vis const MERMAID: &#rt::str = #text;
     }
 }

@@ -22,9 +22,10 @@ use syn::visit_mut::VisitMut;
 use super::check::Checked;
 use super::model::{FIXED_NAMES, Flow};
 
-/// The path of the runtime's hidden module, for generated code.
+/// The runtime's hidden module, as generated code names it: the flow module imports
+/// `::workflow_core::__private` under this name.
 pub(crate) fn rt() -> TokenStream {
-    quote!(::workflow_core::__private)
+    quote!(__wf)
 }
 
 /// A `#[doc = ".."]` attribute.
@@ -138,6 +139,8 @@ fn module(flow: &Flow, lints: &TokenStream, items: &[TokenStream]) -> TokenStrea
             #lints
             #[allow(unused_imports)]
             use super::*;
+            #[allow(unused_imports)]
+            use ::workflow_core::__private as __wf;
             #(#items)*
         }
     }

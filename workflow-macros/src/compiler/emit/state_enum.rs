@@ -25,20 +25,20 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
     let indices = states.iter().copied();
     let conversions = names.iter().zip(&texts).map(|(name, text)| {
         quote! {
-            impl ::core::convert::From<#name> for State {
+            impl #rt::From<#name> for State {
                 fn from(state: #name) -> Self {
                     Self::#name(state)
                 }
             }
 
-            impl ::core::convert::TryFrom<State> for #name {
+            impl #rt::TryFrom<State> for #name {
                 type Error = #rt::WrongState<State>;
 
                 #[allow(unreachable_patterns)]
-                fn try_from(state: State) -> ::core::result::Result<Self, Self::Error> {
+                fn try_from(state: State) -> #rt::Result<Self, Self::Error> {
                     match state {
-                        State::#name(state) => ::core::result::Result::Ok(state),
-                        other => ::core::result::Result::Err(#rt::WrongState::new(#text, other.name(), other)),
+                        State::#name(state) => #rt::Ok(state),
+                        other => #rt::Err(#rt::WrongState::new(#text, other.name(), other)),
                     }
                 }
             }
@@ -54,7 +54,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
         impl State {
             /// The state's name, as declared in the flow.
             #[must_use]
-            #vis const fn name(&self) -> &'static ::core::primitive::str {
+            #vis const fn name(&self) -> &'static #rt::str {
                 match self {
                     #(Self::#names(_) => #texts,)*
                 }
@@ -62,7 +62,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
 
             /// Whether the state is final: the flow has ended.
             #[must_use]
-            #vis const fn is_final(&self) -> ::core::primitive::bool {
+            #vis const fn is_final(&self) -> #rt::bool {
                 match self {
                     #(Self::#names(_) => #finals,)*
                 }
@@ -70,7 +70,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
 
             /// The state's position in the flow's `DEFINITION.states()`.
             #[must_use]
-            #vis const fn index(&self) -> ::core::primitive::usize {
+            #vis const fn index(&self) -> #rt::usize {
                 match self {
                     #(Self::#names(_) => #indices,)*
                 }
@@ -79,17 +79,17 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
 
         impl #rt::FlowState for State
         where
-            for<'__x> State: ::core::marker::Send + ::core::marker::Sync,
+            for<'__x> State: #rt::Send + #rt::Sync,
         {
-            fn name(&self) -> &'static ::core::primitive::str {
+            fn name(&self) -> &'static #rt::str {
                 State::name(self)
             }
 
-            fn index(&self) -> ::core::primitive::usize {
+            fn index(&self) -> #rt::usize {
                 State::index(self)
             }
 
-            fn is_final(&self) -> ::core::primitive::bool {
+            fn is_final(&self) -> #rt::bool {
                 State::is_final(self)
             }
         }

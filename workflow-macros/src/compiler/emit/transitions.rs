@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::doc;
+use super::{doc, rt};
 use crate::compiler::model::{Flow, Transition};
 
 /// What the transition's activity receives: `&Placed`, or `CancelFrom<'_>` for several sources.
@@ -46,6 +46,8 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 /// flow's module. The constants live in the value namespace, so a transition may share its
 /// name with a state (`open: Closed -> Open`): states are braced structs, types only.
 fn steps(flow: &Flow) -> TokenStream {
+    // One module deeper than the flow's module, which imports the runtime as `__wf`.
+    let rt = quote!(super::__wf);
     let vis = &flow.item_vis;
     let nested = &flow.nested_vis;
     let module_doc = doc(&format!(
@@ -64,7 +66,7 @@ fn steps(flow: &Flow) -> TokenStream {
         let text = doc(&format!("The type of the `{}` transition (`{}`).", transition.name, transition.arrow()));
         quote! {
             #text
-            #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
+            #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
             #nested struct #unit;
         }
     });
@@ -92,6 +94,7 @@ fn steps(flow: &Flow) -> TokenStream {
 }
 
 fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
+    let rt = rt();
     if transition.targets.len() < 2 {
         return TokenStream::new();
     }
@@ -120,14 +123,14 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         impl #outcome {
             /// The name of the state it landed in.
             #[must_use]
-            #vis const fn name(&self) -> &'static ::core::primitive::str {
+            #vis const fn name(&self) -> &'static #rt::str {
                 match self {
                     #(Self::#targets(_) => #texts,)*
                 }
             }
         }
 
-        impl ::core::convert::From<#outcome> for State {
+        impl #rt::From<#outcome> for State {
             fn from(outcome: #outcome) -> Self {
                 match outcome {
                     #(#outcome::#targets(state) => Self::#targets(state),)*
@@ -136,7 +139,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         }
 
         #(
-            impl ::core::convert::From<#targets> for #outcome {
+            impl #rt::From<#targets> for #outcome {
                 fn from(state: #targets) -> Self {
                     Self::#targets(state)
                 }
@@ -146,6 +149,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
 }
 
 fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
+    let rt = rt();
     if transition.sources.len() < 2 {
         return TokenStream::new();
     }
@@ -165,13 +169,13 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
     let variant_docs = texts.iter().map(|t| doc(&format!("Starting from `{t}`.")));
     quote! {
         #text
-        #[derive(::core::clone::Clone, ::core::marker::Copy)]
+        #[derive(#rt::Clone, #rt::Copy)]
         #vis enum #input<'a> {
             #(#variant_docs #sources(&'a #sources),)*
         }
 
-        impl ::core::fmt::Debug for #input<'_> {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        impl #rt::Debug for #input<'_> {
+            fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
                 f.debug_tuple(self.name()).finish_non_exhaustive()
             }
         }
@@ -179,7 +183,7 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         impl #input<'_> {
             /// The name of the state it starts from.
             #[must_use]
-            #vis const fn name(&self) -> &'static ::core::primitive::str {
+            #vis const fn name(&self) -> &'static #rt::str {
                 match self {
                     #(Self::#sources(_) => #texts,)*
                 }
@@ -187,7 +191,7 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         }
 
         #(
-            impl<'a> ::core::convert::From<&'a #sources> for #input<'a> {
+            impl<'a> #rt::From<&'a #sources> for #input<'a> {
                 fn from(state: &'a #sources) -> Self {
                     Self::#sources(state)
                 }

@@ -49,12 +49,12 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                         self,
                         acts: &__A,
                         #event_param
-                    ) -> ::core::result::Result<#output, #rt::Failed<#name, <__A as Activities>::Error>> {
-                        let ctx = #rt::StepCtx::local(#text);
-                        let result = <__A as Activities>::#method(acts, #from, #event_arg &ctx).await;
+                    ) -> #rt::Result<#output, #rt::Failed<#name, <__A as Activities>::Error>> {
+                        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
+                        let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
                         match result {
-                            ::core::result::Result::Ok(next) => ::core::result::Result::Ok(next),
-                            ::core::result::Result::Err(error) => ::core::result::Result::Err(#rt::Failed::new(self, error)),
+                            #rt::Ok(next) => #rt::Ok(next),
+                            #rt::Err(error) => #rt::Err(#rt::Failed::new(self, error)),
                         }
                     }
                 }

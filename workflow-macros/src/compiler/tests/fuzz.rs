@@ -77,7 +77,7 @@ fn expands_to_valid_rust(text: &str) -> Result<(), TestCaseError> {
     let Ok(tokens) = text.parse::<TokenStream>() else {
         return Ok(()); // unbalanced delimiters never reach a proc macro
     };
-    let output = super::super::expand(tokens);
+    let output = crate::compiler::expand(tokens);
     prop_assert!(
         syn::parse2::<syn::File>(output.clone()).is_ok(),
         "invalid Rust for input {text:?}:\n{output}"
@@ -147,6 +147,6 @@ proptest! {
 
 #[test]
 fn the_unmutated_design_flow_has_no_errors() {
-    let output = super::super::expand(DESIGN_FLOW.parse().unwrap());
+    let output = crate::compiler::expand(DESIGN_FLOW.parse().unwrap());
     assert!(super::errors_of(&output).is_empty());
 }

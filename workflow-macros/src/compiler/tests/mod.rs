@@ -1,7 +1,9 @@
 //! Tests of the compiler on `proc_macro2` tokens: rules, recovery, snapshots, and a property
 //! test that no input makes it panic.
 
+mod diagnostic;
 mod fuzz;
+mod model;
 mod rules;
 mod snapshot;
 
@@ -31,7 +33,7 @@ pub(super) fn errors_of(output: &TokenStream) -> Vec<String> {
 /// Expands `input` and returns the first line of every error message.
 pub(super) fn headlines(input: &str) -> Vec<String> {
     let tokens: TokenStream = input.parse().expect("test input tokenizes");
-    errors_of(&super::expand(tokens))
+    errors_of(&crate::compiler::expand(tokens))
         .into_iter()
         .map(|m| m.lines().next().unwrap_or_default().to_string())
         .collect()

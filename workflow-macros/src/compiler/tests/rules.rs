@@ -18,7 +18,7 @@ const VALID: &str = "
 #[test]
 fn a_valid_flow_expands_without_errors_into_valid_rust() {
     assert_eq!(headlines(VALID), Vec::<String>::new());
-    let output = super::super::expand(VALID.parse().unwrap());
+    let output = crate::compiler::expand(VALID.parse().unwrap());
     syn::parse2::<syn::File>(output).expect("the expansion is valid Rust");
 }
 
@@ -176,7 +176,7 @@ fn every_rule_reports_its_own_headline() {
 
 #[test]
 fn user_types_named_like_generated_items_resolve_where_they_were_written() {
-    let output = super::super::expand(
+    let output = crate::compiler::expand(
         "pub A { initial S { e: Event, v: Vec<State> } final F {} go: S -> F; }"
             .parse()
             .unwrap(),
@@ -193,7 +193,7 @@ fn user_types_named_like_generated_items_resolve_where_they_were_written() {
 
 #[test]
 fn a_transition_may_share_its_name_with_its_event_and_its_target() {
-    let output = super::super::expand(
+    let output = crate::compiler::expand(
         "pub A { initial Closed {} final Open {} open: Closed -> Open; kick: Closed -> Open, on Kick; }"
             .parse()
             .unwrap(),
@@ -236,7 +236,7 @@ fn graph_errors_are_all_reported_in_one_pass() {
 
 #[test]
 fn messages_say_what_was_found_what_was_expected_and_how_to_fix_it() {
-    let output = super::super::expand(
+    let output = crate::compiler::expand(
         "A { initial Placed {} final Paid {} pay: Placed -> Piad; }"
             .parse()
             .unwrap(),
@@ -252,7 +252,7 @@ fn messages_say_what_was_found_what_was_expected_and_how_to_fix_it() {
 
 #[test]
 fn a_flow_with_errors_still_emits_its_states() {
-    let output = super::super::expand(
+    let output = crate::compiler::expand(
         "pub A { initial S { x: u8 } final F {} go: S -> Nowhere; }"
             .parse()
             .unwrap(),

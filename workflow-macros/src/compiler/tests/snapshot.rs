@@ -13,7 +13,7 @@ fn expansion_of_a_small_flow() {
             open: Closed -> Opened undo close | Jammed, retry(2, 10ms..20ms), timeout(1s);
             kick: Closed -> Jammed, on Kick;
         }";
-    let output = super::super::expand(input.parse().unwrap());
+    let output = crate::compiler::expand(input.parse().unwrap());
     let file: syn::File = syn::parse2(output).expect("valid Rust");
     expect_test::expect_file!["../../../tests/expand/door.expanded.rs"]
         .assert_eq(&prettyplease::unparse(&file));
