@@ -6,12 +6,6 @@
 
 mod compiler;
 
-// Declared here, not in `compiler`, so that the benchmarks and examples that include the
-// compiler's sources with `#[path]` do not include its tests.
-#[cfg(test)]
-#[path = "compiler/tests/mod.rs"]
-mod tests;
-
 /// Declares a flow: its states, transitions, undos and policies. See `workflow_core`'s docs.
 #[proc_macro]
 pub fn workflow(input: proc_macro::TokenStream) -> proc_macro::TokenStream {

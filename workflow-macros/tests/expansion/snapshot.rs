@@ -15,6 +15,6 @@ fn expansion_of_a_small_flow() {
         }";
     let output = crate::compiler::expand(input.parse().unwrap());
     let file: syn::File = syn::parse2(output).expect("valid Rust");
-    expect_test::expect_file!["../../../tests/expand/door.expanded.rs"]
+    expect_test::expect_file!["../expand/door.expanded.rs"]
         .assert_eq(&prettyplease::unparse(&file));
 }

@@ -1,5 +1,13 @@
-//! Tests of the compiler on `proc_macro2` tokens: rules, recovery, snapshots, and a property
-//! test that no input makes it panic.
+//! Tests of the `workflow!` compiler on `proc_macro2` tokens: rules, recovery, snapshots, and
+//! a property test that no input makes it panic.
+//!
+//! A proc-macro crate cannot export functions, so this test compiles the compiler's sources
+//! itself, through a `#[path]` module, as the benchmarks and examples do.
+
+// Only `expand` and a few helpers are used here.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../src/compiler/mod.rs"]
+mod compiler;
 
 mod diagnostic;
 mod fuzz;
@@ -10,7 +18,7 @@ mod snapshot;
 use proc_macro2::{TokenStream, TokenTree};
 
 /// The messages of every `compile_error!` in an expansion, in order.
-pub(super) fn errors_of(output: &TokenStream) -> Vec<String> {
+pub(crate) fn errors_of(output: &TokenStream) -> Vec<String> {
     let mut messages = Vec::new();
     let mut trees = output.clone().into_iter().peekable();
     while let Some(tree) = trees.next() {
@@ -31,7 +39,7 @@ pub(super) fn errors_of(output: &TokenStream) -> Vec<String> {
 }
 
 /// Expands `input` and returns the first line of every error message.
-pub(super) fn headlines(input: &str) -> Vec<String> {
+pub(crate) fn headlines(input: &str) -> Vec<String> {
     let tokens: TokenStream = input.parse().expect("test input tokenizes");
     errors_of(&crate::compiler::expand(tokens))
         .into_iter()

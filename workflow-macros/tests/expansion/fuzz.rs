@@ -148,5 +148,5 @@ proptest! {
 #[test]
 fn the_unmutated_design_flow_has_no_errors() {
     let output = crate::compiler::expand(DESIGN_FLOW.parse().unwrap());
-    assert!(super::errors_of(&output).is_empty());
+    assert!(crate::errors_of(&output).is_empty());
 }

@@ -1,7 +1,7 @@
 //! One test per rule: the exact headline of each error, and that errors accumulate.
 //! (The ui-tests check the same rules through rustc, with spans.)
 
-use super::{errors_of, headlines};
+use crate::{errors_of, headlines};
 
 const VALID: &str = "
     pub Order {
