@@ -1,32 +1,44 @@
 #![doc = include_str!("../../README.md")]
 
+pub mod combinators;
 mod context;
 mod definition;
 mod failed;
+mod report;
+mod step;
+mod undo;
 mod workflow;
 
+pub use combinators::StepExt;
 pub use context::{InstanceId, StepCtx};
 pub use definition::{
     Definition, EventDef, FieldDef, Fingerprint, RetryPolicy, StateDef, StateKind, TargetDef,
     TransitionDef, Trigger, UndoDef,
 };
+pub use either::Either;
 pub use failed::{Failed, WrongState};
+pub use report::{Entry, Outcome, Report};
+pub use step::{Aborted, Arrow, Continue, Step, StepResult};
+pub use undo::{Chain, Empty, Landed, Link, Undo, Unwound};
 pub use workflow::{Dispatch, DispatchError, FlowEvent, FlowState, Mismatch, Workflow};
 pub use workflow_macros::workflow;
 
 /// The names a flow's author needs: `use workflow_core::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Failed, InstanceId, StepCtx, Workflow, workflow};
+    pub use crate::{Failed, InstanceId, Step, StepCtx, StepExt, Workflow, workflow};
 }
 
 /// Paths used by code that `workflow!` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::undo::undo_landing;
     pub use crate::{
-        Definition, Dispatch, DispatchError, EventDef, Failed, FieldDef, Fingerprint, FlowEvent,
-        FlowState, Mismatch, RetryPolicy, StateDef, StateKind, StepCtx, TargetDef, TransitionDef,
-        Trigger, UndoDef, Workflow, WrongState,
+        Aborted, Arrow, Chain, Continue, Definition, Dispatch, DispatchError, Either, Empty,
+        EventDef, Failed, FieldDef, Fingerprint, FlowEvent, FlowState, Landed, Link, Mismatch,
+        Report, RetryPolicy, StateDef, StateKind, Step, StepCtx, TargetDef, TransitionDef, Trigger,
+        Undo, UndoDef, Unwound, Workflow, WrongState,
     };
+    pub use core::convert::Infallible;
     pub use core::time::Duration;
 
     // The `core` names generated code needs, under one short path: the flow module imports

@@ -6,7 +6,7 @@ workflow! {
         state Ping {}
         state Pong {}
         final Shipped {}
-        start: Placed -> Ping | Shipped;
+        begin: Placed -> Ping | Shipped;
         ping: Ping -> Pong;
         pong: Pong -> Ping;
     }

@@ -32,6 +32,7 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_unique_transition_names(&flow, errors);
     check_unique_undo_names(&flow, errors);
     check_naming_conventions(&flow, errors);
+    check_transition_names_free_on_saga(&flow, errors);
     check_generated_names_do_not_clash(&flow, errors);
     check_no_repeated_state_in_transition(&flow, errors);
     check_no_repeated_option(&flow, errors);
@@ -204,6 +205,36 @@ fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
     }
     for undo in &flow.undos {
         method_like(&undo.name, "undo", errors);
+    }
+}
+
+/// Methods every generated `Saga` has, which a transition method on it would clash with.
+const SAGA_METHODS: &[&str] = &["start", "state", "into_state", "abort"];
+
+// Rule: a transition is not named like a method every saga has (`start`, `state`,
+// `into_state`, `abort`): the saga has one method per transition beside them.
+fn check_transition_names_free_on_saga(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let name = transition.name.unraw().to_string();
+        if SAGA_METHODS.contains(&name.as_str()) {
+            errors.push(
+                Diagnostic::new(
+                    transition.name.span(),
+                    format!("transition `{name}` has the name of the saga method `Saga::{name}`"),
+                )
+                .expected(format!(
+                    "transition names other than {}",
+                    list(SAGA_METHODS.iter().copied())
+                ))
+                .help(format!(
+                    "rename the transition, for example `{name}_{}`",
+                    flow.states[transition.targets.first().map_or(0, |t| t.state)]
+                        .name
+                        .to_string()
+                        .to_snake_case()
+                )),
+            );
+        }
     }
 }
 

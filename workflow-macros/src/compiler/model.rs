@@ -173,12 +173,22 @@ impl Flow {
                     transition.name.span(),
                     format!("the outcome enum of {from}"),
                 ));
+                names.push((
+                    transition.saga_outcome_type().to_string(),
+                    transition.name.span(),
+                    format!("the saga outcome enum of {from}"),
+                ));
             }
             if transition.sources.len() > 1 {
                 names.push((
                     transition.input_type().to_string(),
                     transition.name.span(),
                     format!("the input enum of {from}"),
+                ));
+                names.push((
+                    transition.owned_input_type().to_string(),
+                    transition.name.span(),
+                    format!("the owned input enum of {from}"),
                 ));
             }
         }
@@ -236,6 +246,16 @@ impl Transition {
     /// The generated input enum of a transition with several sources: `CancelFrom`.
     pub(crate) fn input_type(&self) -> Ident {
         pascal_ident(&self.name, "From")
+    }
+
+    /// The owned input of a transition with several sources, as a step: `CancelInput`.
+    pub(crate) fn owned_input_type(&self) -> Ident {
+        pascal_ident(&self.name, "Input")
+    }
+
+    /// Where a saga lands after a transition with several targets: `ReserveSaga`.
+    pub(crate) fn saga_outcome_type(&self) -> Ident {
+        pascal_ident(&self.name, "Saga")
     }
 }
 

@@ -388,6 +388,394 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             }
         }
     }
+    impl __wf::Arrow for steps::Open
+    where
+        for<'__x> Closed: __wf::Send + __wf::Sync,
+        for<'__x> OpenTo: __wf::Send + __wf::Sync,
+    {
+        type In = Closed;
+        type Out = OpenTo;
+    }
+    impl<__A: Activities> __wf::Step<__A> for steps::Open
+    where
+        for<'__x> Closed: __wf::Send + __wf::Sync,
+        for<'__x> OpenTo: __wf::Send + __wf::Sync,
+    {
+        type Error = <__A as Activities>::Error;
+        type Memo = __wf::Landed<Closed>;
+        async fn run(
+            &self,
+            acts: &__A,
+            input: Closed,
+        ) -> __wf::Result<(OpenTo, Self::Memo), __wf::Aborted<Closed, Self::Error>> {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
+            let result = <__A as Activities>::open(acts, &input, &__CTX).await;
+            match result {
+                __wf::Ok(out) => {
+                    let undo = match &out {
+                        OpenTo::Opened(_) => <Self as __wf::Undo<__A, Opened>>::NAME,
+                        OpenTo::Jammed(_) => <Self as __wf::Undo<__A, Jammed>>::NAME,
+                    };
+                    __wf::Ok((out, __wf::Landed::new(input, undo)))
+                }
+                __wf::Err(error) => {
+                    __wf::Err(__wf::Aborted::new("open", error, __wf::Some(input)))
+                }
+            }
+        }
+        async fn undo(
+            &self,
+            acts: &__A,
+            output: OpenTo,
+            memo: Self::Memo,
+            report: &mut __wf::Report<Self::Error>,
+        ) -> __wf::Option<Closed> {
+            if match &output {
+                OpenTo::Opened(state) => {
+                    __wf::undo_landing::<__A, Opened, Self>(self, acts, state, report)
+                        .await
+                }
+                OpenTo::Jammed(state) => {
+                    __wf::undo_landing::<__A, Jammed, Self>(self, acts, state, report)
+                        .await
+                }
+            } {
+                __wf::Some(memo.into_input())
+            } else {
+                __wf::None
+            }
+        }
+        fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
+            memo.skip(report);
+        }
+    }
+    impl<__A: Activities> __wf::Undo<__A, Opened> for steps::Open
+    where
+        for<'__x> Opened: __wf::Send + __wf::Sync,
+    {
+        type Error = <__A as Activities>::Error;
+        const NAME: __wf::Option<&'static __wf::str> = __wf::Some("close");
+        async fn undo(
+            &self,
+            acts: &__A,
+            landed: &Opened,
+        ) -> __wf::Result<(), Self::Error> {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("close");
+            <__A as Activities>::close(acts, landed, &__CTX).await
+        }
+    }
+    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Open
+    where
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+    {
+        type Error = <__A as Activities>::Error;
+        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
+        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
+            __wf::Ok(())
+        }
+    }
+    impl __wf::Continue<Opened> for OpenTo
+    where
+        for<'__x> Opened: __wf::Send + __wf::Sync,
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+        for<'__x> OpenTo: __wf::Send + __wf::Sync,
+    {
+        type Exit = Jammed;
+        type Then<__T: __wf::Send> = __wf::Either<__T, Jammed>;
+        fn split(self) -> __wf::Result<Opened, Jammed> {
+            match self {
+                OpenTo::Opened(state) => __wf::Ok(state),
+                OpenTo::Jammed(state) => __wf::Err(state),
+            }
+        }
+        fn rejoin(next: Opened) -> __wf::Result<Self, Opened> {
+            __wf::Ok(OpenTo::Opened(next))
+        }
+        fn rejoin_exit(exit: Jammed) -> Self {
+            OpenTo::Jammed(exit)
+        }
+        fn proceed<__T: __wf::Send>(out: __T) -> __wf::Either<__T, Jammed> {
+            __wf::Either::Left(out)
+        }
+        fn exit<__T: __wf::Send>(exit: Jammed) -> __wf::Either<__T, Jammed> {
+            __wf::Either::Right(exit)
+        }
+        fn unjoin<__T: __wf::Send>(
+            then: __wf::Either<__T, Jammed>,
+        ) -> __wf::Result<__T, Jammed> {
+            match then {
+                __wf::Either::Left(out) => __wf::Ok(out),
+                __wf::Either::Right(exit) => __wf::Err(exit),
+            }
+        }
+    }
+    impl __wf::Continue<Jammed> for OpenTo
+    where
+        for<'__x> Opened: __wf::Send + __wf::Sync,
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+        for<'__x> OpenTo: __wf::Send + __wf::Sync,
+    {
+        type Exit = Opened;
+        type Then<__T: __wf::Send> = __wf::Either<__T, Opened>;
+        fn split(self) -> __wf::Result<Jammed, Opened> {
+            match self {
+                OpenTo::Jammed(state) => __wf::Ok(state),
+                OpenTo::Opened(state) => __wf::Err(state),
+            }
+        }
+        fn rejoin(next: Jammed) -> __wf::Result<Self, Jammed> {
+            __wf::Ok(OpenTo::Jammed(next))
+        }
+        fn rejoin_exit(exit: Opened) -> Self {
+            OpenTo::Opened(exit)
+        }
+        fn proceed<__T: __wf::Send>(out: __T) -> __wf::Either<__T, Opened> {
+            __wf::Either::Left(out)
+        }
+        fn exit<__T: __wf::Send>(exit: Opened) -> __wf::Either<__T, Opened> {
+            __wf::Either::Right(exit)
+        }
+        fn unjoin<__T: __wf::Send>(
+            then: __wf::Either<__T, Opened>,
+        ) -> __wf::Result<__T, Opened> {
+            match then {
+                __wf::Either::Left(out) => __wf::Ok(out),
+                __wf::Either::Right(exit) => __wf::Err(exit),
+            }
+        }
+    }
+    impl __wf::From<OpenTo> for __wf::Either<Opened, Jammed> {
+        fn from(outcome: OpenTo) -> Self {
+            match outcome {
+                OpenTo::Opened(state) => __wf::Either::Left(state),
+                OpenTo::Jammed(state) => __wf::Either::Right(state),
+            }
+        }
+    }
+    impl __wf::Continue<__wf::Either<Opened, Jammed>> for OpenTo
+    where
+        for<'__x> Opened: __wf::Send + __wf::Sync,
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+        for<'__x> OpenTo: __wf::Send + __wf::Sync,
+    {
+        type Exit = __wf::Infallible;
+        type Then<__T: __wf::Send> = __T;
+        fn split(self) -> __wf::Result<__wf::Either<Opened, Jammed>, __wf::Infallible> {
+            __wf::Ok(self.into())
+        }
+        fn rejoin(
+            next: __wf::Either<Opened, Jammed>,
+        ) -> __wf::Result<Self, __wf::Either<Opened, Jammed>> {
+            __wf::Ok(
+                match next {
+                    __wf::Either::Left(state) => OpenTo::Opened(state),
+                    __wf::Either::Right(state) => OpenTo::Jammed(state),
+                },
+            )
+        }
+        fn rejoin_exit(exit: __wf::Infallible) -> Self {
+            match exit {}
+        }
+        fn proceed<__T: __wf::Send>(out: __T) -> __T {
+            out
+        }
+        fn exit<__T: __wf::Send>(exit: __wf::Infallible) -> __T {
+            match exit {}
+        }
+        fn unjoin<__T: __wf::Send>(then: __T) -> __wf::Result<__T, __wf::Infallible> {
+            __wf::Ok(then)
+        }
+    }
+    impl __wf::Arrow for steps::Kick
+    where
+        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+    {
+        type In = (Closed, Kick);
+        type Out = Jammed;
+    }
+    impl<__A: Activities> __wf::Step<__A> for steps::Kick
+    where
+        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+    {
+        type Error = <__A as Activities>::Error;
+        type Memo = __wf::Landed<(Closed, Kick)>;
+        async fn run(
+            &self,
+            acts: &__A,
+            input: (Closed, Kick),
+        ) -> __wf::Result<
+            (Jammed, Self::Memo),
+            __wf::Aborted<(Closed, Kick), Self::Error>,
+        > {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
+            let result = <__A as Activities>::kick(acts, &input.0, &input.1, &__CTX)
+                .await;
+            match result {
+                __wf::Ok(out) => {
+                    let undo = <Self as __wf::Undo<__A, Jammed>>::NAME;
+                    __wf::Ok((out, __wf::Landed::new(input, undo)))
+                }
+                __wf::Err(error) => {
+                    __wf::Err(__wf::Aborted::new("kick", error, __wf::Some(input)))
+                }
+            }
+        }
+        async fn undo(
+            &self,
+            acts: &__A,
+            output: Jammed,
+            memo: Self::Memo,
+            report: &mut __wf::Report<Self::Error>,
+        ) -> __wf::Option<(Closed, Kick)> {
+            if __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report).await
+            {
+                __wf::Some(memo.into_input())
+            } else {
+                __wf::None
+            }
+        }
+        fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
+            memo.skip(report);
+        }
+    }
+    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Kick
+    where
+        for<'__x> Jammed: __wf::Send + __wf::Sync,
+    {
+        type Error = <__A as Activities>::Error;
+        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
+        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
+            __wf::Ok(())
+        }
+    }
+    /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
+
+Start one with `Saga::start(state)` and call the flow's transitions on it. A step that fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming the step, its error, every undo that ran, failed or was skipped, and (if all succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps what was done.*/
+    #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+    pub struct Saga<__S, __C = __wf::Empty> {
+        state: __S,
+        chain: __C,
+    }
+    impl<__S> Saga<__S> {
+        /// Starts a saga in `state`, with nothing to undo.
+        pub const fn start(state: __S) -> Self {
+            Self { state, chain: __wf::Empty }
+        }
+    }
+    impl<__S, __C> Saga<__S, __C> {
+        /// The current state.
+        pub const fn state(&self) -> &__S {
+            &self.state
+        }
+        /// Ends the saga, keeping its state and everything it did.
+        pub fn into_state(self) -> __S {
+            self.state
+        }
+        /// Undoes every step taken, newest first, each once. Gives back the state the saga
+        /// started from if every undo succeeded, and reports each undo.
+        pub async fn abort<__A: Activities>(
+            self,
+            acts: &__A,
+        ) -> __wf::Unwound<__C::Start, <__A as Activities>::Error>
+        where
+            __C: __wf::Chain<__A, __S, <__A as Activities>::Error>,
+        {
+            let mut report = __wf::Report::new();
+            let state = self.chain.unwind(acts, self.state, &mut report).await;
+            __wf::Unwound { state, report }
+        }
+    }
+    /// Where a saga lands after `open`: `Closed -> Opened | Jammed`.
+    #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+    pub enum OpenSaga<__C> {
+        /// The saga landed in `Opened`.
+        Opened(Saga<Opened, __C>),
+        /// The saga landed in `Jammed`.
+        Jammed(Saga<Jammed, __C>),
+    }
+    impl<__C> Saga<Closed, __C> {
+        /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.
+
+# Errors
+
+If the activity fails, the chain is unwound and the failure names `open`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
+        pub async fn open<__A: Activities>(
+            self,
+            acts: &__A,
+        ) -> __wf::Result<
+            OpenSaga<__wf::Link<steps::Open, Closed, __C>>,
+            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
+        >
+        where
+            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
+        {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
+            let result = <__A as Activities>::open(acts, &self.state, &__CTX).await;
+            match result {
+                __wf::Ok(next) => {
+                    let chain = __wf::Link::new(steps::Open, self.state, self.chain);
+                    __wf::Ok(
+                        match next {
+                            OpenTo::Opened(state) => {
+                                OpenSaga::Opened(Saga { state, chain })
+                            }
+                            OpenTo::Jammed(state) => {
+                                OpenSaga::Jammed(Saga { state, chain })
+                            }
+                        },
+                    )
+                }
+                __wf::Err(error) => {
+                    let mut report = __wf::Report::new();
+                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    __wf::Err(__wf::Aborted {
+                        step: "open",
+                        error,
+                        input,
+                        report,
+                    })
+                }
+            }
+        }
+        /** Takes transition `kick` (`Closed -> Jammed`) from `Closed`, in the saga.
+
+# Errors
+
+If the activity fails, the chain is unwound and the failure names `kick`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
+        pub async fn kick<__A: Activities>(
+            self,
+            acts: &__A,
+            event: &Kick,
+        ) -> __wf::Result<
+            Saga<Jammed, __wf::Link<steps::Kick, Closed, __C>>,
+            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
+        >
+        where
+            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
+        {
+            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
+            let result = <__A as Activities>::kick(acts, &self.state, event, &__CTX)
+                .await;
+            match result {
+                __wf::Ok(next) => {
+                    let chain = __wf::Link::new(steps::Kick, self.state, self.chain);
+                    __wf::Ok(Saga { state: next, chain })
+                }
+                __wf::Err(error) => {
+                    let mut report = __wf::Report::new();
+                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    __wf::Err(__wf::Aborted {
+                        step: "kick",
+                        error,
+                        input,
+                        report,
+                    })
+                }
+            }
+        }
+    }
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.
     pub static DEFINITION: __wf::Definition = __wf::Definition::__new(
         "Door",

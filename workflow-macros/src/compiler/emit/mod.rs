@@ -9,8 +9,10 @@ mod definition;
 mod events;
 mod flow_impl;
 mod mermaid;
+mod saga;
 mod state_enum;
 mod states;
+mod step_impls;
 mod transitions;
 mod typestate;
 
@@ -46,6 +48,8 @@ pub(crate) fn emit(checked: &Checked) -> TokenStream {
         activities::emit(flow),
         typestate::emit(flow),
         flow_impl::emit(flow),
+        step_impls::emit(flow),
+        saga::emit(flow),
         definition::emit(flow),
         mermaid::emit(flow),
     ];

@@ -1,0 +1,59 @@
+//! Combinators that build bigger steps from smaller ones, one struct each, no boxing:
+//! [`identity`], [`Then`] (composition), [`Par`] (product), [`Or`] (coproduct), the adapters
+//! [`adapt`] and [`bridge`], and [`MapErr`].
+//!
+//! The methods live on [`StepExt`], implemented for every [`Arrow`].
+
+mod adapt;
+mod identity;
+mod map_err;
+mod or;
+mod par;
+mod then;
+
+pub use adapt::{Adapt, Bridge, adapt, bridge};
+pub use identity::{Identity, identity};
+pub use map_err::MapErr;
+pub use or::Or;
+pub use par::Par;
+pub use then::{Then, ThenMemo};
+
+use crate::{Arrow, Continue};
+
+/// The combinator methods, for every [`Arrow`] (so for every [`Step`](crate::Step)).
+///
+/// ```
+/// use workflow_core::combinators::{adapt, identity};
+/// use workflow_core::{Step, StepExt};
+///
+/// # futures::executor::block_on(async {
+/// let chain = identity::<u32>().then(adapt(|n: &u32| n + 1)).then(adapt(|n: &u32| n * 2));
+/// assert_eq!(chain.run(&(), 20).await.unwrap().0, 42);
+/// # });
+/// ```
+pub trait StepExt: Arrow + Sized {
+    /// This step, then `next` on its output. See [`Then`].
+    fn then<G: Arrow>(self, next: G) -> Then<Self, G>
+    where
+        Self::Out: Continue<G::In>,
+    {
+        Then::new(self, next)
+    }
+
+    /// This step and `other` at the same time, on a pair of inputs. See [`Par`].
+    fn par<G: Arrow>(self, other: G) -> Par<Self, G> {
+        Par::new(self, other)
+    }
+
+    /// This step on `Either::Left` inputs, `other` on `Either::Right` ones. See [`Or`].
+    fn or<G: Arrow>(self, other: G) -> Or<Self, G> {
+        Or::new(self, other)
+    }
+
+    /// This step with its errors converted by `f`. See [`MapErr`].
+    fn map_err<F, E>(self, f: F) -> MapErr<Self, F, E> {
+        MapErr::new(self, f)
+    }
+}
+
+impl<T: Arrow> StepExt for T {}

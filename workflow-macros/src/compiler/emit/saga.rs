@@ -1,0 +1,235 @@
+//! The typed saga: `Saga<S, C>`, a state and the chain of undos that led to it, with the flow's
+//! transitions as methods. Each success pushes its undo onto the chain's type; a failure, or
+//! `abort`, unwinds it newest first.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{doc, rt, user_type};
+use crate::compiler::model::{Flow, Transition, Trigger};
+
+pub(crate) fn emit(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let saga_doc = doc(&format!(
+        "A typed saga over the `{}` flow: the current state `S` and, in the type `C`, the chain of \
+         undos that compensate every step taken so far, newest on top.\n\n\
+         Start one with `Saga::start(state)` and call the flow's transitions on it. A step that \
+         fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming \
+         the step, its error, every undo that ran, failed or was skipped, and (if all \
+         succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps \
+         what was done.",
+        flow.name
+    ));
+    let methods = flow
+        .states
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.outgoing.is_empty())
+        .map(|(index, state)| {
+            let name = &state.name;
+            let methods = state
+                .outgoing
+                .iter()
+                .map(|&t| method(flow, &flow.transitions[t], index));
+            quote! {
+                impl<__C> Saga<#name, __C> {
+                    #(#methods)*
+                }
+            }
+        });
+    let outcomes = flow
+        .transitions
+        .iter()
+        .filter(|t| t.targets.len() > 1)
+        .map(|t| outcome_enum(flow, t));
+    quote! {
+        #saga_doc
+        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+        #vis struct Saga<__S, __C = #rt::Empty> {
+            state: __S,
+            chain: __C,
+        }
+
+        impl<__S> Saga<__S> {
+            /// Starts a saga in `state`, with nothing to undo.
+            #vis const fn start(state: __S) -> Self {
+                Self { state, chain: #rt::Empty }
+            }
+        }
+
+        impl<__S, __C> Saga<__S, __C> {
+            /// The current state.
+            #vis const fn state(&self) -> &__S {
+                &self.state
+            }
+
+            /// Ends the saga, keeping its state and everything it did.
+            #vis fn into_state(self) -> __S {
+                self.state
+            }
+
+            /// Undoes every step taken, newest first, each once. Gives back the state the saga
+            /// started from if every undo succeeded, and reports each undo.
+            #vis async fn abort<__A: Activities>(self, acts: &__A) -> #rt::Unwound<__C::Start, <__A as Activities>::Error>
+            where
+                __C: #rt::Chain<__A, __S, <__A as Activities>::Error>,
+            {
+                let mut report = #rt::Report::new();
+                let state = self.chain.unwind(acts, self.state, &mut report).await;
+                #rt::Unwound { state, report }
+            }
+        }
+
+        #(#outcomes)*
+        #(#methods)*
+    }
+}
+
+/// The saga after a transition with several targets: one variant per target.
+fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
+    let vis = &flow.item_vis;
+    let saga_outcome = transition.saga_outcome_type();
+    let targets: Vec<_> = transition
+        .targets
+        .iter()
+        .map(|t| &flow.states[t.state].name)
+        .collect();
+    let texts: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    let text = doc(&format!(
+        "Where a saga lands after `{}`: `{}`.",
+        transition.name,
+        transition.arrow()
+    ));
+    let variant_docs = texts
+        .iter()
+        .map(|t| doc(&format!("The saga landed in `{t}`.")));
+    quote! {
+        #text
+        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+        #vis enum #saga_outcome<__C> {
+            #(#variant_docs #targets(Saga<#targets, __C>),)*
+        }
+    }
+}
+
+/// Where the saga lands after `transition` from `source`: its type, and the expression that
+/// builds it from `next` (the activity's output) and `chain`.
+fn landing(flow: &Flow, transition: &Transition, source: usize) -> (TokenStream, TokenStream) {
+    let rt = rt();
+    let name = &flow.states[source].name;
+    let unit = transition.unit_type();
+    let chain_type = if transition.compensate {
+        quote!(#rt::Empty)
+    } else {
+        quote!(#rt::Link<steps::#unit, #name, __C>)
+    };
+    let targets: Vec<_> = transition
+        .targets
+        .iter()
+        .map(|t| &flow.states[t.state].name)
+        .collect();
+    if let [target] = targets.as_slice() {
+        (
+            quote!(Saga<#target, #chain_type>),
+            quote!(Saga { state: next, chain }),
+        )
+    } else {
+        let outcome = transition.outcome_type();
+        let saga_outcome = transition.saga_outcome_type();
+        (
+            quote!(#saga_outcome<#chain_type>),
+            quote!(match next { #(#outcome::#targets(state) => #saga_outcome::#targets(Saga { state, chain }),)* }),
+        )
+    }
+}
+
+/// One transition as a method on the saga in one of its source states.
+fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let name = &flow.states[source].name;
+    let method = &transition.name;
+    let text = transition.name.to_string();
+    let unit = transition.unit_type();
+    let from = if transition.sources.len() == 1 {
+        quote!(&self.state)
+    } else {
+        let input = transition.input_type();
+        quote!(#input::#name(&self.state))
+    };
+    let (event_param, event_arg) = match transition.trigger {
+        Trigger::On { event } => {
+            let ty = user_type(flow, &flow.events[event].ty);
+            (quote!(event: &#ty,), quote!(event,))
+        }
+        _ => (quote!(), quote!()),
+    };
+    let error = quote!(<__A as Activities>::Error);
+    let (landed_type, land) = landing(flow, transition, source);
+    let (returns, on_success) = if transition.compensate {
+        (
+            quote!((#landed_type, #rt::Report<#error>)),
+            quote! {
+                let mut report = #rt::Report::new();
+                let unwound = self.chain.unwind(acts, self.state, &mut report).await;
+                match (unwound, report.take_undo_failure()) {
+                    (#rt::None, #rt::Some((step, error))) => {
+                        let _ = next;
+                        #rt::Err(#rt::Aborted { step, error, input: #rt::None, report })
+                    }
+                    _ => {
+                        let chain = #rt::Empty;
+                        #rt::Ok((#land, report))
+                    }
+                }
+            },
+        )
+    } else {
+        (
+            landed_type,
+            quote! {
+                let chain = #rt::Link::new(steps::#unit, self.state, self.chain);
+                #rt::Ok(#land)
+            },
+        )
+    };
+    let compensate_doc = if transition.compensate {
+        " The transition compensates: once its activity succeeds, every undo of the chain runs, \
+          newest first, before the saga lands with an empty chain; the report says what ran."
+    } else {
+        ""
+    };
+    let method_doc = doc(&format!(
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\n\
+         # Errors\n\n\
+         If the activity fails, the chain is unwound and the failure names `{text}`, carries \
+         the error and the report, and gives back the state the saga started from if every \
+         undo succeeded.",
+        transition.arrow()
+    ));
+    quote! {
+        #method_doc
+        #vis async fn #method<__A: Activities>(
+            self,
+            acts: &__A,
+            #event_param
+        ) -> #rt::Result<#returns, #rt::Aborted<__C::Start, #error>>
+        where
+            __C: #rt::Chain<__A, #name, #error>,
+        {
+            static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
+            let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
+            match result {
+                #rt::Ok(next) => {
+                    #on_success
+                }
+                #rt::Err(error) => {
+                    let mut report = #rt::Report::new();
+                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    #rt::Err(#rt::Aborted { step: #text, error, input, report })
+                }
+            }
+        }
+    }
+}
