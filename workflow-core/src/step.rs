@@ -39,11 +39,11 @@ pub trait Arrow {
 /// use workflow_core::{Report, Step, StepExt};
 ///
 /// # futures::executor::block_on(async {
-/// let double = identity::<u32>().then(adapt(|n: &u32| n * 2));
+/// let double = identity::<u32, String>().then(adapt(|n: &u32| n * 2));
 /// let (out, memo) = double.run(&(), 21).await.unwrap();
 /// assert_eq!(out, 42);
 /// // Undoing gives the input back.
-/// let mut report = Report::<std::convert::Infallible>::new();
+/// let mut report = Report::new();
 /// assert_eq!(double.undo(&(), out, memo, &mut report).await, Some(21));
 /// # });
 /// ```

@@ -1,12 +1,12 @@
 //! Adapters: explicit bridges from one state type to another, with nothing to compensate.
 
-use core::convert::Infallible;
 use core::marker::PhantomData;
 
 use crate::{Aborted, Arrow, Report, Step};
 
 /// A step that builds a `B` from a borrowed `A`, keeping the `A`: undoing it gives the `A`
-/// back, so an adapter never blocks compensation of the steps before it.
+/// back, so an adapter never blocks compensation of the steps before it. It never fails; its
+/// error type `E` is that of the steps it is composed with.
 ///
 /// ```
 /// use workflow_core::Step;
@@ -17,12 +17,12 @@ use crate::{Aborted, Arrow, Report, Step};
 /// struct Invoice { order: u32, lines: usize }
 ///
 /// # futures::executor::block_on(async {
-/// let to_invoice = adapt(|r: &Reserved| Invoice { order: r.order, lines: 3 });
+/// let to_invoice = adapt::<_, _, _, std::convert::Infallible>(|r: &Reserved| Invoice { order: r.order, lines: 3 });
 /// let (invoice, _) = to_invoice.run(&(), Reserved { order: 7 }).await.unwrap();
 /// assert_eq!((invoice.order, invoice.lines), (7, 3));
 /// # });
 /// ```
-pub fn adapt<A, B, F>(f: F) -> Adapt<F, A, B>
+pub fn adapt<A, B, F, E>(f: F) -> Adapt<F, A, B, E>
 where
     F: Fn(&A) -> B + Send + Sync,
 {
@@ -32,13 +32,16 @@ where
     }
 }
 
+/// The types an adapter maps between, without owning any.
+type Signature<A, B, E> = fn(&A) -> Result<B, E>;
+
 /// The step [`adapt`] returns.
-pub struct Adapt<F, A, B> {
+pub struct Adapt<F, A, B, E> {
     f: F,
-    types: PhantomData<fn(&A) -> B>,
+    types: PhantomData<Signature<A, B, E>>,
 }
 
-impl<F: Clone, A, B> Clone for Adapt<F, A, B> {
+impl<F: Clone, A, B, E> Clone for Adapt<F, A, B, E> {
     fn clone(&self) -> Self {
         Self {
             f: self.f.clone(),
@@ -47,54 +50,56 @@ impl<F: Clone, A, B> Clone for Adapt<F, A, B> {
     }
 }
 
-impl<F, A, B> core::fmt::Debug for Adapt<F, A, B> {
+impl<F, A, B, E> core::fmt::Debug for Adapt<F, A, B, E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Adapt")
     }
 }
 
-impl<F, A: Send, B: Send> Arrow for Adapt<F, A, B> {
+impl<F, A: Send, B: Send, E> Arrow for Adapt<F, A, B, E> {
     type In = A;
     type Out = B;
 }
 
-impl<Cx, F, A, B> Step<Cx> for Adapt<F, A, B>
+impl<Cx, F, A, B, E> Step<Cx> for Adapt<F, A, B, E>
 where
     Cx: ?Sized + Sync,
     F: Fn(&A) -> B + Send + Sync,
     A: Send,
     B: Send,
+    E: Send,
 {
-    type Error = Infallible;
+    type Error = E;
     type Memo = A;
 
-    async fn run(&self, _: &Cx, input: A) -> Result<(B, A), Aborted<A, Infallible>> {
+    async fn run(&self, _: &Cx, input: A) -> Result<(B, A), Aborted<A, E>> {
         Ok(((self.f)(&input), input))
     }
 
-    async fn undo(&self, _: &Cx, _: B, memo: A, _: &mut Report<Infallible>) -> Option<A> {
+    async fn undo(&self, _: &Cx, _: B, memo: A, _: &mut Report<E>) -> Option<A> {
         Some(memo)
     }
 
-    fn skip(&self, _: A, _: &mut Report<Infallible>) {}
+    fn skip(&self, _: A, _: &mut Report<E>) {}
 }
 
 /// A step that converts an `A` into a `B` and, to undo, a `B` back into an `A`: an explicit
-/// two-way bridge between state types, keeping nothing.
+/// two-way bridge between state types, keeping nothing. It never fails; its error type `E` is
+/// that of the steps it is composed with.
 ///
 /// ```
 /// use workflow_core::combinators::bridge;
 /// use workflow_core::{Report, Step};
 ///
 /// # futures::executor::block_on(async {
-/// let cents = bridge(|euros: u64| euros * 100, |cents: u64| cents / 100);
+/// let cents = bridge::<_, _, _, _, String>(|euros: u64| euros * 100, |cents: u64| cents / 100);
 /// let (out, memo) = cents.run(&(), 12).await.unwrap();
 /// assert_eq!(out, 1200);
 /// let back = cents.undo(&(), out, memo, &mut Report::new()).await;
 /// assert_eq!(back, Some(12));
 /// # });
 /// ```
-pub fn bridge<A, B, To, Back>(to: To, back: Back) -> Bridge<To, Back, A, B>
+pub fn bridge<A, B, To, Back, E>(to: To, back: Back) -> Bridge<To, Back, A, B, E>
 where
     To: Fn(A) -> B + Send + Sync,
     Back: Fn(B) -> A + Send + Sync,
@@ -107,41 +112,42 @@ where
 }
 
 /// The step [`bridge`] returns.
-pub struct Bridge<To, Back, A, B> {
+pub struct Bridge<To, Back, A, B, E> {
     to: To,
     back: Back,
-    types: PhantomData<fn(A) -> B>,
+    types: PhantomData<fn(A) -> Result<B, E>>,
 }
 
-impl<To, Back, A, B> core::fmt::Debug for Bridge<To, Back, A, B> {
+impl<To, Back, A, B, E> core::fmt::Debug for Bridge<To, Back, A, B, E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Bridge")
     }
 }
 
-impl<To, Back, A: Send, B: Send> Arrow for Bridge<To, Back, A, B> {
+impl<To, Back, A: Send, B: Send, E> Arrow for Bridge<To, Back, A, B, E> {
     type In = A;
     type Out = B;
 }
 
-impl<Cx, To, Back, A, B> Step<Cx> for Bridge<To, Back, A, B>
+impl<Cx, To, Back, A, B, E> Step<Cx> for Bridge<To, Back, A, B, E>
 where
     Cx: ?Sized + Sync,
     To: Fn(A) -> B + Send + Sync,
     Back: Fn(B) -> A + Send + Sync,
     A: Send,
     B: Send,
+    E: Send,
 {
-    type Error = Infallible;
+    type Error = E;
     type Memo = ();
 
-    async fn run(&self, _: &Cx, input: A) -> Result<(B, ()), Aborted<A, Infallible>> {
+    async fn run(&self, _: &Cx, input: A) -> Result<(B, ()), Aborted<A, E>> {
         Ok(((self.to)(input), ()))
     }
 
-    async fn undo(&self, _: &Cx, output: B, (): (), _: &mut Report<Infallible>) -> Option<A> {
+    async fn undo(&self, _: &Cx, output: B, (): (), _: &mut Report<E>) -> Option<A> {
         Some((self.back)(output))
     }
 
-    fn skip(&self, (): (), _: &mut Report<Infallible>) {}
+    fn skip(&self, (): (), _: &mut Report<E>) {}
 }

@@ -1,61 +1,62 @@
 //! `identity`: the arrow that does nothing, and has nothing to undo.
 
-use core::convert::Infallible;
 use core::marker::PhantomData;
 
 use crate::{Aborted, Arrow, Report, Step};
 
 /// The identity arrow on `A`: returns its input, never fails, undoes nothing.
 ///
-/// `identity().then(f)` and `f.then(identity())` behave exactly as `f`.
+/// `identity().then(f)` and `f.then(identity())` behave exactly as `f`. Its error type `E` is
+/// whatever the steps it is composed with fail with; it never produces one.
 ///
 /// ```
+/// use std::convert::Infallible;
 /// use workflow_core::Step;
 /// use workflow_core::combinators::identity;
 ///
 /// # futures::executor::block_on(async {
-/// let (out, ()) = identity::<&str>().run(&(), "placed").await.unwrap();
+/// let (out, ()) = identity::<&str, Infallible>().run(&(), "placed").await.unwrap();
 /// assert_eq!(out, "placed");
 /// # });
 /// ```
 #[must_use]
-pub const fn identity<A>() -> Identity<A> {
+pub const fn identity<A, E>() -> Identity<A, E> {
     Identity(PhantomData)
 }
 
 /// The step [`identity`] returns.
-pub struct Identity<A>(PhantomData<fn(A) -> A>);
+pub struct Identity<A, E>(PhantomData<fn(A) -> Result<A, E>>);
 
-impl<A> Clone for Identity<A> {
+impl<A, E> Clone for Identity<A, E> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<A> Copy for Identity<A> {}
+impl<A, E> Copy for Identity<A, E> {}
 
-impl<A> core::fmt::Debug for Identity<A> {
+impl<A, E> core::fmt::Debug for Identity<A, E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Identity")
     }
 }
 
-impl<A: Send> Arrow for Identity<A> {
+impl<A: Send, E> Arrow for Identity<A, E> {
     type In = A;
     type Out = A;
 }
 
-impl<A: Send, Cx: ?Sized + Sync> Step<Cx> for Identity<A> {
-    type Error = Infallible;
+impl<A: Send, E: Send, Cx: ?Sized + Sync> Step<Cx> for Identity<A, E> {
+    type Error = E;
     type Memo = ();
 
-    async fn run(&self, _: &Cx, input: A) -> Result<(A, ()), Aborted<A, Infallible>> {
+    async fn run(&self, _: &Cx, input: A) -> Result<(A, ()), Aborted<A, E>> {
         Ok((input, ()))
     }
 
-    async fn undo(&self, _: &Cx, output: A, (): (), _: &mut Report<Infallible>) -> Option<A> {
+    async fn undo(&self, _: &Cx, output: A, (): (), _: &mut Report<E>) -> Option<A> {
         Some(output)
     }
 
-    fn skip(&self, (): (), _: &mut Report<Infallible>) {}
+    fn skip(&self, (): (), _: &mut Report<E>) {}
 }

@@ -10,11 +10,14 @@ use crate::{Aborted, Arrow, Report, Step};
 ///
 /// ```
 /// use workflow_core::combinators::adapt;
-/// use workflow_core::{Step, StepExt};
+/// use workflow_core::{Aborted, Step, StepExt};
+///
+/// #[derive(Debug)]
+/// struct ApiError(u16);
 ///
 /// # futures::executor::block_on(async {
-/// let step = adapt(|n: &u32| n + 1).map_err(|never| -> String { match never {} });
-/// let result: Result<_, workflow_core::Aborted<u32, String>> = step.run(&(), 1).await;
+/// let step = adapt::<_, _, _, ApiError>(|n: &u32| n + 1).map_err(|e: ApiError| format!("HTTP {}", e.0));
+/// let result: Result<_, Aborted<u32, String>> = step.run(&(), 1).await;
 /// assert_eq!(result.unwrap().0, 2);
 /// # });
 /// ```

@@ -24,11 +24,12 @@ use crate::{Arrow, Continue};
 ///
 /// ```
 /// use workflow_core::combinators::{adapt, identity};
-/// use workflow_core::{Step, StepExt};
+/// use workflow_core::{Aborted, Step, StepExt};
 ///
 /// # futures::executor::block_on(async {
-/// let chain = identity::<u32>().then(adapt(|n: &u32| n + 1)).then(adapt(|n: &u32| n * 2));
-/// assert_eq!(chain.run(&(), 20).await.unwrap().0, 42);
+/// let chain = identity().then(adapt(|n: &u32| n + 1)).then(adapt(|n: &u32| n * 2));
+/// let result: Result<_, Aborted<u32, String>> = chain.run(&(), 20).await;
+/// assert_eq!(result.unwrap().0, 42);
 /// # });
 /// ```
 pub trait StepExt: Arrow + Sized {

@@ -17,8 +17,9 @@ use crate::{Aborted, Arrow, Report, Step};
 ///
 /// # futures::executor::block_on(async {
 /// let choose = adapt(|n: &u32| n * 2).or(adapt(|s: &String| s.len() as u32));
-/// let (out, _) = choose.run(&(), Either::Right("four".to_string())).await.unwrap();
-/// assert_eq!(out, Either::Right(4));
+/// let result: Result<_, workflow_core::Aborted<_, String>> =
+///     choose.run(&(), Either::Right("four".to_string())).await;
+/// assert_eq!(result.unwrap().0, Either::Right(4));
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -19,8 +19,8 @@ use crate::{Aborted, Arrow, Report, Step};
 ///
 /// # futures::executor::block_on(async {
 /// let both = adapt(|n: &u32| n + 1).par(adapt(|s: &&str| s.len()));
-/// let (out, _) = both.run(&(), (41, "four")).await.unwrap();
-/// assert_eq!(out, (42, 4));
+/// let result: Result<_, workflow_core::Aborted<_, String>> = both.run(&(), (41, "four")).await;
+/// assert_eq!(result.unwrap().0, (42, 4));
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

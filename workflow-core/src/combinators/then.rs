@@ -17,8 +17,8 @@ use crate::{Aborted, Arrow, Continue, Report, Step};
 /// # futures::executor::block_on(async {
 /// let add_one = adapt(|n: &u32| n + 1);
 /// let double = adapt(|n: &u32| n * 2);
-/// let (out, _) = add_one.then(double).run(&(), 20).await.unwrap();
-/// assert_eq!(out, 42);
+/// let result: Result<_, workflow_core::Aborted<u32, String>> = add_one.then(double).run(&(), 20).await;
+/// assert_eq!(result.unwrap().0, 42);
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

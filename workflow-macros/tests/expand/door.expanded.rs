@@ -658,6 +658,11 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
         state: __S,
         chain: __C,
     }
+    impl<__S: __wf::Debug, __C> __wf::Debug for Saga<__S, __C> {
+        fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
+            f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
+        }
+    }
     impl<__S> Saga<__S> {
         /// Starts a saga in `state`, with nothing to undo.
         pub const fn start(state: __S) -> Self {
@@ -694,6 +699,18 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
         Opened(Saga<Opened, __C>),
         /// The saga landed in `Jammed`.
         Jammed(Saga<Jammed, __C>),
+    }
+    impl<__C> __wf::Debug for OpenSaga<__C>
+    where
+        for<'__x> Opened: __wf::Debug,
+        for<'__x> Jammed: __wf::Debug,
+    {
+        fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
+            match self {
+                Self::Opened(saga) => f.debug_tuple("Opened").field(saga).finish(),
+                Self::Jammed(saga) => f.debug_tuple("Jammed").field(saga).finish(),
+            }
+        }
     }
     impl<__C> Saga<Closed, __C> {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.

@@ -51,6 +51,12 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             chain: __C,
         }
 
+        impl<__S: #rt::Debug, __C> #rt::Debug for Saga<__S, __C> {
+            fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
+                f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
+            }
+        }
+
         impl<__S> Saga<__S> {
             /// Starts a saga in `state`, with nothing to undo.
             #vis const fn start(state: __S) -> Self {
@@ -104,11 +110,23 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
     let variant_docs = texts
         .iter()
         .map(|t| doc(&format!("The saga landed in `{t}`.")));
+    let rt = rt();
     quote! {
         #text
         #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
         #vis enum #saga_outcome<__C> {
             #(#variant_docs #targets(Saga<#targets, __C>),)*
+        }
+
+        impl<__C> #rt::Debug for #saga_outcome<__C>
+        where
+            #(for<'__x> #targets: #rt::Debug,)*
+        {
+            fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
+                match self {
+                    #(Self::#targets(saga) => f.debug_tuple(#texts).field(saga).finish(),)*
+                }
+            }
         }
     }
 }
