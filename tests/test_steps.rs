@@ -229,5 +229,11 @@ async fn a_multi_source_transition_is_a_step_from_its_owned_input() {
     let input = (order::CancelInput::from(placed(12, 10)), event);
     let (cancelled, memo) = order::Cancel.run(&acts, input).await.unwrap();
     assert_eq!(cancelled.reason, "no longer needed (from Placed)");
-    assert_eq!(memo.undo(), None, "cancelling records no undo");
+    assert_eq!(memo.0.name(), "Placed", "the memo is the input");
+    let mut report = Report::new();
+    let back = order::Cancel
+        .undo(&acts, cancelled, memo, &mut report)
+        .await;
+    assert_eq!(back.map(|(input, _)| input.name()), Some("Placed"));
+    assert_eq!(report, Report::new(), "cancelling records no undo");
 }

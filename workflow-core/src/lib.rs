@@ -40,6 +40,7 @@ pub mod __private {
     };
     pub use core::convert::Infallible;
     pub use core::time::Duration;
+    pub use std::boxed::Box;
 
     // The `core` names generated code needs, under one short path: the flow module imports
     // this module as `__wf`, which keeps the expansion small and immune to shadowing.

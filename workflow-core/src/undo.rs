@@ -46,17 +46,18 @@ where
     }
 }
 
-/// The memo of a generated transition: its input, and the undo its landing recorded.
+/// The memo of a generated transition with several targets: its input, and which target it
+/// landed in (a transition with one target keeps only its input).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Landed<In> {
     input: In,
-    undo: Option<&'static str>,
+    target: u8,
 }
 
 impl<In> Landed<In> {
     #[doc(hidden)]
-    pub const fn new(input: In, undo: Option<&'static str>) -> Self {
-        Self { input, undo }
+    pub const fn new(input: In, target: u8) -> Self {
+        Self { input, target }
     }
 
     /// The transition's input.
@@ -64,17 +65,10 @@ impl<In> Landed<In> {
         self.input
     }
 
-    /// The undo the landing recorded, if any.
+    /// The position, among the transition's targets, of the one it landed in.
     #[must_use]
-    pub const fn undo(&self) -> Option<&'static str> {
-        self.undo
-    }
-
-    /// Records this landing's undo as skipped.
-    pub fn skip<E>(self, report: &mut Report<E>) {
-        if let Some(name) = self.undo {
-            report.skipped(name);
-        }
+    pub const fn target(&self) -> u8 {
+        self.target
     }
 }
 

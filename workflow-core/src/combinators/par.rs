@@ -69,10 +69,9 @@ where
                     input,
                     mut report,
                 } = left;
-                let right_in = self
-                    .right
-                    .undo(cx, right_out, right_memo, &mut report)
-                    .await;
+                // The cold path is boxed, so the forward future does not carry the undo's.
+                let right_in =
+                    Box::pin(self.right.undo(cx, right_out, right_memo, &mut report)).await;
                 Err(Aborted {
                     step,
                     error,
@@ -87,7 +86,7 @@ where
                     input,
                     mut report,
                 } = right;
-                let left_in = self.left.undo(cx, left_out, left_memo, &mut report).await;
+                let left_in = Box::pin(self.left.undo(cx, left_out, left_memo, &mut report)).await;
                 Err(Aborted {
                     step,
                     error,

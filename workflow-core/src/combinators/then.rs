@@ -86,8 +86,9 @@ where
                 input,
                 mut report,
             }) => {
+                // The cold path is boxed, so the forward future does not carry the undo's.
                 let input = if let Some(Ok(out)) = input.map(<F::Out as Continue<G::In>>::rejoin) {
-                    self.first.undo(cx, out, first_memo, &mut report).await
+                    Box::pin(self.first.undo(cx, out, first_memo, &mut report)).await
                 } else {
                     self.first.skip(first_memo, &mut report);
                     None

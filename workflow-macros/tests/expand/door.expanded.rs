@@ -412,11 +412,14 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             let result = <__A as Activities>::open(acts, &input, &__CTX).await;
             match result {
                 __wf::Ok(out) => {
-                    let undo = match &out {
-                        OpenTo::Opened(_) => <Self as __wf::Undo<__A, Opened>>::NAME,
-                        OpenTo::Jammed(_) => <Self as __wf::Undo<__A, Jammed>>::NAME,
-                    };
-                    __wf::Ok((out, __wf::Landed::new(input, undo)))
+                    let memo = __wf::Landed::new(
+                        input,
+                        match &out {
+                            OpenTo::Opened(_) => 0u8,
+                            OpenTo::Jammed(_) => 1u8,
+                        },
+                    );
+                    __wf::Ok((out, memo))
                 }
                 __wf::Err(error) => {
                     __wf::Err(__wf::Aborted::new("open", error, __wf::Some(input)))
@@ -446,7 +449,15 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             }
         }
         fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            memo.skip(report);
+            let _ = &memo;
+            let name = match memo.target() {
+                0u8 => <Self as __wf::Undo<__A, Opened>>::NAME,
+                1u8 => <Self as __wf::Undo<__A, Jammed>>::NAME,
+                _ => __wf::None,
+            };
+            if let __wf::Some(name) = name {
+                report.skipped(name);
+            }
         }
     }
     impl<__A: Activities> __wf::Undo<__A, Opened> for steps::Open
@@ -600,7 +611,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         for<'__x> Jammed: __wf::Send + __wf::Sync,
     {
         type Error = <__A as Activities>::Error;
-        type Memo = __wf::Landed<(Closed, Kick)>;
+        type Memo = (Closed, Kick);
         async fn run(
             &self,
             acts: &__A,
@@ -614,8 +625,8 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
                 .await;
             match result {
                 __wf::Ok(out) => {
-                    let undo = <Self as __wf::Undo<__A, Jammed>>::NAME;
-                    __wf::Ok((out, __wf::Landed::new(input, undo)))
+                    let memo = input;
+                    __wf::Ok((out, memo))
                 }
                 __wf::Err(error) => {
                     __wf::Err(__wf::Aborted::new("kick", error, __wf::Some(input)))
@@ -631,13 +642,16 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         ) -> __wf::Option<(Closed, Kick)> {
             if __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report).await
             {
-                __wf::Some(memo.into_input())
+                __wf::Some(memo)
             } else {
                 __wf::None
             }
         }
         fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            memo.skip(report);
+            let _ = &memo;
+            if let __wf::Some(name) = <Self as __wf::Undo<__A, Jammed>>::NAME {
+                report.skipped(name);
+            }
         }
     }
     impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Kick
@@ -746,7 +760,10 @@ If the activity fails, the chain is unwound and the failure names `open`, carrie
                 }
                 __wf::Err(error) => {
                     let mut report = __wf::Report::new();
-                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    let input = __wf::Box::pin(
+                            self.chain.unwind(acts, self.state, &mut report),
+                        )
+                        .await;
                     __wf::Err(__wf::Aborted {
                         step: "open",
                         error,
@@ -782,7 +799,10 @@ If the activity fails, the chain is unwound and the failure names `kick`, carrie
                 }
                 __wf::Err(error) => {
                     let mut report = __wf::Report::new();
-                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    let input = __wf::Box::pin(
+                            self.chain.unwind(acts, self.state, &mut report),
+                        )
+                        .await;
                     __wf::Err(__wf::Aborted {
                         step: "kick",
                         error,

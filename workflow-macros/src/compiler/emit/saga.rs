@@ -190,7 +190,8 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
             quote!((#landed_type, #rt::Report<#error>)),
             quote! {
                 let mut report = #rt::Report::new();
-                let unwound = self.chain.unwind(acts, self.state, &mut report).await;
+                // Boxed: the saga's future need not carry the whole chain's unwinding.
+                let unwound = #rt::Box::pin(self.chain.unwind(acts, self.state, &mut report)).await;
                 match (unwound, report.take_undo_failure()) {
                     (#rt::None, #rt::Some((step, error))) => {
                         let _ = next;
@@ -244,7 +245,8 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
                 }
                 #rt::Err(error) => {
                     let mut report = #rt::Report::new();
-                    let input = self.chain.unwind(acts, self.state, &mut report).await;
+                    // The cold path is boxed, so the forward future does not carry it.
+                    let input = #rt::Box::pin(self.chain.unwind(acts, self.state, &mut report)).await;
                     #rt::Err(#rt::Aborted { step: #text, error, input, report })
                 }
             }

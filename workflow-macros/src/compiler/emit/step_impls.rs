@@ -160,24 +160,13 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
         (_, false) => (quote!(&input), quote!()),
         (_, true) => (quote!(input.as_from()), quote!()),
     };
-    let targets: Vec<_> = transition
-        .targets
-        .iter()
-        .map(|t| &flow.states[t.state].name)
-        .collect();
-    let (undo_name, run_undo) = if transition.targets.len() == 1 {
-        let target = targets[0];
-        (
-            quote!(<Self as #rt::Undo<__A, #target>>::NAME),
-            quote!(#rt::undo_landing::<__A, #target, Self>(self, acts, &output, report).await),
-        )
-    } else {
-        let outcome = transition.outcome_type();
-        (
-            quote!(match &out { #(#outcome::#targets(_) => <Self as #rt::Undo<__A, #targets>>::NAME,)* }),
-            quote!(match &output { #(#outcome::#targets(state) => #rt::undo_landing::<__A, #targets, Self>(self, acts, state, report).await,)* }),
-        )
-    };
+    let MemoParts {
+        memo,
+        keep,
+        run_undo,
+        skip,
+        into_input,
+    } = memo_parts(flow, transition, &input);
     let bounds = thread_safe(&[input.clone(), output.clone()]);
     quote! {
         impl #rt::Arrow for steps::#unit
@@ -193,7 +182,7 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
             #bounds
         {
             type Error = <__A as Activities>::Error;
-            type Memo = #rt::Landed<#input>;
+            type Memo = #memo;
 
             async fn run(
                 &self,
@@ -204,8 +193,8 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
                 let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
                 match result {
                     #rt::Ok(out) => {
-                        let undo = #undo_name;
-                        #rt::Ok((out, #rt::Landed::new(input, undo)))
+                        let memo = #keep;
+                        #rt::Ok((out, memo))
                     }
                     #rt::Err(error) => #rt::Err(#rt::Aborted::new(#text, error, #rt::Some(input))),
                 }
@@ -219,16 +208,85 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
                 report: &mut #rt::Report<Self::Error>,
             ) -> #rt::Option<#input> {
                 if #run_undo {
-                    #rt::Some(memo.into_input())
+                    #rt::Some(#into_input)
                 } else {
                     #rt::None
                 }
             }
 
             fn skip(&self, memo: Self::Memo, report: &mut #rt::Report<Self::Error>) {
-                memo.skip(report);
+                let _ = &memo;
+                #skip
             }
         }
+    }
+}
+
+/// The pieces of a transition's `Step` impl that depend on how many targets it has.
+struct MemoParts {
+    /// The memo type.
+    memo: TokenStream,
+    /// The expression building the memo from `input` and `out`.
+    keep: TokenStream,
+    /// The expression undoing `output`, `true` when it succeeded.
+    run_undo: TokenStream,
+    /// The statements recording `memo`'s undo as skipped.
+    skip: TokenStream,
+    /// The expression giving the input back from `memo`.
+    into_input: TokenStream,
+}
+
+fn memo_parts(flow: &Flow, transition: &Transition, input: &TokenStream) -> MemoParts {
+    let rt = rt();
+    let targets: Vec<_> = transition
+        .targets
+        .iter()
+        .map(|t| &flow.states[t.state].name)
+        .collect();
+    // One target: the memo is the input, and the undo is known statically. Several: the memo
+    // also keeps which target the transition landed in.
+    let (memo, keep, run_undo, skip) = if let [target] = targets.as_slice() {
+        (
+            input.clone(),
+            quote!(input),
+            quote!(#rt::undo_landing::<__A, #target, Self>(self, acts, &output, report).await),
+            quote! {
+                if let #rt::Some(name) = <Self as #rt::Undo<__A, #target>>::NAME {
+                    report.skipped(name);
+                }
+            },
+        )
+    } else {
+        let outcome = transition.outcome_type();
+        let positions: Vec<u8> = (0..targets.len())
+            .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
+            .collect();
+        (
+            quote!(#rt::Landed<#input>),
+            quote!(#rt::Landed::new(input, match &out { #(#outcome::#targets(_) => #positions,)* })),
+            quote!(match &output { #(#outcome::#targets(state) => #rt::undo_landing::<__A, #targets, Self>(self, acts, state, report).await,)* }),
+            quote! {
+                let name = match memo.target() {
+                    #(#positions => <Self as #rt::Undo<__A, #targets>>::NAME,)*
+                    _ => #rt::None,
+                };
+                if let #rt::Some(name) = name {
+                    report.skipped(name);
+                }
+            },
+        )
+    };
+    let into_input = if targets.len() == 1 {
+        quote!(memo)
+    } else {
+        quote!(memo.into_input())
+    };
+    MemoParts {
+        memo,
+        keep,
+        run_undo,
+        skip,
+        into_input,
     }
 }
 
