@@ -96,6 +96,32 @@ impl fmt::Display for InstanceId {
     }
 }
 
+impl serde::Serialize for InstanceId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for InstanceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self::from)
+    }
+}
+
+impl InstanceId {
+    /// A new random identifier (a UUID), for instances the caller does not name.
+    ///
+    /// ```
+    /// use workflow_core::InstanceId;
+    ///
+    /// assert_ne!(InstanceId::random(), InstanceId::random());
+    /// ```
+    #[must_use]
+    pub fn random() -> Self {
+        Self::new(uuid::Uuid::new_v4().to_string())
+    }
+}
+
 impl From<&str> for InstanceId {
     fn from(id: &str) -> Self {
         Self::new(id)

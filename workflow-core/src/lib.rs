@@ -5,7 +5,10 @@ mod context;
 mod definition;
 mod failed;
 mod report;
+pub mod runtime;
 mod step;
+pub mod store;
+pub mod testing;
 mod undo;
 mod workflow;
 

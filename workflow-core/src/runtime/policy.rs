@@ -1,0 +1,87 @@
+//! Retry waits (exponential backoff with a deterministic jitter) and wall-clock time for stores.
+
+use core::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::RetryPolicy;
+
+/// The wait after failed attempt `failed` of the step with idempotency key `key`.
+///
+/// With `jitter`, the wait is spread between half and all of the backoff, by a fraction
+/// derived from the key and the attempt: a replay, or a resumed instance, computes the same
+/// wait.
+pub(crate) fn retry_wait(policy: RetryPolicy, failed: u32, key: &str) -> Duration {
+    let backoff = policy.backoff(failed);
+    if !policy.jitter() {
+        return backoff;
+    }
+    let hash = fnv1a(key.as_bytes().iter().copied().chain(failed.to_le_bytes()));
+    // A fraction in [0, 1) from the hash's top 53 bits, exactly representable in an f64.
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "53 bits fit an f64 mantissa exactly"
+    )]
+    let fraction = (hash >> 11) as f64 / (1_u64 << 53) as f64;
+    backoff.mul_f64(0.5 + 0.5 * fraction)
+}
+
+fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Milliseconds since the Unix epoch, for what a store keeps.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `15min`, `30s`, `1500ms`: a duration in the largest unit that divides it.
+pub(crate) fn human(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    match ms {
+        ms if ms != 0 && ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms != 0 && ms % 60_000 == 0 => format!("{}min", ms / 60_000),
+        ms if ms != 0 && ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        ms => format!("{ms}ms"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_jitter_the_wait_is_the_backoff() {
+        let policy = RetryPolicy::new(5, Duration::from_secs(1), Duration::from_mins(1), false);
+        assert_eq!(retry_wait(policy, 1, "k"), Duration::from_secs(1));
+        assert_eq!(retry_wait(policy, 2, "k"), Duration::from_secs(2));
+        assert_eq!(retry_wait(policy, 3, "k"), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn jitter_is_deterministic_and_within_half_to_all_of_the_backoff() {
+        let policy = RetryPolicy::new(5, Duration::from_secs(8), Duration::from_mins(1), true);
+        for failed in 1..5 {
+            for key in ["order-1/3/pay", "order-2/3/pay", "x"] {
+                let wait = retry_wait(policy, failed, key);
+                assert_eq!(
+                    wait,
+                    retry_wait(policy, failed, key),
+                    "the same inputs give the same wait"
+                );
+                let backoff = policy.backoff(failed);
+                assert!(
+                    wait >= backoff / 2 && wait <= backoff,
+                    "{wait:?} outside {backoff:?}/2..={backoff:?}"
+                );
+            }
+        }
+        assert_ne!(
+            retry_wait(policy, 1, "order-1/3/pay"),
+            retry_wait(policy, 1, "order-2/3/pay")
+        );
+    }
+}

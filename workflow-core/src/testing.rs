@@ -1,0 +1,227 @@
+//! Testing flows without infrastructure: fake activities record their calls in a [`CallLog`],
+//! which can also make chosen steps fail, and [`run_to_end`] runs one instance on a fresh
+//! in-memory runtime.
+//!
+//! Use tokio's paused clock (`#[tokio::test(start_paused = true)]`): timers, retry waits and
+//! timeouts then take no real time, and [`Call::at`] says when each call happened in virtual
+//! time.
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//! use workflow_core::runtime::Finished;
+//! use workflow_core::testing::{CallLog, Fault, run_to_end};
+//!
+//! workflow! {
+//!     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+//!     pub Door {
+//!         initial Closed {}
+//!         final Open {}
+//!         open: Closed -> Open, retry(3, 1s..10s);
+//!     }
+//! }
+//!
+//! struct Fakes(CallLog);
+//!
+//! impl door::Activities for Fakes {
+//!     type Error = Fault;
+//!     async fn open(&self, _: &door::Closed, ctx: &StepCtx) -> Result<door::Open, Fault> {
+//!         self.0.call(ctx)?;
+//!         Ok(door::Open {})
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let log = CallLog::new();
+//! log.fail("open", 2); // the first two attempts fail
+//! let finished = run_to_end::<door::Flow, _>(Fakes(log.clone()), door::Closed {}).await;
+//! assert!(matches!(finished, Finished::Completed(_)));
+//! log.assert_steps(&["open", "open", "open"]);
+//! let waits: Vec<u64> = log.calls().iter().map(|call| call.at.as_secs()).collect();
+//! assert_eq!(waits, [0, 1, 3]); // 1s, then 2s, in virtual time
+//! # }
+//! ```
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::StepCtx;
+use crate::runtime::{Finished, Runnable, Runtime};
+
+/// One call an activity made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The transition or undo.
+    pub step: String,
+    /// Which attempt, from 1.
+    pub attempt: u32,
+    /// The idempotency key it was given.
+    pub key: Option<String>,
+    /// When, since the log was created (virtual time under a paused clock).
+    pub at: Duration,
+}
+
+/// A fault a [`CallLog`] injected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("injected fault in `{step}` (attempt {attempt})")]
+pub struct Fault {
+    /// The step that failed.
+    pub step: String,
+    /// Its attempt.
+    pub attempt: u32,
+}
+
+/// The calls fake activities make, in order, shared by every clone. It also fails the steps
+/// it is told to.
+#[derive(Debug, Clone)]
+pub struct CallLog {
+    inner: Arc<Mutex<Log>>,
+}
+
+#[derive(Debug)]
+struct Log {
+    start: Instant,
+    calls: Vec<Call>,
+    failures_left: HashMap<String, u32>,
+    always_failing: HashSet<String>,
+}
+
+impl Default for CallLog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CallLog {
+    /// An empty log, timing calls from now.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Log {
+                start: Instant::now(),
+                calls: Vec::new(),
+                failures_left: HashMap::new(),
+                always_failing: HashSet::new(),
+            })),
+        }
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a call to the step `ctx` describes.
+    ///
+    /// # Errors
+    ///
+    /// A [`Fault`] if the step was told to fail ([`CallLog::fail`], [`CallLog::fail_always`]).
+    pub fn call(&self, ctx: &StepCtx) -> Result<(), Fault> {
+        let mut log = self.log();
+        let at = log.start.elapsed();
+        let step = ctx.step().to_string();
+        log.calls.push(Call {
+            step: step.clone(),
+            attempt: ctx.attempt(),
+            key: ctx.idempotency_key().map(ToString::to_string),
+            at,
+        });
+        let fail = log.always_failing.contains(&step)
+            || log.failures_left.get_mut(&step).is_some_and(|left| {
+                let fail = *left > 0;
+                *left = left.saturating_sub(1);
+                fail
+            });
+        if fail {
+            Err(Fault {
+                step,
+                attempt: ctx.attempt(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Makes the next `times` calls to `step` fail.
+    pub fn fail(&self, step: &str, times: u32) {
+        self.log().failures_left.insert(step.to_string(), times);
+    }
+
+    /// Makes every call to `step` fail.
+    pub fn fail_always(&self, step: &str) {
+        self.log().always_failing.insert(step.to_string());
+    }
+
+    /// Every call, in order.
+    #[must_use]
+    pub fn calls(&self) -> Vec<Call> {
+        self.log().calls.clone()
+    }
+
+    /// The steps called, in order.
+    #[must_use]
+    pub fn steps(&self) -> Vec<String> {
+        self.log()
+            .calls
+            .iter()
+            .map(|call| call.step.clone())
+            .collect()
+    }
+
+    /// How many times `step` was called.
+    #[must_use]
+    pub fn count(&self, step: &str) -> usize {
+        self.log()
+            .calls
+            .iter()
+            .filter(|call| call.step == step)
+            .count()
+    }
+
+    /// Panics, showing both sequences, unless the steps called are exactly `expected`.
+    ///
+    /// # Panics
+    ///
+    /// When the sequences differ.
+    #[track_caller]
+    pub fn assert_steps(&self, expected: &[&str]) {
+        let steps = self.steps();
+        assert!(
+            steps
+                .iter()
+                .map(String::as_str)
+                .eq(expected.iter().copied()),
+            "the activities were called in another order\n  expected: {expected:?}\n  called:   {steps:?}"
+        );
+    }
+}
+
+/// Starts an instance in `state` on a fresh in-memory runtime and waits for it to end.
+///
+/// # Panics
+///
+/// If the runtime refuses the instance or stops it (neither happens with the in-memory store).
+pub async fn run_to_end<W, A>(activities: A, state: impl Into<W::State>) -> Finished<W::State>
+where
+    W: Runnable<A>,
+    W::State: Clone + Serialize + DeserializeOwned,
+    W::Event: Clone + Serialize + DeserializeOwned,
+    A: Send + Sync + 'static,
+{
+    let runtime = Runtime::<W, A>::new(activities);
+    let id = runtime
+        .start(state)
+        .await
+        .map_err(|rejected| rejected.error)
+        .expect("the in-memory runtime starts the instance");
+    runtime
+        .outcome(&id)
+        .await
+        .expect("the in-memory runtime runs the instance to its end")
+}
