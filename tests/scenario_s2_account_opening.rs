@@ -10,7 +10,7 @@ use workflow_core::{Report, Step};
 
 workflow! {
     /// Opening an account: every step after the first can be compensated.
-    #[derive(Debug, Clone, PartialEq)]
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     pub AccountOpening {
         initial Requested    { customer: String }
         state   Created      { customer: String, account: u32 }
@@ -199,4 +199,52 @@ async fn the_same_flow_as_one_composed_step() {
             "clear_postal_addresses"
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_driver_add_bank_account_fails_and_the_undos_run_in_order() {
+    use workflow_core::runtime::{Finished, Runtime};
+
+    let runtime = Runtime::<account_opening::Flow, _>::new(BackOffice::failing("add_bank_account"));
+    let id = runtime.start(requested()).await.unwrap();
+    let Finished::Failed {
+        step,
+        error,
+        report,
+        ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(step, "add_bank_account");
+    assert_eq!(error, "add_bank_account: service unavailable");
+    assert_eq!(
+        report.undone_steps(),
+        ["remove_client", "clear_postal_addresses"]
+    );
+    assert_eq!(
+        runtime.activities().calls(),
+        [
+            "create_account",
+            "add_address",
+            "add_client",
+            "add_bank_account",
+            "remove_client",
+            "clear_postal_addresses"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_the_driver_create_account_fails_and_no_undo_runs() {
+    use workflow_core::runtime::{Finished, Runtime};
+
+    let runtime = Runtime::<account_opening::Flow, _>::new(BackOffice::failing("create_account"));
+    let id = runtime.start(requested()).await.unwrap();
+    let Finished::Failed { step, report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(step, "create_account");
+    assert!(report.entries().is_empty());
+    assert_eq!(runtime.activities().calls(), ["create_account"]);
 }

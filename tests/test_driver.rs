@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{CancelRequested, Fakes, order, placed};
 use workflow_core::prelude::*;
-use workflow_core::runtime::{Finished, RuntimeError, Runtime};
+use workflow_core::runtime::{Finished, Runtime, RuntimeError};
 use workflow_core::store::{RecordKind, Status};
 use workflow_core::testing::{CallLog, Fault};
 use workflow_core::{Outcome, Report};
@@ -48,7 +48,10 @@ struct Desk {
 
 impl Desk {
     fn new() -> Self {
-        Self { log: CallLog::new(), close_takes: Duration::ZERO }
+        Self {
+            log: CallLog::new(),
+            close_takes: Duration::ZERO,
+        }
     }
 }
 
@@ -57,16 +60,25 @@ impl ticket::Activities for Desk {
 
     async fn assign(&self, from: &Open, event: &Assign, ctx: &StepCtx) -> Result<Assigned, Fault> {
         self.log.call(ctx)?;
-        Ok(Assigned { title: from.title.clone(), to: event.to.clone() })
+        Ok(Assigned {
+            title: from.title.clone(),
+            to: event.to.clone(),
+        })
     }
     async fn resolve(&self, from: &Assigned, _: &Close, ctx: &StepCtx) -> Result<Resolving, Fault> {
         self.log.call(ctx)?;
-        Ok(Resolving { title: from.title.clone(), by: from.to.clone() })
+        Ok(Resolving {
+            title: from.title.clone(),
+            by: from.to.clone(),
+        })
     }
     async fn close(&self, from: &Resolving, ctx: &StepCtx) -> Result<Closed, Fault> {
         self.log.call(ctx)?;
         tokio::time::sleep(self.close_takes).await;
-        Ok(Closed { title: from.title.clone(), by: from.by.clone() })
+        Ok(Closed {
+            title: from.title.clone(),
+            by: from.by.clone(),
+        })
     }
     async fn expire(&self, from: ticket::ExpireFrom<'_>, ctx: &StepCtx) -> Result<Expired, Fault> {
         self.log.call(ctx)?;
@@ -82,7 +94,9 @@ impl ticket::Activities for Desk {
 }
 
 fn open(title: &str) -> Open {
-    Open { title: title.to_string() }
+    Open {
+        title: title.to_string(),
+    }
 }
 
 type Tickets = Runtime<ticket::Flow, Desk>;
@@ -90,24 +104,53 @@ type Tickets = Runtime<ticket::Flow, Desk>;
 #[tokio::test(start_paused = true)]
 async fn an_instance_runs_its_automatic_transitions_to_a_final_state() {
     let runtime = Runtime::<order::Flow, _>::new(Fakes::default());
-    let id = runtime.start_with_id("order-1", placed(1, 50)).await.unwrap();
+    let id = runtime
+        .start_with_id("order-1", placed(1, 50))
+        .await
+        .unwrap();
     let finished = runtime.outcome(&id).await.unwrap();
-    let Finished::Completed(order::State::Shipped(shipped)) = finished else { panic!("{finished:?}") };
+    let Finished::Completed(order::State::Shipped(shipped)) = finished else {
+        panic!("{finished:?}")
+    };
     assert_eq!(shipped.tracking, "TRACK-1");
     assert_eq!(runtime.activities().calls(), ["reserve", "pay", "ship"]);
-    let kinds: Vec<_> = runtime.history(&id).await.unwrap().into_iter().map(|r| r.kind).collect();
+    let kinds: Vec<_> = runtime
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
     assert!(matches!(kinds[0], RecordKind::Started));
-    assert_eq!(kinds.len(), 4, "one record to start, one per transition: {kinds:?}");
+    assert_eq!(
+        kinds.len(),
+        4,
+        "one record to start, one per transition: {kinds:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_step_compensates_and_the_instance_ends_failed() {
     let runtime = Runtime::<order::Flow, _>::new(Fakes::failing(&["ship"]));
     let id = runtime.start(placed(2, 50)).await.unwrap();
-    let Finished::Failed { step, error, state, report } = runtime.outcome(&id).await.unwrap() else { panic!() };
-    assert_eq!((step.as_str(), error.as_str(), state.name()), ("ship", "ship failed", "Paid"));
+    let Finished::Failed {
+        step,
+        error,
+        state,
+        report,
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (step.as_str(), error.as_str(), state.name()),
+        ("ship", "ship failed", "Paid")
+    );
     assert_eq!(report.undone_steps(), ["refund", "release"]);
-    assert_eq!(runtime.activities().calls(), ["reserve", "pay", "ship", "refund", "release"]);
+    assert_eq!(
+        runtime.activities().calls(),
+        ["reserve", "pay", "ship", "refund", "release"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -115,23 +158,44 @@ async fn an_undo_is_retried_under_its_steps_policy() {
     let log = CallLog::new();
     log.fail("refund", 2);
     // `pay` retries 3 times, so its undo `refund` gets 3 attempts too.
-    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder { log: log.clone(), failing: "ship" });
+    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder {
+        log: log.clone(),
+        failing: "ship",
+    });
     let id = runtime.start(placed(3, 50)).await.unwrap();
-    let Finished::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else { panic!() };
+    let Finished::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!()
+    };
     assert_eq!(report.undone_steps(), ["refund", "release"]);
-    log.assert_steps(&["reserve", "pay", "ship", "refund", "refund", "refund", "release"]);
+    log.assert_steps(&[
+        "reserve", "pay", "ship", "refund", "refund", "refund", "release",
+    ]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_undo_that_keeps_failing_is_reported_next_to_the_original_error() {
     let log = CallLog::new();
     log.fail_always("refund");
-    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder { log: log.clone(), failing: "ship" });
+    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder {
+        log: log.clone(),
+        failing: "ship",
+    });
     let id = runtime.start(placed(4, 50)).await.unwrap();
-    let Finished::Failed { step, error, report, .. } = runtime.outcome(&id).await.unwrap() else { panic!() };
+    let Finished::Failed {
+        step,
+        error,
+        report,
+        ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
     assert_eq!(step, "ship");
     assert_eq!(error, "injected fault in `ship` (attempt 1)");
-    assert_eq!(report.entries()[0].outcome, Outcome::UndoFailed("injected fault in `refund` (attempt 3)".to_string()));
+    assert_eq!(
+        report.entries()[0].outcome,
+        Outcome::UndoFailed("injected fault in `refund` (attempt 3)".to_string())
+    );
     assert_eq!(report.entries()[1].outcome, Outcome::Skipped);
     assert_eq!(log.count("release"), 0, "a skipped undo does not run");
 }
@@ -140,11 +204,27 @@ async fn an_undo_that_keeps_failing_is_reported_next_to_the_original_error() {
 async fn every_attempt_of_a_step_has_the_same_idempotency_key() {
     let log = CallLog::new();
     log.fail("pay", 2);
-    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder { log: log.clone(), failing: "" });
-    let id = runtime.start_with_id("order-5", placed(5, 50)).await.unwrap();
-    assert!(matches!(runtime.outcome(&id).await.unwrap(), Finished::Completed(_)));
-    let pays: Vec<_> = log.calls().into_iter().filter(|c| c.step == "pay").collect();
-    assert_eq!(pays.iter().map(|c| c.attempt).collect::<Vec<_>>(), [1, 2, 3]);
+    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder {
+        log: log.clone(),
+        failing: "",
+    });
+    let id = runtime
+        .start_with_id("order-5", placed(5, 50))
+        .await
+        .unwrap();
+    assert!(matches!(
+        runtime.outcome(&id).await.unwrap(),
+        Finished::Completed(_)
+    ));
+    let pays: Vec<_> = log
+        .calls()
+        .into_iter()
+        .filter(|c| c.step == "pay")
+        .collect();
+    assert_eq!(
+        pays.iter().map(|c| c.attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert!(pays.iter().all(|c| c.key == pays[0].key));
     let keys: Vec<_> = log.calls().into_iter().map(|c| c.key.unwrap()).collect();
     assert_eq!(keys[0], "order-5/1/reserve");
@@ -155,27 +235,96 @@ async fn every_attempt_of_a_step_has_the_same_idempotency_key() {
 #[tokio::test(start_paused = true)]
 async fn an_event_the_state_does_not_accept_is_refused_and_changes_nothing() {
     let runtime = Tickets::new(Desk::new());
-    let id = runtime.start_with_id("T-1", open("printer on fire")).await.unwrap();
+    let id = runtime
+        .start_with_id("T-1", open("printer on fire"))
+        .await
+        .unwrap();
     let rejected = runtime.send(&id, Close).await.unwrap_err();
     assert_eq!(
         rejected.to_string(),
         "instance `T-1` is in state `Open`, which does not accept event `Close`; it accepts `Assign`"
     );
-    assert_eq!(rejected.into_value(), ticket::Event::Close(Close), "the event comes back");
-    assert_eq!(runtime.state(&id).await.unwrap(), ticket::State::Open(open("printer on fire")));
-    assert_eq!(runtime.history(&id).await.unwrap().len(), 1, "nothing was written");
+    assert_eq!(
+        rejected.into_value(),
+        ticket::Event::Close(Close),
+        "the event comes back"
+    );
+    assert_eq!(
+        runtime.state(&id).await.unwrap(),
+        ticket::State::Open(open("printer on fire"))
+    );
+    assert_eq!(
+        runtime.history(&id).await.unwrap().len(),
+        1,
+        "nothing was written"
+    );
     assert!(runtime.activities().log.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_sent_while_the_instance_moves_on_by_itself_waits_for_a_state_that_takes_it() {
+    // Sent right after start, while the order still takes its automatic steps: `cancel` is
+    // accepted in `Placed`, so it is applied there, between steps.
+    let runtime = Runtime::<order::Flow, _>::new(Fakes::default());
+    let id = runtime.start(placed(7, 50)).await.unwrap();
+    runtime
+        .send(
+            &id,
+            CancelRequested {
+                reason: "oops".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        runtime.outcome(&id).await.unwrap().state().name(),
+        "Cancelled"
+    );
+    assert_eq!(runtime.activities().calls(), ["cancel"]);
+
+    // An event no state of the run accepts is held while the instance moves, then refused
+    // once it has ended.
+    let runtime = Tickets::new(Desk::new());
+    let id = runtime.start_with_id("T-10", open("quick")).await.unwrap();
+    runtime
+        .send(&id, Assign { to: "hal".into() })
+        .await
+        .unwrap();
+    runtime.send(&id, Close).await.unwrap();
+    let refused = runtime
+        .send(&id, Assign { to: "ivy".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "instance `T-10` has already ended, completed, in state `Closed`"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn events_move_a_waiting_instance() {
     let runtime = Tickets::new(Desk::new());
-    let id = runtime.start_with_id("T-2", open("no coffee")).await.unwrap();
-    runtime.send(&id, Assign { to: "ada".into() }).await.unwrap();
+    let id = runtime
+        .start_with_id("T-2", open("no coffee"))
+        .await
+        .unwrap();
+    runtime
+        .send(&id, Assign { to: "ada".into() })
+        .await
+        .unwrap();
     runtime.send(&id, Close).await.unwrap();
     let finished = runtime.outcome(&id).await.unwrap();
-    assert_eq!(finished, Finished::Completed(ticket::State::Closed(Closed { title: "no coffee".into(), by: "ada".into() })));
-    runtime.activities().log.assert_steps(&["assign", "resolve", "close"]);
+    assert_eq!(
+        finished,
+        Finished::Completed(ticket::State::Closed(Closed {
+            title: "no coffee".into(),
+            by: "ada".into()
+        }))
+    );
+    runtime
+        .activities()
+        .log
+        .assert_steps(&["assign", "resolve", "close"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -184,98 +333,210 @@ async fn an_event_waits_for_the_attempt_in_progress() {
     desk.close_takes = Duration::from_secs(3);
     let runtime = Tickets::new(desk);
     let id = runtime.start_with_id("T-3", open("slow")).await.unwrap();
-    runtime.send(&id, Assign { to: "bob".into() }).await.unwrap();
+    runtime
+        .send(&id, Assign { to: "bob".into() })
+        .await
+        .unwrap();
     runtime.send(&id, Close).await.unwrap();
     // `close` is running (3s); a second `Close` is applied only after it, to `Closed`, which
     // has ended: it is refused, and the running attempt is undisturbed.
     let refused = runtime.send(&id, Close).await.unwrap_err();
-    assert!(matches!(refused.error, RuntimeError::Ended { status: Status::Completed, .. }), "{refused}");
-    assert!(matches!(runtime.outcome(&id).await.unwrap(), Finished::Completed(_)));
-    runtime.activities().log.assert_steps(&["assign", "resolve", "close"]);
+    assert!(
+        matches!(
+            refused.error,
+            RuntimeError::Ended {
+                status: Status::Completed,
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    assert!(matches!(
+        runtime.outcome(&id).await.unwrap(),
+        Finished::Completed(_)
+    ));
+    runtime
+        .activities()
+        .log
+        .assert_steps(&["assign", "resolve", "close"]);
     let close = &runtime.activities().log.calls()[2];
-    assert_eq!(close.at, Duration::ZERO, "the second event waited for the 3s attempt");
+    assert_eq!(
+        close.at,
+        Duration::ZERO,
+        "the second event waited for the 3s attempt"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_attempt_that_exceeds_its_timeout_fails_and_is_retried() {
     let mut desk = Desk::new();
-    desk.close_takes = Duration::from_secs(60);
+    desk.close_takes = Duration::from_mins(1);
     let runtime = Tickets::new(desk);
     let id = runtime.start_with_id("T-4", open("stuck")).await.unwrap();
     runtime.send(&id, Assign { to: "cy".into() }).await.unwrap();
     runtime.send(&id, Close).await.unwrap();
-    let Finished::Failed { step, error, report, .. } = runtime.outcome(&id).await.unwrap() else { panic!() };
-    assert_eq!((step.as_str(), error.as_str()), ("close", "timed out after 5s"));
+    let Finished::Failed {
+        step,
+        error,
+        report,
+        ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (step.as_str(), error.as_str()),
+        ("close", "timed out after 5s")
+    );
     assert_eq!(report.undone_steps(), ["unassign"]);
-    let closes: Vec<_> = runtime.activities().log.calls().into_iter().filter(|c| c.step == "close").map(|c| c.at.as_secs()).collect();
-    assert_eq!(closes, [0, 6, 13], "5s timeout, then 1s and 2s waits between attempts");
+    let closes: Vec<_> = runtime
+        .activities()
+        .log
+        .calls()
+        .into_iter()
+        .filter(|c| c.step == "close")
+        .map(|c| c.at.as_secs())
+        .collect();
+    assert_eq!(
+        closes,
+        [0, 6, 13],
+        "5s timeout, then 1s and 2s waits between attempts"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_after_timer_fires_when_the_instance_has_waited_long_enough() {
     let runtime = Tickets::new(Desk::new());
-    let id = runtime.start_with_id("T-5", open("forgotten")).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(59 * 60)).await;
+    let id = runtime
+        .start_with_id("T-5", open("forgotten"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_mins(59)).await;
     assert_eq!(runtime.state(&id).await.unwrap().name(), "Open", "not yet");
     let finished = runtime.outcome(&id).await.unwrap();
-    assert_eq!(finished, Finished::Completed(ticket::State::Expired(Expired { title: "forgotten".into() })));
+    assert_eq!(
+        finished,
+        Finished::Completed(ticket::State::Expired(Expired {
+            title: "forgotten".into()
+        }))
+    );
     let expire = &runtime.activities().log.calls()[0];
-    assert_eq!((expire.step.as_str(), expire.at), ("expire", Duration::from_secs(3600)));
+    assert_eq!(
+        (expire.step.as_str(), expire.at),
+        ("expire", Duration::from_hours(1))
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_timer_starts_again_in_each_state_that_has_one() {
     let runtime = Tickets::new(Desk::new());
-    let id = runtime.start_with_id("T-6", open("half done")).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(30 * 60)).await;
-    runtime.send(&id, Assign { to: "dee".into() }).await.unwrap();
+    let id = runtime
+        .start_with_id("T-6", open("half done"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_mins(30)).await;
+    runtime
+        .send(&id, Assign { to: "dee".into() })
+        .await
+        .unwrap();
     let finished = runtime.outcome(&id).await.unwrap();
     assert_eq!(finished.state().name(), "Expired");
-    let at: Vec<_> = runtime.activities().log.calls().into_iter().map(|c| (c.step, c.at.as_secs() / 60)).collect();
+    let at: Vec<_> = runtime
+        .activities()
+        .log
+        .calls()
+        .into_iter()
+        .map(|c| (c.step, c.at.as_secs() / 60))
+        .collect();
     assert_eq!(at, [("assign".to_string(), 30), ("expire".to_string(), 90)]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn cancel_compensates_and_a_second_cancel_is_refused() {
     let runtime = Tickets::new(Desk::new());
-    let id = runtime.start_with_id("T-7", open("duplicate")).await.unwrap();
-    runtime.send(&id, Assign { to: "eve".into() }).await.unwrap();
+    let id = runtime
+        .start_with_id("T-7", open("duplicate"))
+        .await
+        .unwrap();
+    runtime
+        .send(&id, Assign { to: "eve".into() })
+        .await
+        .unwrap();
     runtime.cancel(&id).await.unwrap();
     let second = runtime.cancel(&id).await.unwrap_err();
-    assert!(matches!(second, RuntimeError::AlreadyCancelling(_) | RuntimeError::Ended { status: Status::Cancelled, .. }), "{second}");
-    let Finished::Cancelled { state, report } = runtime.outcome(&id).await.unwrap() else { panic!() };
+    assert!(
+        matches!(
+            second,
+            RuntimeError::AlreadyCancelling(_)
+                | RuntimeError::Ended {
+                    status: Status::Cancelled,
+                    ..
+                }
+        ),
+        "{second}"
+    );
+    let Finished::Cancelled { state, report } = runtime.outcome(&id).await.unwrap() else {
+        panic!()
+    };
     assert_eq!(state.name(), "Assigned");
     let mut undone = Report::new();
     undone.undone("unassign");
     assert_eq!(report, undone);
-    runtime.activities().log.assert_steps(&["assign", "unassign"]);
+    runtime
+        .activities()
+        .log
+        .assert_steps(&["assign", "unassign"]);
     let after = runtime.cancel(&id).await.unwrap_err();
-    assert_eq!(after.to_string(), "instance `T-7` has already ended (cancelled)");
+    assert_eq!(
+        after.to_string(),
+        "instance `T-7` has already ended, cancelled, in state `Assigned`"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_duplicate_id_is_refused_and_the_state_comes_back() {
     let runtime = Tickets::new(Desk::new());
     let id = runtime.start_with_id("T-8", open("first")).await.unwrap();
-    let rejected = runtime.start_with_id("T-8", open("second")).await.unwrap_err();
+    let rejected = runtime
+        .start_with_id("T-8", open("second"))
+        .await
+        .unwrap_err();
     assert_eq!(rejected.to_string(), "instance `T-8` already exists");
     assert_eq!(rejected.into_value(), ticket::State::Open(open("second")));
-    assert_eq!(runtime.state(&id).await.unwrap(), ticket::State::Open(open("first")));
+    assert_eq!(
+        runtime.state(&id).await.unwrap(),
+        ticket::State::Open(open("first"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn requests_to_unknown_or_ended_instances_are_refused() {
     let runtime = Tickets::new(Desk::new());
     let unknown = InstanceId::new("nope");
-    assert_eq!(runtime.send(&unknown, Close).await.unwrap_err().to_string(), "no instance `nope`");
-    assert!(matches!(runtime.cancel(&unknown).await.unwrap_err(), RuntimeError::Unknown(_)));
-    assert!(matches!(runtime.outcome(&unknown).await.unwrap_err(), RuntimeError::Unknown(_)));
+    assert_eq!(
+        runtime.send(&unknown, Close).await.unwrap_err().to_string(),
+        "no instance `nope`"
+    );
+    assert!(matches!(
+        runtime.cancel(&unknown).await.unwrap_err(),
+        RuntimeError::Unknown(_)
+    ));
+    assert!(matches!(
+        runtime.outcome(&unknown).await.unwrap_err(),
+        RuntimeError::Unknown(_)
+    ));
     let id = runtime.start_with_id("T-9", open("done")).await.unwrap();
-    runtime.send(&id, Assign { to: "fay".into() }).await.unwrap();
+    runtime
+        .send(&id, Assign { to: "fay".into() })
+        .await
+        .unwrap();
     runtime.send(&id, Close).await.unwrap();
     runtime.outcome(&id).await.unwrap();
     let ended = runtime.send(&id, Close).await.unwrap_err();
-    assert_eq!(ended.to_string(), "instance `T-9` has already ended (completed)");
+    assert_eq!(
+        ended.to_string(),
+        "instance `T-9` has already ended, completed, in state `Closed`"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -286,10 +547,19 @@ async fn instances_are_listed_with_their_state_and_status() {
     runtime.send(&a, Assign { to: "gus".into() }).await.unwrap();
     runtime.send(&a, Close).await.unwrap();
     runtime.outcome(&a).await.unwrap();
-    let listed: Vec<_> = runtime.list().await.unwrap().into_iter().map(|s| (s.id.to_string(), s.state_name, s.status)).collect();
+    let listed: Vec<_> = runtime
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.state_name, s.status))
+        .collect();
     assert_eq!(
         listed,
-        [("T-a".to_string(), "Closed".to_string(), Status::Completed), ("T-b".to_string(), "Open".to_string(), Status::Running)]
+        [
+            ("T-a".to_string(), "Closed".to_string(), Status::Completed),
+            ("T-b".to_string(), "Open".to_string(), Status::Running)
+        ]
     );
 }
 
@@ -301,7 +571,10 @@ async fn many_instances_run_at_once_on_a_multi_thread_runtime() {
         ids.push(runtime.start(placed(n + 1, 50)).await.unwrap());
     }
     for id in &ids {
-        assert!(matches!(runtime.outcome(id).await.unwrap(), Finished::Completed(_)));
+        assert!(matches!(
+            runtime.outcome(id).await.unwrap(),
+            Finished::Completed(_)
+        ));
     }
     assert_eq!(runtime.activities().calls().len(), 3_000);
     assert_eq!(runtime.list().await.unwrap().len(), 1_000);
@@ -311,18 +584,44 @@ async fn many_instances_run_at_once_on_a_multi_thread_runtime() {
 async fn an_event_between_retry_attempts_takes_its_transition_and_compensates() {
     let log = CallLog::new();
     log.fail("pay", 10);
-    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder { log: log.clone(), failing: "" });
-    let id = runtime.start_with_id("order-6", placed(6, 50)).await.unwrap();
+    let runtime = Runtime::<order::Flow, _>::new(LoggedOrder {
+        log: log.clone(),
+        failing: "",
+    });
+    let id = runtime
+        .start_with_id("order-6", placed(6, 50))
+        .await
+        .unwrap();
     // `pay` fails at once and waits 100ms to retry, in `Reserved`: the event arrives then.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    runtime.send(&id, CancelRequested { reason: "changed my mind".into() }).await.unwrap();
+    runtime
+        .send(
+            &id,
+            CancelRequested {
+                reason: "changed my mind".into(),
+            },
+        )
+        .await
+        .unwrap();
     let finished = runtime.outcome(&id).await.unwrap();
-    let Finished::Completed(order::State::Cancelled(cancelled)) = finished else { panic!("{finished:?}") };
+    let Finished::Completed(order::State::Cancelled(cancelled)) = finished else {
+        panic!("{finished:?}")
+    };
     assert_eq!(cancelled.reason, "changed my mind");
     log.assert_steps(&["reserve", "pay", "cancel", "release"]);
-    let kinds: Vec<_> = runtime.history(&id).await.unwrap().into_iter().map(|r| r.kind).collect();
-    assert!(matches!(kinds.last(), Some(RecordKind::Transition { transition, .. }) if transition == "cancel"));
-    assert!(kinds.contains(&RecordKind::Undone { undo: "release".into() }));
+    let kinds: Vec<_> = runtime
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.kind)
+        .collect();
+    assert!(
+        matches!(kinds.last(), Some(RecordKind::Transition { transition, .. }) if transition == "cancel")
+    );
+    assert!(kinds.contains(&RecordKind::Undone {
+        undo: "release".into()
+    }));
 }
 
 /// The order flow's activities over a `CallLog`, failing `failing` always.
@@ -343,25 +642,55 @@ impl LoggedOrder {
 impl order::Activities for LoggedOrder {
     type Error = Fault;
 
-    async fn reserve(&self, from: &order::Placed, ctx: &StepCtx) -> Result<order::ReserveTo, Fault> {
+    async fn reserve(
+        &self,
+        from: &order::Placed,
+        ctx: &StepCtx,
+    ) -> Result<order::ReserveTo, Fault> {
         self.call(ctx)?;
-        Ok(order::Reserved { order: from.order.clone(), hold: 1 }.into())
+        Ok(order::Reserved {
+            order: from.order.clone(),
+            hold: 1,
+        }
+        .into())
     }
     async fn pay(&self, from: &order::Reserved, ctx: &StepCtx) -> Result<order::Paid, Fault> {
         self.call(ctx)?;
-        Ok(order::Paid { order: from.order.clone(), hold: from.hold, charge: 2 })
+        Ok(order::Paid {
+            order: from.order.clone(),
+            hold: from.hold,
+            charge: 2,
+        })
     }
     async fn ship(&self, from: &order::Paid, ctx: &StepCtx) -> Result<order::Shipped, Fault> {
         self.call(ctx)?;
-        Ok(order::Shipped { order: from.order.clone(), tracking: "T".into() })
+        Ok(order::Shipped {
+            order: from.order.clone(),
+            tracking: "T".into(),
+        })
     }
-    async fn cancel(&self, _: order::CancelFrom<'_>, event: &CancelRequested, ctx: &StepCtx) -> Result<order::Cancelled, Fault> {
+    async fn cancel(
+        &self,
+        _: order::CancelFrom<'_>,
+        event: &CancelRequested,
+        ctx: &StepCtx,
+    ) -> Result<order::Cancelled, Fault> {
         self.call(ctx)?;
-        Ok(order::Cancelled { order_id: 0, reason: event.reason.clone() })
+        Ok(order::Cancelled {
+            order_id: 0,
+            reason: event.reason.clone(),
+        })
     }
-    async fn expire(&self, from: &order::Reserved, ctx: &StepCtx) -> Result<order::Cancelled, Fault> {
+    async fn expire(
+        &self,
+        from: &order::Reserved,
+        ctx: &StepCtx,
+    ) -> Result<order::Cancelled, Fault> {
         self.call(ctx)?;
-        Ok(order::Cancelled { order_id: from.order.id, reason: "expired".into() })
+        Ok(order::Cancelled {
+            order_id: from.order.id,
+            reason: "expired".into(),
+        })
     }
     async fn release(&self, _: &order::Reserved, ctx: &StepCtx) -> Result<(), Fault> {
         self.call(ctx)

@@ -1,6 +1,7 @@
 //! One instance's task: take steps, apply events and timers between them, retry, compensate,
 //! end. Every change is written to the store before the instance acts on it.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -10,11 +11,10 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tracing::{Instrument, field, info, info_span, warn};
 
-use super::mailbox::{End, Mailbox, Message};
+use super::mailbox::{End, Mailbox, Message, Reply};
 use super::outcome::{self, Finished, RuntimeError};
 use super::policy::{human, now_ms, retry_wait};
 use super::{Runnable, Shared, accepted_events};
@@ -36,6 +36,9 @@ pub(crate) struct Driver<W: Workflow, A> {
     ending: Option<Ending>,
     /// Work that arrived while waiting to retry a step, and interrupted it.
     next: Option<Work<W>>,
+    /// Events that arrived while the instance was moving on by itself and that its state then
+    /// did not accept: decided, in order, once it waits.
+    deferred: VecDeque<(W::Event, Reply)>,
 }
 
 /// The current state's `after` timer.
@@ -50,9 +53,9 @@ enum Work<W: Workflow> {
     Event {
         transition: usize,
         event: W::Event,
-        reply: oneshot::Sender<Result<(), RuntimeError>>,
+        reply: Reply,
     },
-    Cancel(oneshot::Sender<Result<(), RuntimeError>>),
+    Cancel(Reply),
     Timer(usize),
     Automatic(usize),
 }
@@ -98,6 +101,7 @@ where
             pending: snapshot.pending.clone(),
             ending: snapshot.ending.clone(),
             next: None,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -126,14 +130,18 @@ where
             End::Finished(finished) => finished.status(),
             End::Stalled(_) => Status::Running,
         };
+        let ended = || RuntimeError::Ended {
+            id: self.id.clone(),
+            status,
+            state: self.state.name(),
+        };
+        for (_, reply) in self.deferred.drain(..) {
+            let _ = reply.send(Err(ended()));
+        }
         for message in mailbox.close(end) {
-            let error = RuntimeError::Ended {
-                id: self.id.clone(),
-                status,
-            };
             match message {
                 Message::Event(_, reply) | Message::Cancel(reply) => {
-                    let _ = reply.send(Err(error));
+                    let _ = reply.send(Err(ended()));
                 }
             }
         }
@@ -486,10 +494,7 @@ where
     }
 
     /// A cancel: record it, answer, compensate, end `Cancelled`.
-    async fn cancel(
-        &mut self,
-        reply: oneshot::Sender<Result<(), RuntimeError>>,
-    ) -> Result<Option<Finished<W::State>>, RuntimeError> {
+    async fn cancel(&mut self, reply: Reply) -> Result<Option<Finished<W::State>>, RuntimeError> {
         info!("cancel accepted; compensating");
         self.pending = Some(Pending::Compensation {
             cause: None,
@@ -652,7 +657,9 @@ where
         resume_at: Option<Instant>,
     ) -> Option<Work<W>> {
         loop {
-            if let Some(work) = self.take_message(mailbox) {
+            let moving =
+                resume_at.is_some() || W::DEFINITION.automatic(self.state.index()).is_some();
+            if let Some(work) = self.take_message(mailbox, moving) {
                 return Some(work);
             }
             if let Some(armed) = self.timer.as_ref().filter(|t| Instant::now() >= t.deadline) {
@@ -683,34 +690,53 @@ where
         }
     }
 
-    /// The next request that can be acted on; events the state does not accept are answered
-    /// with a refusal on the way, and change nothing.
-    fn take_message(&self, mailbox: &Mailbox<W>) -> Option<Work<W>> {
+    /// The next request that can be acted on. An event the current state does not accept is
+    /// held while the instance moves on by itself (its state has an automatic transition, or
+    /// a step is waiting to be retried), and refused, changing nothing, once it waits.
+    fn take_message(&mut self, mailbox: &Mailbox<W>, moving: bool) -> Option<Work<W>> {
         let definition = W::DEFINITION;
+        let state = self.state.index();
+        if let Some(at) = self
+            .deferred
+            .iter()
+            .position(|(event, _)| definition.on_event(state, event.index()).is_some())
+        {
+            let (event, reply) = self.deferred.remove(at)?;
+            let transition = definition.on_event(state, event.index())?;
+            return Some(Work::Event {
+                transition,
+                event,
+                reply,
+            });
+        }
         while let Some(message) = mailbox.pop() {
             match message {
                 Message::Cancel(reply) => return Some(Work::Cancel(reply)),
                 Message::Event(event, reply) => {
-                    if let Some(transition) = definition.on_event(self.state.index(), event.index())
-                    {
+                    if let Some(transition) = definition.on_event(state, event.index()) {
                         return Some(Work::Event {
                             transition,
                             event,
                             reply,
                         });
                     }
-                    info!(
-                        event = event.name(),
-                        state = self.state.name(),
-                        "event not accepted"
-                    );
-                    let _ = reply.send(Err(RuntimeError::NotAccepted {
-                        id: self.id.clone(),
-                        state: self.state.name(),
-                        event: event.name(),
-                        accepted: accepted_events(definition, self.state.index()),
-                    }));
+                    self.deferred.push_back((event, reply));
                 }
+            }
+        }
+        if !moving {
+            for (event, reply) in self.deferred.drain(..) {
+                info!(
+                    event = event.name(),
+                    state = self.state.name(),
+                    "event not accepted"
+                );
+                let _ = reply.send(Err(RuntimeError::NotAccepted {
+                    id: self.id.clone(),
+                    state: self.state.name(),
+                    event: event.name(),
+                    accepted: accepted_events(definition, state),
+                }));
             }
         }
         None

@@ -9,12 +9,15 @@ use tokio::sync::{Notify, oneshot};
 use super::{Finished, RuntimeError};
 use crate::Workflow;
 
+/// Where an instance answers a request.
+pub(crate) type Reply = oneshot::Sender<Result<(), RuntimeError>>;
+
 /// A request to an instance, with where to answer.
 pub(crate) enum Message<W: Workflow> {
     /// Apply this event between steps.
-    Event(W::Event, oneshot::Sender<Result<(), RuntimeError>>),
+    Event(W::Event, Reply),
     /// Cancel: compensate and end.
-    Cancel(oneshot::Sender<Result<(), RuntimeError>>),
+    Cancel(Reply),
 }
 
 /// How an instance's task stopped.

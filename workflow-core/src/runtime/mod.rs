@@ -354,6 +354,7 @@ where
             Ok(Some(snapshot)) if snapshot.status.is_finished() => RuntimeError::Ended {
                 id: id.clone(),
                 status: snapshot.status,
+                state: outcome::static_state_name(W::DEFINITION, &snapshot.state_name),
             },
             Ok(Some(_)) => RuntimeError::Stalled {
                 id: id.clone(),

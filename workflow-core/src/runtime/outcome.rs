@@ -116,6 +116,16 @@ pub(crate) fn static_name(definition: &Definition, name: &str) -> &'static str {
         .unwrap_or("(unknown step)")
 }
 
+/// The definition's own `&'static str` for a state name read from a store.
+pub(crate) fn static_state_name(definition: &Definition, name: &str) -> &'static str {
+    definition
+        .states()
+        .iter()
+        .map(crate::StateDef::name)
+        .find(|n| *n == name)
+        .unwrap_or("(unknown state)")
+}
+
 /// How a stored instance ended.
 pub(crate) fn finished_from_snapshot<S: DeserializeOwned>(
     definition: &Definition,
@@ -178,12 +188,14 @@ pub enum RuntimeError {
     #[error("no instance `{0}`")]
     Unknown(InstanceId),
     /// The instance has ended and takes no more events or cancels.
-    #[error("instance `{id}` has already ended ({status})")]
+    #[error("instance `{id}` has already ended, {status}, in state `{state}`")]
     Ended {
         /// The instance.
         id: InstanceId,
         /// How it ended.
         status: Status,
+        /// The state it ended in.
+        state: &'static str,
     },
     /// The instance's current state has no transition for this event.
     #[error(

@@ -26,6 +26,7 @@ pub mod door {
     pub struct Jammed {}
     #[derive(Debug, Clone, PartialEq)]
     /// Any state of the `Door` flow: how an instance is stored, inspected and rehydrated.
+    #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
     pub enum State {
         /// The flow is in state `Closed`.
         Closed(Closed),
@@ -127,6 +128,7 @@ pub mod door {
     };
     #[derive(Debug, Clone, PartialEq)]
     /// Any event the `Door` flow accepts, as sent to a running instance. Each event type converts into it with `From`.
+    #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
     pub enum Event {
         /// A `Kick` event.
         Kick(Kick),
@@ -196,6 +198,7 @@ pub mod door {
     pub const Kick: steps::Kick = steps::Kick;
     #[derive(Debug, Clone, PartialEq)]
     /// Where the `open` transition lands: `Closed -> Opened | Jammed`.
+    #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
     pub enum OpenTo {
         /// Landed in `Opened`.
         Opened(Opened),
@@ -708,6 +711,7 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
     }
     /// Where a saga lands after `open`: `Closed -> Opened | Jammed`.
     #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+    #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
     pub enum OpenSaga<__C> {
         /// The saga landed in `Opened`.
         Opened(Saga<Opened, __C>),

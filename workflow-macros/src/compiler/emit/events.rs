@@ -29,6 +29,8 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
         #(#flow_attrs)*
         #enum_doc
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum Event {
             #(#variant_docs #variants(#types),)*
         }

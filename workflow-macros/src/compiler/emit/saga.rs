@@ -114,6 +114,8 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
     quote! {
         #text
         #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum #saga_outcome<__C> {
             #(#variant_docs #targets(Saga<#targets, __C>),)*
         }

@@ -47,6 +47,8 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
     quote! {
         #(#flow_attrs)*
         #enum_doc
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum State {
             #(#variant_docs #names(#names),)*
         }

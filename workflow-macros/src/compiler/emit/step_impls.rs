@@ -119,6 +119,8 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
     quote! {
         #(#flow_attrs)*
         #text
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum #owned {
             #(#variant_docs #sources(#sources),)*
         }

@@ -116,6 +116,8 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
     quote! {
         #(#flow_attrs)*
         #text
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum #outcome {
             #(#variant_docs #targets(#targets),)*
         }
@@ -170,6 +172,8 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
     quote! {
         #text
         #[derive(#rt::Clone, #rt::Copy)]
+        // Variants are the flow's own state and event names, sized as the user made them.
+        #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
         #vis enum #input<'a> {
             #(#variant_docs #sources(&'a #sources),)*
         }

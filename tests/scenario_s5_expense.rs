@@ -1,0 +1,97 @@
+//! Scenario S5, expense approval with a timeout, run by the driver in virtual time, with the
+//! flow of the `expense` example.
+
+#[path = "../examples/expense/flow.rs"]
+mod flow;
+
+use std::time::Duration;
+
+use flow::{Approve, Expenses, Reject, created, expense};
+use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::store::Status;
+
+type Claims = Runtime<expense::Flow, Expenses>;
+
+#[tokio::test(start_paused = true)]
+async fn approved_in_time_is_paid_and_completed() {
+    let runtime = Claims::new(Expenses::default());
+    let id = runtime.start(created("ann", 12_000)).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    runtime
+        .send(&id, Approve { by: "dana".into() })
+        .await
+        .unwrap();
+    let Finished::Completed(expense::State::Completed(done)) = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(done.payment, "payout-ann");
+    runtime
+        .activities()
+        .log
+        .assert_steps(&["submit", "approve", "pay"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn rejected_means_no_payment() {
+    let runtime = Claims::new(Expenses::default());
+    let id = runtime.start(created("bob", 99_000)).await.unwrap();
+    runtime
+        .send(
+            &id,
+            Reject {
+                by: "dana".into(),
+                reason: "no receipt".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let Finished::Completed(expense::State::Rejected(rejected)) =
+        runtime.outcome(&id).await.unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(rejected.reason, "no receipt");
+    assert_eq!(runtime.activities().log.count("pay"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_answer_in_10s_times_out_without_payment() {
+    let runtime = Claims::new(Expenses::default());
+    let id = runtime.start(created("cat", 4_500)).await.unwrap();
+    let finished = runtime.outcome(&id).await.unwrap();
+    assert_eq!(finished.state().name(), "TimedOut");
+    let log = runtime.activities().log.calls();
+    assert_eq!(
+        (log[1].step.as_str(), log[1].at),
+        ("time_out", Duration::from_secs(10))
+    );
+    assert_eq!(runtime.activities().log.count("pay"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_approval_an_hour_late_finds_the_flow_timed_out() {
+    let runtime = Claims::new(Expenses::default());
+    let id = runtime
+        .start_with_id("cat", created("cat", 4_500))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_hours(1)).await;
+    let refused = runtime
+        .send(&id, Approve { by: "dana".into() })
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refused.error,
+        RuntimeError::Ended {
+            status: Status::Completed,
+            state: "TimedOut",
+            ..
+        }
+    ));
+    assert_eq!(
+        refused.to_string(),
+        "instance `cat` has already ended, completed, in state `TimedOut`"
+    );
+    assert_eq!(runtime.activities().log.count("approve"), 0);
+}
