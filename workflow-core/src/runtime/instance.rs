@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, timeout};
 use tracing::{Instrument, field, info, info_span, warn};
 
 use super::mailbox::{End, Mailbox, Message, Reply};
@@ -32,20 +32,23 @@ pub(crate) struct Driver<W: Workflow, A> {
     status: Status,
     chain: Vec<ChainEntry>,
     timer: Option<Armed>,
-    pending: Option<Pending>,
-    ending: Option<Ending>,
+    /// Boxed, like `ending` and `next`: rare, and an idle instance should stay small.
+    pending: Option<Box<Pending>>,
+    ending: Option<Box<Ending>>,
     /// Work that arrived while waiting to retry a step, and interrupted it.
-    next: Option<Work<W>>,
+    next: Option<Box<Work<W>>>,
     /// Events that arrived while the instance was moving on by itself and that its state then
     /// did not accept: decided, in order, once it waits.
     deferred: VecDeque<(W::Event, Reply)>,
+    /// The deadline the runtime's timer task will wake the instance at.
+    waking_at: Option<Instant>,
 }
 
 /// The current state's `after` timer.
 struct Armed {
     transition: usize,
     deadline: Instant,
-    stored: Timer,
+    due_ms: u64,
 }
 
 /// What an instance does next.
@@ -87,7 +90,7 @@ where
             Some(Armed {
                 transition,
                 deadline: Instant::now() + remaining,
-                stored: stored.clone(),
+                due_ms: stored.due_ms,
             })
         });
         Self {
@@ -98,10 +101,11 @@ where
             status: snapshot.status,
             chain: snapshot.chain.clone(),
             timer,
-            pending: snapshot.pending.clone(),
-            ending: snapshot.ending.clone(),
+            pending: snapshot.pending.clone().map(Box::new),
+            ending: snapshot.ending.clone().map(Box::new),
             next: None,
             deferred: VecDeque::new(),
+            waking_at: None,
         }
     }
 
@@ -110,58 +114,72 @@ where
     }
 
     /// Drives the instance to its end, then closes its mailbox.
-    pub(crate) async fn run(mut self, mailbox: Arc<Mailbox<W>>) {
-        let span = info_span!("instance", flow = W::DEFINITION.name(), instance = %self.id);
-        let end = async {
-            match self.drive(&mailbox).await {
-                Ok(finished) => {
-                    info!(status = %finished.status(), state = finished.state().name(), "instance ended");
-                    End::Finished(finished)
-                }
-                Err(error) => {
-                    tracing::error!(%error, "instance stopped; it resumes from its last record");
-                    End::Stalled(error.to_string())
-                }
-            }
-        }
-        .instrument(span)
-        .await;
-        let status = match &end {
-            End::Finished(finished) => finished.status(),
-            End::Stalled(_) => Status::Running,
-        };
-        let ended = || RuntimeError::Ended {
-            id: self.id.clone(),
-            status,
-            state: self.state.name(),
-        };
-        for (_, reply) in self.deferred.drain(..) {
-            let _ = reply.send(Err(ended()));
-        }
-        for message in mailbox.close(end) {
-            match message {
-                Message::Event(_, reply) | Message::Cancel(reply) => {
-                    let _ = reply.send(Err(ended()));
+    ///
+    /// Not an `async fn`: that would store the driver twice in the future every waiting
+    /// instance holds, once as an argument and once as a local (rust-lang/rust#62958).
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would store the driver twice"
+    )]
+    pub(crate) fn run(mut self, mailbox: Arc<Mailbox<W>>) -> impl Future<Output = ()> {
+        async move {
+            let span = info_span!("instance", flow = W::DEFINITION.name(), instance = %self.id);
+            let end = async {
+                match self.drive(&mailbox).await {
+                    Ok(finished) => {
+                        info!(status = %finished.status(), state = finished.state().name(), "instance ended");
+                        End::Finished(finished)
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "instance stopped; it resumes from its last record");
+                        End::Stalled(error.to_string())
+                    }
                 }
             }
+            .instrument(span)
+            .await;
+            let status = match &end {
+                End::Finished(finished) => finished.status(),
+                End::Stalled(_) => Status::Running,
+            };
+            let ended = || RuntimeError::Ended {
+                id: self.id.clone(),
+                status,
+                state: self.state.name(),
+            };
+            for (_, reply) in self.deferred.drain(..) {
+                let _ = reply.send(Err(ended()));
+            }
+            for message in mailbox.close(end) {
+                match message {
+                    Message::Event(_, reply) | Message::Cancel(reply) => {
+                        let _ = reply.send(Err(ended()));
+                    }
+                }
+            }
+            self.shared.forget(&self.id);
         }
-        self.shared.forget(&self.id);
     }
 
-    async fn drive(&mut self, mailbox: &Mailbox<W>) -> Result<Finished<W::State>, RuntimeError> {
-        if let Some(finished) = self.resume_pending(mailbox).await? {
+    async fn drive(
+        &mut self,
+        mailbox: &Arc<Mailbox<W>>,
+    ) -> Result<Finished<W::State>, RuntimeError> {
+        // Work is boxed: an instance waiting for an event holds only its fields and its wait,
+        // not the space of a step in progress.
+        if let Some(finished) = Box::pin(self.resume_pending(mailbox)).await? {
             return Ok(finished);
         }
         loop {
             let work = match self.next.take() {
-                Some(work) => work,
+                Some(work) => *work,
                 None => loop {
                     if let Some(work) = self.wait_for_work(mailbox, None).await {
                         break work;
                     }
                 },
             };
-            if let Some(finished) = self.perform(mailbox, work).await? {
+            if let Some(finished) = Box::pin(self.perform(mailbox, work)).await? {
                 return Ok(finished);
             }
         }
@@ -170,10 +188,10 @@ where
     /// Carries on with work a previous run recorded and did not finish.
     async fn resume_pending(
         &mut self,
-        mailbox: &Mailbox<W>,
+        mailbox: &Arc<Mailbox<W>>,
     ) -> Result<Option<Finished<W::State>>, RuntimeError> {
         let definition = W::DEFINITION;
-        match self.pending.clone() {
+        match self.pending.clone().map(|pending| *pending) {
             None => Ok(None),
             Some(Pending::Step {
                 transition,
@@ -196,7 +214,7 @@ where
                     let resume_at =
                         Instant::now() + Duration::from_millis(at.saturating_sub(now_ms()));
                     if let Some(work) = self.wait_for_work(mailbox, Some(resume_at)).await {
-                        self.next = Some(work);
+                        self.next = Some(Box::new(work));
                         return Ok(None);
                     }
                 }
@@ -217,7 +235,7 @@ where
 
     async fn perform(
         &mut self,
-        mailbox: &Mailbox<W>,
+        mailbox: &Arc<Mailbox<W>>,
         work: Work<W>,
     ) -> Result<Option<Finished<W::State>>, RuntimeError> {
         let definition = W::DEFINITION;
@@ -238,7 +256,7 @@ where
                     }
                 };
                 info!(event = event.name(), step = name, "event accepted");
-                self.pending = Some(Pending::Step {
+                self.set_pending(Pending::Step {
                     transition: name.to_string(),
                     event: Some(json.clone()),
                     key: key.clone(),
@@ -267,7 +285,7 @@ where
                 let key = self.key(name);
                 info!(step = name, "timer fired");
                 self.timer = None;
-                self.pending = Some(Pending::Step {
+                self.set_pending(Pending::Step {
                     transition: name.to_string(),
                     event: None,
                     key: key.clone(),
@@ -295,7 +313,7 @@ where
 
     async fn take_step(
         &mut self,
-        mailbox: &Mailbox<W>,
+        mailbox: &Arc<Mailbox<W>>,
         transition: usize,
         event: Option<W::Event>,
         key: &str,
@@ -318,7 +336,7 @@ where
     /// other work arrives while waiting to retry.
     async fn attempt(
         &mut self,
-        mailbox: &Mailbox<W>,
+        mailbox: &Arc<Mailbox<W>>,
         t: usize,
         event: Option<&W::Event>,
         key: &str,
@@ -358,16 +376,17 @@ where
                         Some(event) => Some(outcome::encode(&self.id, "the event", event)?),
                         None => None,
                     };
-                    self.pending =
-                        Some(Pending::Step {
-                            transition: step.name().to_string(),
-                            event: event_json,
-                            key: key.to_string(),
-                            failed_attempts: failed,
-                            retry_at_ms: Some(now_ms().saturating_add(
+                    self.set_pending(Pending::Step {
+                        transition: step.name().to_string(),
+                        event: event_json,
+                        key: key.to_string(),
+                        failed_attempts: failed,
+                        retry_at_ms: Some(
+                            now_ms().saturating_add(
                                 u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                            )),
-                        });
+                            ),
+                        ),
+                    });
                     self.save(RecordKind::AttemptFailed {
                         transition: step.name().to_string(),
                         attempt,
@@ -378,7 +397,7 @@ where
                         .wait_for_work(mailbox, Some(Instant::now() + wait))
                         .await
                     {
-                        self.next = Some(work);
+                        self.next = Some(Box::new(work));
                         return Ok(Attempts::Interrupted);
                     }
                 }
@@ -408,7 +427,7 @@ where
                 attempt,
                 state: outcome::encode(&self.id, "the state", &next)?,
             };
-            self.pending = Some(Pending::Compensation {
+            self.set_pending(Pending::Compensation {
                 cause: None,
                 report: Vec::new(),
                 landing: Some(landing.clone()),
@@ -441,10 +460,10 @@ where
         self.pending = None;
         if self.state.is_final() {
             self.status = Status::Completed;
-            self.ending = Some(Ending {
+            self.ending = Some(Box::new(Ending {
                 failure: None,
                 report: Vec::new(),
-            });
+            }));
         }
         self.save(RecordKind::Transition {
             transition: transition.to_string(),
@@ -464,11 +483,8 @@ where
             .map(|(transition, wait)| Armed {
                 transition,
                 deadline: Instant::now() + wait,
-                stored: Timer {
-                    transition: definition.transitions()[transition].name().to_string(),
-                    due_ms: now_ms()
-                        .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
-                },
+                due_ms: now_ms()
+                    .saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX)),
             });
     }
 
@@ -480,7 +496,7 @@ where
     ) -> Result<Option<Finished<W::State>>, RuntimeError> {
         warn!(step, %error, "step failed; compensating");
         let cause = Some((step.to_string(), error));
-        self.pending = Some(Pending::Compensation {
+        self.set_pending(Pending::Compensation {
             cause: cause.clone(),
             report: Vec::new(),
             landing: None,
@@ -496,7 +512,7 @@ where
     /// A cancel: record it, answer, compensate, end `Cancelled`.
     async fn cancel(&mut self, reply: Reply) -> Result<Option<Finished<W::State>>, RuntimeError> {
         info!("cancel accepted; compensating");
-        self.pending = Some(Pending::Compensation {
+        self.set_pending(Pending::Compensation {
             cause: None,
             report: Vec::new(),
             landing: None,
@@ -563,7 +579,9 @@ where
             match self.run_undo(undo, &state, entry.seq).await {
                 Ok(()) => {
                     report.undone(name);
-                    if let Some(Pending::Compensation { report: stored, .. }) = &mut self.pending {
+                    if let Some(Pending::Compensation { report: stored, .. }) =
+                        self.pending.as_deref_mut()
+                    {
                         *stored = outcome::entries_from_report(&report);
                     }
                     self.save(RecordKind::Undone {
@@ -632,10 +650,10 @@ where
         self.pending = None;
         self.timer = None;
         self.chain.clear();
-        self.ending = Some(Ending {
+        self.ending = Some(Box::new(Ending {
             failure: failure.clone(),
             report: outcome::entries_from_report(&report),
-        });
+        }));
         self.save(RecordKind::Ended { status }).await?;
         let state = self.state.clone();
         Ok(match failure {
@@ -653,7 +671,7 @@ where
     /// not waiting to retry), or `resume_at`, which returns `None`.
     async fn wait_for_work(
         &mut self,
-        mailbox: &Mailbox<W>,
+        mailbox: &Arc<Mailbox<W>>,
         resume_at: Option<Instant>,
     ) -> Option<Work<W>> {
         loop {
@@ -678,22 +696,21 @@ where
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            match wake {
-                Some(at) => {
-                    tokio::select! {
-                        () = mailbox.woken() => {}
-                        () = sleep_until(at) => {}
-                    }
-                }
-                None => mailbox.woken().await,
+            // Woken by a request or by the runtime's timer task: either way, look again.
+            if let Some(at) = wake
+                && self.waking_at != Some(at)
+            {
+                self.waking_at = Some(at);
+                self.shared.timers.wake_at(at, mailbox);
             }
+            mailbox.woken().await;
         }
     }
 
     /// The next request that can be acted on. An event the current state does not accept is
     /// held while the instance moves on by itself (its state has an automatic transition, or
     /// a step is waiting to be retried), and refused, changing nothing, once it waits.
-    fn take_message(&mut self, mailbox: &Mailbox<W>, moving: bool) -> Option<Work<W>> {
+    fn take_message(&mut self, mailbox: &Arc<Mailbox<W>>, moving: bool) -> Option<Work<W>> {
         let definition = W::DEFINITION;
         let state = self.state.index();
         if let Some(at) = self
@@ -755,9 +772,12 @@ where
             state_name: self.state.name().to_string(),
             state: outcome::encode(&self.id, "the state", &self.state)?,
             chain: self.chain.clone(),
-            timer: self.timer.as_ref().map(|t| t.stored.clone()),
-            pending: self.pending.clone(),
-            ending: self.ending.clone(),
+            timer: self.timer.as_ref().map(|t| Timer {
+                transition: definition.transitions()[t.transition].name().to_string(),
+                due_ms: t.due_ms,
+            }),
+            pending: self.pending.as_deref().cloned(),
+            ending: self.ending.as_deref().cloned(),
         };
         let record = Record {
             seq,
@@ -768,6 +788,11 @@ where
         self.shared.store.save(&snapshot, &record).await?;
         self.seq = seq;
         Ok(())
+    }
+
+    /// Records work chosen and not finished, to be saved with the next record.
+    fn set_pending(&mut self, pending: Pending) {
+        self.pending = Some(Box::new(pending));
     }
 
     fn corrupt(&self, reason: String) -> RuntimeError {

@@ -82,9 +82,14 @@ impl<W: Workflow> Mailbox<W> {
         self.inbox().messages.pop_front()
     }
 
+    /// Wakes the instance to look at its deadlines.
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     /// Resolves when a request is posted (or was posted since the last wait).
-    pub(crate) async fn woken(&self) {
-        self.wake.notified().await;
+    pub(crate) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
     }
 
     /// Marks a cancel as requested; `false` if one was already.

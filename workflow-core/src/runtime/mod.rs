@@ -11,6 +11,7 @@ mod instance;
 mod mailbox;
 mod outcome;
 mod policy;
+mod timers;
 
 pub use outcome::{Finished, Rejected, RuntimeError};
 
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 
 use self::instance::Driver;
 use self::mailbox::{End, Mailbox, Message};
+use self::timers::Timers;
 use crate::store::{MemoryStore, Record, RecordKind, Snapshot, Status, Store, Summary, Timer};
 use crate::{Dispatch, FlowState, InstanceId, Workflow};
 
@@ -85,6 +87,7 @@ pub struct Runtime<W: Workflow, A> {
 pub(crate) struct Shared<W: Workflow, A> {
     pub(crate) activities: A,
     pub(crate) store: Arc<dyn Store>,
+    pub(crate) timers: Arc<Timers<W>>,
     instances: Mutex<HashMap<InstanceId, Arc<Mailbox<W>>>>,
 }
 
@@ -140,6 +143,7 @@ where
                 activities,
                 store,
                 instances: Mutex::new(HashMap::new()),
+                timers: Arc::new(Timers::new()),
             }),
         }
     }

@@ -1,0 +1,131 @@
+//! Driver overhead per step: a flow of ten automatic transitions run by the driver (in memory,
+//! every transition recorded), against a hand-written async function making the same ten
+//! activity calls, side by side in one run. Both with no-op activities, and with activities
+//! doing about 10 µs of work, a cheap real call.
+//!
+//! `cargo bench --bench driver`
+
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use workflow_core::prelude::*;
+use workflow_core::runtime::{Finished, Runtime};
+
+workflow! {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub Ten {
+        initial S0 { n: u64 }
+        state S1 { n: u64 }
+        state S2 { n: u64 }
+        state S3 { n: u64 }
+        state S4 { n: u64 }
+        state S5 { n: u64 }
+        state S6 { n: u64 }
+        state S7 { n: u64 }
+        state S8 { n: u64 }
+        state S9 { n: u64 }
+        final S10 { n: u64 }
+        t1: S0 -> S1 undo u1;
+        t2: S1 -> S2 undo u2;
+        t3: S2 -> S3 undo u3;
+        t4: S3 -> S4 undo u4;
+        t5: S4 -> S5 undo u5;
+        t6: S5 -> S6 undo u6;
+        t7: S6 -> S7 undo u7;
+        t8: S7 -> S8 undo u8;
+        t9: S8 -> S9 undo u9;
+        t10: S9 -> S10 undo u10;
+    }
+}
+
+use ten::{S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10};
+
+/// Activities that each spin for `work` (zero: no-op).
+struct Acts {
+    work: Duration,
+}
+
+fn spin(work: Duration) {
+    if work.is_zero() {
+        return;
+    }
+    let start = Instant::now();
+    while start.elapsed() < work {
+        black_box(());
+    }
+}
+
+macro_rules! activities {
+    ($($step:ident $undo:ident: $from:ident -> $to:ident;)*) => {
+        impl ten::Activities for Acts {
+            type Error = Infallible;
+            $(
+                async fn $step(&self, from: &$from, _: &StepCtx) -> Result<$to, Infallible> {
+                    spin(self.work);
+                    Ok($to { n: from.n + 1 })
+                }
+                async fn $undo(&self, _: &$to, _: &StepCtx) -> Result<(), Infallible> {
+                    Ok(())
+                }
+            )*
+        }
+    };
+}
+
+activities! {
+    t1 u1: S0 -> S1; t2 u2: S1 -> S2; t3 u3: S2 -> S3; t4 u4: S3 -> S4; t5 u5: S4 -> S5;
+    t6 u6: S5 -> S6; t7 u7: S6 -> S7; t8 u8: S7 -> S8; t9 u9: S8 -> S9; t10 u10: S9 -> S10;
+}
+
+/// The same ten calls, by hand.
+async fn by_hand(acts: &Acts, s0: S0) -> Result<S10, Infallible> {
+    use ten::Activities as _;
+    static CTX: StepCtx = StepCtx::local("t");
+    let s1 = acts.t1(&s0, &CTX).await?;
+    let s2 = acts.t2(&s1, &CTX).await?;
+    let s3 = acts.t3(&s2, &CTX).await?;
+    let s4 = acts.t4(&s3, &CTX).await?;
+    let s5 = acts.t5(&s4, &CTX).await?;
+    let s6 = acts.t6(&s5, &CTX).await?;
+    let s7 = acts.t7(&s6, &CTX).await?;
+    let s8 = acts.t8(&s7, &CTX).await?;
+    let s9 = acts.t9(&s8, &CTX).await?;
+    acts.t10(&s9, &CTX).await
+}
+
+fn driver(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (label, work) in [
+        ("noop", Duration::ZERO),
+        ("10us", Duration::from_micros(10)),
+    ] {
+        let runtime = rt.block_on(async { Runtime::<ten::Flow, _>::new(Acts { work }) });
+        let acts = Acts { work };
+        let mut group = c.benchmark_group(format!("ten_steps_{label}"));
+        group.bench_function("driver", |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let id = runtime.start(S0 { n: 0 }).await.unwrap();
+                    let Ok(Finished::Completed(state)) = runtime.outcome(&id).await else {
+                        unreachable!()
+                    };
+                    black_box(state)
+                })
+            });
+        });
+        group.bench_function("by_hand", |b| {
+            b.iter(|| {
+                rt.block_on(async { black_box(by_hand(&acts, black_box(S0 { n: 0 })).await) })
+            });
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, driver);
+criterion_main!(benches);
