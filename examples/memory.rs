@@ -30,10 +30,10 @@ struct Forgetful;
 
 #[async_trait]
 impl Store for Forgetful {
-    async fn create(&self, _: &Snapshot, _: &Record) -> Result<(), StoreError> {
+    async fn create(&self, _: Snapshot, _: Record) -> Result<(), StoreError> {
         Ok(())
     }
-    async fn save(&self, _: &Snapshot, _: &Record) -> Result<(), StoreError> {
+    async fn save(&self, _: Snapshot, _: Record) -> Result<(), StoreError> {
         Ok(())
     }
     async fn load(&self, _: &str, _: &InstanceId) -> Result<Option<Snapshot>, StoreError> {

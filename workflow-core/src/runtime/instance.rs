@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -109,6 +110,11 @@ where
         }
     }
 
+    /// The instance's state, giving the driver up (an instance that could not be recorded).
+    pub(crate) fn into_state(self) -> W::State {
+        self.state
+    }
+
     pub(crate) fn id(&self) -> &InstanceId {
         &self.id
     }
@@ -179,9 +185,30 @@ where
                     }
                 },
             };
-            if let Some(finished) = Box::pin(self.perform(mailbox, work)).await? {
+            if let Some(finished) = Box::pin(self.perform_while_ready(mailbox, work)).await? {
                 return Ok(finished);
             }
+        }
+    }
+
+    /// Performs `work`, then whatever work is ready at once after it (automatic transitions,
+    /// requests already posted), until the instance ends or has to wait.
+    async fn perform_while_ready(
+        &mut self,
+        mailbox: &Arc<Mailbox<W>>,
+        mut work: Work<W>,
+    ) -> Result<Option<Finished<W::State>>, RuntimeError> {
+        loop {
+            if let Some(finished) = self.perform(mailbox, work).await? {
+                return Ok(Some(finished));
+            }
+            work = match self.next.take() {
+                Some(next) => *next,
+                None => match self.ready_work(mailbox, None) {
+                    Poll::Ready(Some(next)) => next,
+                    _ => return Ok(None),
+                },
+            };
         }
     }
 
@@ -218,7 +245,7 @@ where
                         return Ok(None);
                     }
                 }
-                self.take_step(mailbox, t, event, &key, failed_attempts)
+                self.take_step(mailbox, t, event, &key.into(), failed_attempts)
                     .await
             }
             Some(Pending::Compensation {
@@ -259,7 +286,7 @@ where
                 self.set_pending(Pending::Step {
                     transition: name.to_string(),
                     event: Some(json.clone()),
-                    key: key.clone(),
+                    key: key.to_string(),
                     failed_attempts: 0,
                     retry_at_ms: None,
                 });
@@ -288,7 +315,7 @@ where
                 self.set_pending(Pending::Step {
                     transition: name.to_string(),
                     event: None,
-                    key: key.clone(),
+                    key: key.to_string(),
                     failed_attempts: 0,
                     retry_at_ms: None,
                 });
@@ -307,8 +334,8 @@ where
 
     /// The idempotency key of a step chosen now: the same for each of its attempts, and after
     /// a restart (it is recorded with the step, or recomputed from the same record count).
-    fn key(&self, step: &str) -> String {
-        format!("{}/{}/{step}", self.id, self.seq)
+    fn key(&self, step: &str) -> Arc<str> {
+        format!("{}/{}/{step}", self.id, self.seq).into()
     }
 
     async fn take_step(
@@ -316,7 +343,7 @@ where
         mailbox: &Arc<Mailbox<W>>,
         transition: usize,
         event: Option<W::Event>,
-        key: &str,
+        key: &Arc<str>,
         failed_attempts: u32,
     ) -> Result<Option<Finished<W::State>>, RuntimeError> {
         match self
@@ -339,16 +366,15 @@ where
         mailbox: &Arc<Mailbox<W>>,
         t: usize,
         event: Option<&W::Event>,
-        key: &str,
+        key: &Arc<str>,
         mut failed: u32,
     ) -> Result<Attempts<W::State>, RuntimeError> {
         let definition = W::DEFINITION;
         let step = &definition.transitions()[t];
         let attempts = step.retry().map_or(1, |p| p.attempts().max(1));
-        let key: Arc<str> = key.into();
         loop {
             let attempt = failed + 1;
-            let ctx = StepCtx::new(self.id.clone(), step.name(), attempt, Arc::clone(&key));
+            let ctx = StepCtx::new(self.id.clone(), step.name(), attempt, Arc::clone(key));
             let span = info_span!(
                 "step",
                 flow = definition.name(),
@@ -371,7 +397,7 @@ where
                         return Ok(Attempts::Failed(error));
                     };
                     failed = attempt;
-                    let wait = retry_wait(policy, attempt, &key);
+                    let wait = retry_wait(policy, attempt, key);
                     let event_json = match event {
                         Some(event) => Some(outcome::encode(&self.id, "the event", event)?),
                         None => None,
@@ -438,9 +464,9 @@ where
             return self.after_unwinding(None, Some(landing), report).await;
         }
         if let Some(undo) = definition.undo_for(t, next.index()) {
-            let state = outcome::encode(&self.id, "the state", &next)?;
+            let state = outcome::encode(&self.id, "the state", &next)?.into();
             self.chain.push(ChainEntry {
-                undo: definition.undos()[undo].name().to_string(),
+                undo: definition.undos()[undo].name().into(),
                 seq: self.seq + 1,
                 state,
             });
@@ -569,7 +595,7 @@ where
             let undo = definition
                 .undos()
                 .iter()
-                .position(|u| u.name() == entry.undo)
+                .position(|u| u.name() == &*entry.undo)
                 .ok_or_else(|| self.corrupt(format!("unknown undo `{}`", entry.undo)))?;
             let name = definition.undos()[undo].name();
             let state = serde_json::from_str::<W::State>(&entry.state).map_err(|e| {
@@ -675,22 +701,8 @@ where
         resume_at: Option<Instant>,
     ) -> Option<Work<W>> {
         loop {
-            let moving =
-                resume_at.is_some() || W::DEFINITION.automatic(self.state.index()).is_some();
-            if let Some(work) = self.take_message(mailbox, moving) {
-                return Some(work);
-            }
-            if let Some(armed) = self.timer.as_ref().filter(|t| Instant::now() >= t.deadline) {
-                return Some(Work::Timer(armed.transition));
-            }
-            match resume_at {
-                None => {
-                    if let Some(t) = W::DEFINITION.automatic(self.state.index()) {
-                        return Some(Work::Automatic(t));
-                    }
-                }
-                Some(at) if Instant::now() >= at => return None,
-                Some(_) => {}
+            if let Poll::Ready(work) = self.ready_work(mailbox, resume_at) {
+                return work;
             }
             let wake = match (resume_at, self.timer.as_ref().map(|t| t.deadline)) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -704,6 +716,27 @@ where
                 self.shared.timers.wake_at(at, mailbox);
             }
             mailbox.woken().await;
+        }
+    }
+
+    /// What [`wait_for_work`](Self::wait_for_work) would return now, or `Pending` if it
+    /// would have to wait.
+    fn ready_work(
+        &mut self,
+        mailbox: &Arc<Mailbox<W>>,
+        resume_at: Option<Instant>,
+    ) -> Poll<Option<Work<W>>> {
+        let automatic = W::DEFINITION.automatic(self.state.index());
+        if let Some(work) = self.take_message(mailbox, resume_at.is_some() || automatic.is_some()) {
+            return Poll::Ready(Some(work));
+        }
+        if let Some(armed) = self.timer.as_ref().filter(|t| Instant::now() >= t.deadline) {
+            return Poll::Ready(Some(Work::Timer(armed.transition)));
+        }
+        match (resume_at, automatic) {
+            (None, Some(t)) => Poll::Ready(Some(Work::Automatic(t))),
+            (Some(at), _) if Instant::now() >= at => Poll::Ready(None),
+            _ => Poll::Pending,
         }
     }
 
@@ -770,7 +803,11 @@ where
             seq,
             status: self.status,
             state_name: self.state.name().to_string(),
-            state: outcome::encode(&self.id, "the state", &self.state)?,
+            state: match self.chain.last() {
+                // The undo this very transition recorded holds the state it landed in.
+                Some(newest) if newest.seq == seq => newest.state.to_string(),
+                _ => outcome::encode(&self.id, "the state", &self.state)?,
+            },
             chain: self.chain.clone(),
             timer: self.timer.as_ref().map(|t| Timer {
                 transition: definition.transitions()[t.transition].name().to_string(),
@@ -785,7 +822,7 @@ where
             kind,
             state_name: self.state.name().to_string(),
         };
-        self.shared.store.save(&snapshot, &record).await?;
+        self.shared.store.save(snapshot, record).await?;
         self.seq = seq;
         Ok(())
     }

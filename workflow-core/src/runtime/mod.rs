@@ -214,14 +214,17 @@ where
             kind: RecordKind::Started,
             state_name: state.name().to_string(),
         };
-        match self.shared.store.create(&snapshot, &record).await {
-            Ok(()) => {}
+        let driver = Driver::resume(Arc::clone(&self.shared), &snapshot, state);
+        match self.shared.store.create(snapshot, record).await {
+            Ok(()) => self.spawn(driver),
             Err(crate::store::StoreError::Duplicate { .. }) => {
-                return Err(Rejected::new(RuntimeError::Duplicate(id), state));
+                return Err(Rejected::new(
+                    RuntimeError::Duplicate(id),
+                    driver.into_state(),
+                ));
             }
-            Err(error) => return Err(Rejected::new(error.into(), state)),
+            Err(error) => return Err(Rejected::new(error.into(), driver.into_state())),
         }
-        self.spawn(Driver::resume(Arc::clone(&self.shared), &snapshot, state));
         Ok(id)
     }
 

@@ -20,7 +20,8 @@ use crate::InstanceId;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    instances: Mutex<HashMap<(String, InstanceId), Entry>>,
+    /// By flow, then by instance: a write looks its instance up without building a key.
+    flows: Mutex<HashMap<String, HashMap<InstanceId, Entry>>>,
 }
 
 #[derive(Debug)]
@@ -36,100 +37,112 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn key(flow: &str, id: &InstanceId) -> (String, InstanceId) {
-        (flow.to_string(), id.clone())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, InstanceId), Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<InstanceId, Entry>>> {
         // A panic while holding the lock cannot leave an entry half-written: every write
         // below is a single insert or assignment.
-        self.instances
+        self.flows
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads the instances of `flow` (none if it has none).
+    fn read<T>(&self, flow: &str, read: impl FnOnce(&HashMap<InstanceId, Entry>) -> T) -> T {
+        let flows = self.lock();
+        match flows.get(flow) {
+            Some(instances) => read(instances),
+            None => read(&HashMap::new()),
+        }
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create(&self, snapshot: &Snapshot, record: &Record) -> Result<(), StoreError> {
-        let mut instances = self.lock();
-        let key = Self::key(&snapshot.flow, &snapshot.id);
-        if instances.contains_key(&key) {
+    async fn create(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
+        let mut flows = self.lock();
+        let instances = match flows.get_mut(&snapshot.flow) {
+            Some(instances) => instances,
+            None => flows.entry(snapshot.flow.clone()).or_default(),
+        };
+        if instances.contains_key(&snapshot.id) {
             return Err(StoreError::Duplicate {
-                flow: snapshot.flow.clone(),
-                id: snapshot.id.clone(),
+                flow: snapshot.flow,
+                id: snapshot.id,
             });
         }
         instances.insert(
-            key,
+            snapshot.id.clone(),
             Entry {
-                snapshot: snapshot.clone(),
-                history: vec![record.clone()],
+                snapshot,
+                history: vec![record],
             },
         );
         Ok(())
     }
 
-    async fn save(&self, snapshot: &Snapshot, record: &Record) -> Result<(), StoreError> {
-        let mut instances = self.lock();
-        let Some(entry) = instances.get_mut(&Self::key(&snapshot.flow, &snapshot.id)) else {
+    async fn save(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
+        let mut flows = self.lock();
+        let Some(entry) = flows
+            .get_mut(&snapshot.flow)
+            .and_then(|instances| instances.get_mut(&snapshot.id))
+        else {
             return Err(StoreError::NotFound {
-                flow: snapshot.flow.clone(),
-                id: snapshot.id.clone(),
+                flow: snapshot.flow,
+                id: snapshot.id,
             });
         };
         let expected = snapshot.seq.saturating_sub(1);
         if entry.snapshot.seq != expected {
             return Err(StoreError::Conflict {
-                id: snapshot.id.clone(),
+                id: snapshot.id,
                 expected,
                 found: entry.snapshot.seq,
             });
         }
-        entry.snapshot = snapshot.clone();
-        entry.history.push(record.clone());
+        entry.snapshot = snapshot;
+        entry.history.push(record);
         Ok(())
     }
 
     async fn load(&self, flow: &str, id: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self
-            .lock()
-            .get(&Self::key(flow, id))
-            .map(|entry| entry.snapshot.clone()))
+        Ok(self.read(flow, |instances| {
+            instances.get(id).map(|entry| entry.snapshot.clone())
+        }))
     }
 
     async fn list(&self, flow: &str) -> Result<Vec<Summary>, StoreError> {
-        let instances = self.lock();
-        let mut summaries: Vec<Summary> = instances
-            .iter()
-            .filter(|((f, _), _)| f == flow)
-            .map(|(_, entry)| Summary {
-                id: entry.snapshot.id.clone(),
-                state_name: entry.snapshot.state_name.clone(),
-                status: entry.snapshot.status,
-                seq: entry.snapshot.seq,
-            })
-            .collect();
+        let mut summaries: Vec<Summary> = self.read(flow, |instances| {
+            instances
+                .values()
+                .map(|entry| Summary {
+                    id: entry.snapshot.id.clone(),
+                    state_name: entry.snapshot.state_name.clone(),
+                    status: entry.snapshot.status,
+                    seq: entry.snapshot.seq,
+                })
+                .collect()
+        });
         summaries.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(summaries)
     }
 
     async fn unfinished(&self, flow: &str) -> Result<Vec<Snapshot>, StoreError> {
-        let instances = self.lock();
-        let mut snapshots: Vec<Snapshot> = instances
-            .iter()
-            .filter(|((f, _), entry)| f == flow && !entry.snapshot.status.is_finished())
-            .map(|(_, entry)| entry.snapshot.clone())
-            .collect();
+        let mut snapshots: Vec<Snapshot> = self.read(flow, |instances| {
+            instances
+                .values()
+                .filter(|entry| !entry.snapshot.status.is_finished())
+                .map(|entry| entry.snapshot.clone())
+                .collect()
+        });
         snapshots.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(snapshots)
     }
 
     async fn history(&self, flow: &str, id: &InstanceId) -> Result<Vec<Record>, StoreError> {
-        Ok(self
-            .lock()
-            .get(&Self::key(flow, id))
-            .map(|entry| entry.history.clone())
-            .unwrap_or_default())
+        Ok(self.read(flow, |instances| {
+            instances
+                .get(id)
+                .map(|entry| entry.history.clone())
+                .unwrap_or_default()
+        }))
     }
 }

@@ -12,6 +12,8 @@ mod memory;
 
 pub use memory::MemoryStore;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -83,14 +85,17 @@ pub struct Snapshot {
 }
 
 /// One undo on the compensation chain: which undo, for which step, on which state.
+///
+/// Its texts are shared (`Arc<str>`): every snapshot carries the whole chain, and copying it
+/// is a reference count per entry, not a copy of each state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainEntry {
     /// The undo's name.
-    pub undo: String,
+    pub undo: Arc<str>,
     /// The sequence number of the transition that recorded it.
     pub seq: u64,
     /// The state the transition landed in, which the undo receives, as JSON.
-    pub state: String,
+    pub state: Arc<str>,
 }
 
 /// A pending `after` transition.
@@ -280,7 +285,8 @@ pub enum StoreError {
 /// Where instances are kept. Object-safe, so a runtime holds an `Arc<dyn Store>`.
 ///
 /// Implementations must make [`save`](Store::save) atomic: the snapshot and the record are
-/// both written, or neither.
+/// both written, or neither. Writes take their snapshot and record by value, so a store can
+/// keep them, or hand them to a writer thread, without copying.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates an instance with its first snapshot and record.
@@ -288,7 +294,7 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`StoreError::Duplicate`] if the instance exists; nothing is written.
-    async fn create(&self, snapshot: &Snapshot, record: &Record) -> Result<(), StoreError>;
+    async fn create(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError>;
 
     /// Replaces the instance's snapshot with `snapshot` and appends `record`, atomically, if
     /// the stored snapshot's `seq` is `snapshot.seq - 1`.
@@ -297,7 +303,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// [`StoreError::Conflict`] if another write came first, [`StoreError::NotFound`] if the
     /// instance does not exist; nothing is written.
-    async fn save(&self, snapshot: &Snapshot, record: &Record) -> Result<(), StoreError>;
+    async fn save(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError>;
 
     /// The instance's snapshot, if it exists.
     ///
