@@ -452,6 +452,41 @@ async fn the_timer_starts_again_in_each_state_that_has_one() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn timers_of_many_instances_fire_each_at_its_own_deadline() {
+    let runtime = Tickets::new(Desk::new());
+    // T-c starts after T-b and its deadline comes first; T-b is then assigned, which moves
+    // its deadline (the one registered first is stale, and must not fire the transition).
+    let mut ids = Vec::new();
+    for (name, wait) in [("T-a", 0), ("T-b", 20), ("T-c", 10)] {
+        tokio::time::sleep(Duration::from_mins(wait)).await;
+        ids.push(runtime.start_with_id(name, open(name)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_mins(5)).await;
+    runtime
+        .send(&ids[1], Assign { to: "dee".into() })
+        .await
+        .unwrap();
+    for id in &ids {
+        assert_eq!(runtime.outcome(id).await.unwrap().state().name(), "Expired");
+    }
+    let expired: Vec<_> = runtime
+        .activities()
+        .log
+        .calls()
+        .into_iter()
+        .filter(|c| c.step == "expire")
+        .map(|c| {
+            (
+                c.key.unwrap_or_default()[..3].to_string(),
+                c.at.as_secs() / 60,
+            )
+        })
+        .collect();
+    let expected = [("T-a", 60), ("T-c", 90), ("T-b", 95)];
+    assert_eq!(expired, expected.map(|(id, at)| (id.to_string(), at)));
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancel_compensates_and_a_second_cancel_is_refused() {
     let runtime = Tickets::new(Desk::new());
     let id = runtime
