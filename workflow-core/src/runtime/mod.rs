@@ -4,7 +4,7 @@
 //! transitions as soon as it can, applies events and fires `after` timers between steps, retries
 //! failed attempts with exponential backoff and a timeout per attempt, and unwinds its
 //! compensation chain when a step fails for good or the instance is cancelled. Every
-//! transition is written to the [`Store`](crate::store::Store) in one record before the
+//! transition is written to the [`Store`] in one record before the
 //! instance acts on it.
 
 mod instance;
