@@ -162,6 +162,7 @@ impl Recorded {
             fingerprint: 0,
             id: self.id.clone(),
             seq: self.seq + 1,
+            at_ms: now_ms(),
             status,
             state_name: state.name().to_string(),
             state: json,

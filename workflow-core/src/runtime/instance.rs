@@ -43,6 +43,9 @@ pub(crate) struct Driver<W: Workflow, A> {
     deferred: VecDeque<(W::Event, Reply)>,
     /// The deadline the runtime's timer task will wake the instance at.
     waking_at: Option<Instant>,
+    /// When the attempt a previous run left unfinished started (milliseconds since the Unix
+    /// epoch): its timeout counts from then, across the restart.
+    interrupted_at_ms: Option<u64>,
 }
 
 /// The current state's `after` timer.
@@ -94,6 +97,15 @@ where
                 due_ms: stored.due_ms,
             })
         });
+        let interrupted_at_ms = match &snapshot.pending {
+            Some(Pending::Step {
+                retry_at_ms: Some(due),
+                ..
+            }) => Some(*due),
+            Some(Pending::Step { .. }) => Some(snapshot.at_ms),
+            Some(Pending::Compensation { .. }) => None,
+            None => definition.automatic(state.index()).map(|_| snapshot.at_ms),
+        };
         Self {
             shared,
             id: snapshot.id.clone(),
@@ -107,6 +119,7 @@ where
             next: None,
             deferred: VecDeque::new(),
             waking_at: None,
+            interrupted_at_ms,
         }
     }
 
@@ -266,6 +279,10 @@ where
         work: Work<W>,
     ) -> Result<Option<Finished<W::State>>, RuntimeError> {
         let definition = W::DEFINITION;
+        if !matches!(work, Work::Automatic(_)) {
+            // New work: nothing of a previous run's attempt is left to finish.
+            self.interrupted_at_ms = None;
+        }
         match work {
             Work::Cancel(reply) => self.cancel(reply).await,
             Work::Event {
@@ -385,7 +402,16 @@ where
                 outcome = field::Empty,
             );
             let call = W::run_transition(&self.shared.activities, t, &self.state, event, &ctx);
-            match guarded(call, step.timeout()).instrument(span.clone()).await {
+            let limit = step
+                .timeout()
+                .map(|timeout| match self.interrupted_at_ms.take() {
+                    Some(started) => {
+                        let spent = Duration::from_millis(now_ms().saturating_sub(started));
+                        (timeout.saturating_sub(spent), timeout)
+                    }
+                    None => (timeout, timeout),
+                });
+            match guarded(call, limit).instrument(span.clone()).await {
                 Ok(next) => {
                     span.record("outcome", "ok");
                     return Ok(Attempts::Landed { next, attempt });
@@ -647,7 +673,8 @@ where
                 outcome = field::Empty,
             );
             let call = W::run_undo(&self.shared.activities, undo, state, &ctx);
-            match guarded(call, step.timeout()).instrument(span.clone()).await {
+            let limit = step.timeout().map(|timeout| (timeout, timeout));
+            match guarded(call, limit).instrument(span.clone()).await {
                 Ok(()) => {
                     span.record("outcome", "ok");
                     return Ok(());
@@ -796,11 +823,13 @@ where
     async fn save(&mut self, kind: RecordKind) -> Result<(), RuntimeError> {
         let definition = W::DEFINITION;
         let seq = self.seq + 1;
+        let at_ms = now_ms();
         let snapshot = Snapshot {
             flow: definition.name().to_string(),
             fingerprint: definition.fingerprint().as_u64(),
             id: self.id.clone(),
             seq,
+            at_ms,
             status: self.status,
             state_name: self.state.name().to_string(),
             state: match self.chain.last() {
@@ -818,7 +847,7 @@ where
         };
         let record = Record {
             seq,
-            at_ms: now_ms(),
+            at_ms,
             kind,
             state_name: self.state.name().to_string(),
         };
@@ -840,17 +869,17 @@ where
     }
 }
 
-/// Runs one attempt of an activity: under the step's timeout, with a panic caught and
-/// reported as the attempt's error.
+/// Runs one attempt of an activity: within `limit` (the time left, and the step's timeout for
+/// the message), with a panic caught and reported as the attempt's error.
 async fn guarded<T, E: fmt::Display>(
     call: impl Future<Output = Result<T, DispatchError<E>>>,
-    limit: Option<Duration>,
+    limit: Option<(Duration, Duration)>,
 ) -> Result<T, String> {
     let call = AssertUnwindSafe(call).catch_unwind();
     let result = match limit {
-        Some(limit) => match timeout(limit, call).await {
+        Some((left, declared)) => match timeout(left, call).await {
             Ok(result) => result,
-            Err(_) => return Err(format!("timed out after {}", human(limit))),
+            Err(_) => return Err(format!("timed out after {}", human(declared))),
         },
         None => call.await,
     };

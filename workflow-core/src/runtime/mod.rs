@@ -13,7 +13,7 @@ mod outcome;
 mod policy;
 mod timers;
 
-pub use outcome::{Finished, Rejected, RuntimeError};
+pub use outcome::{Finished, Rejected, Resumed, RuntimeError};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -160,6 +160,47 @@ where
         &self.shared.store
     }
 
+    /// Carries on with every unfinished instance of the flow in the store, each from its last
+    /// record: what a process does when it starts again after a crash, a deploy or a restart.
+    ///
+    /// An instance resumes as if it had not stopped: an `after` timer fires when it was due
+    /// (at once if that time has passed), a retry waits out what is left of its wait, an
+    /// attempt that was running is made again with its idempotency key unchanged and with what
+    /// was left of its timeout. An instance already running in this runtime is left alone.
+    ///
+    /// An instance stored under another definition of the flow (its fingerprint differs) is
+    /// refused, and left exactly as it was: see [`Resumed::refused`].
+    ///
+    /// # Errors
+    ///
+    /// The store's error, if it cannot list the unfinished instances; nothing is resumed.
+    pub async fn resume(&self) -> Result<Resumed, RuntimeError> {
+        let definition = W::DEFINITION;
+        let mut resumed = Resumed::default();
+        for snapshot in self.shared.store.unfinished(definition.name()).await? {
+            if self.shared.mailbox(&snapshot.id).is_some() {
+                continue;
+            }
+            match resumable::<W>(&snapshot) {
+                Ok(state) => {
+                    resumed.instances.push(snapshot.id.clone());
+                    self.spawn(Driver::resume(Arc::clone(&self.shared), &snapshot, state));
+                }
+                Err(error) => {
+                    tracing::error!(flow = definition.name(), instance = %snapshot.id, %error, "not resumed");
+                    resumed.refused.push(error);
+                }
+            }
+        }
+        tracing::info!(
+            flow = definition.name(),
+            resumed = resumed.instances.len(),
+            refused = resumed.refused.len(),
+            "resumed unfinished instances"
+        );
+        Ok(resumed)
+    }
+
     /// Starts an instance in `state`, with a new random id.
     ///
     /// # Errors
@@ -200,6 +241,7 @@ where
             fingerprint: definition.fingerprint().as_u64(),
             id: id.clone(),
             seq: 1,
+            at_ms: policy::now_ms(),
             status: Status::Running,
             state_name: state.name().to_string(),
             state: encoded,
@@ -312,10 +354,7 @@ where
         let snapshot = self.load(id).await?;
         match outcome::finished_from_snapshot(W::DEFINITION, &snapshot)? {
             Some(finished) => Ok(finished),
-            None => Err(RuntimeError::Stalled {
-                id: id.clone(),
-                reason: "not running in this runtime".to_string(),
-            }),
+            None => Err(not_running::<W>(&snapshot)),
         }
     }
 
@@ -363,13 +402,43 @@ where
                 status: snapshot.status,
                 state: outcome::static_state_name(W::DEFINITION, &snapshot.state_name),
             },
-            Ok(Some(_)) => RuntimeError::Stalled {
-                id: id.clone(),
-                reason: "not running in this runtime".to_string(),
-            },
+            Ok(Some(snapshot)) => not_running::<W>(&snapshot),
             Ok(None) => RuntimeError::Unknown(id.clone()),
             Err(error) => error.into(),
         }
+    }
+}
+
+/// The state of a stored, unfinished instance, if this version of the flow may resume it.
+fn resumable<W: Workflow>(snapshot: &Snapshot) -> Result<W::State, RuntimeError>
+where
+    W::State: DeserializeOwned,
+{
+    let definition = W::DEFINITION;
+    let current = definition.fingerprint().as_u64();
+    if snapshot.fingerprint != current {
+        return Err(RuntimeError::DefinitionChanged {
+            flow: definition.name(),
+            id: snapshot.id.clone(),
+            stored: snapshot.fingerprint,
+            current,
+        });
+    }
+    outcome::decode_state(snapshot)
+}
+
+/// Why a stored instance that has not ended takes no requests here.
+fn not_running<W: Workflow>(snapshot: &Snapshot) -> RuntimeError
+where
+    W::State: DeserializeOwned,
+{
+    match resumable::<W>(snapshot) {
+        Err(refused) => refused,
+        Ok(_) => RuntimeError::Stalled {
+            id: snapshot.id.clone(),
+            reason: "it is not running in this runtime; `Runtime::resume` carries on with it"
+                .to_string(),
+        },
     }
 }
 

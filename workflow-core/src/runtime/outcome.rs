@@ -180,6 +180,7 @@ pub(crate) fn encode<T: Serialize>(
 
 /// Why the runtime refused a request. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuntimeError {
     /// `start` with an id that is taken.
     #[error("instance `{0}` already exists")]
@@ -248,6 +249,17 @@ pub enum RuntimeError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What [`Runtime::resume`](super::Runtime::resume) did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Resumed {
+    /// The instances now running again, by id.
+    pub instances: Vec<InstanceId>,
+    /// The instances left as they were, and why: stored under another definition of the flow
+    /// ([`RuntimeError::DefinitionChanged`]), or unreadable ([`RuntimeError::Corrupt`]).
+    pub refused: Vec<RuntimeError>,
 }
 
 /// A refused request, with what was sent handed back: nothing is lost.

@@ -1,7 +1,11 @@
 //! Retry waits (exponential backoff with a deterministic jitter) and wall-clock time for stores.
 
 use core::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 use crate::RetryPolicy;
 
@@ -31,11 +35,33 @@ fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
     })
 }
 
-/// Milliseconds since the Unix epoch, for what a store keeps.
+/// Milliseconds since the Unix epoch, for what a store keeps (timer due times, when an
+/// attempt started).
+///
+/// Read from the system clock once per tokio runtime, then advanced by that runtime's clock:
+/// due times stay consistent with the timers the driver sets, a wall-clock jump does not
+/// move them, and under a paused test clock they follow virtual time, so that a restart can
+/// be tested in it.
 pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    type Origins = HashMap<Option<tokio::runtime::Id>, (u64, Instant)>;
+    static ORIGINS: OnceLock<Mutex<Origins>> = OnceLock::new();
+    let runtime = tokio::runtime::Handle::try_current()
+        .ok()
+        .map(|handle| handle.id());
+    let now = Instant::now();
+    let (wall_ms, origin) = *ORIGINS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(runtime)
+        .or_insert_with(|| {
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            (wall, now)
+        });
+    let elapsed = now.saturating_duration_since(origin);
+    wall_ms.saturating_add(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `15min`, `30s`, `1500ms`: a duration in the largest unit that divides it.

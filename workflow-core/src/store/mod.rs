@@ -9,9 +9,14 @@
 //! States and events are stored as JSON text, so a store needs no knowledge of any flow.
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, SqliteStats, SqliteStore};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,6 +73,9 @@ pub struct Snapshot {
     pub id: InstanceId,
     /// How many records the instance has: 1 after it started, one more per transition.
     pub seq: u64,
+    /// When it was written, in milliseconds since the Unix epoch: an attempt interrupted by a
+    /// crash started then, and its timeout counts from then.
+    pub at_ms: u64,
     /// Running or ended.
     pub status: Status,
     /// The current state's name.
@@ -92,7 +100,8 @@ pub struct Snapshot {
 pub struct ChainEntry {
     /// The undo's name.
     pub undo: Arc<str>,
-    /// The sequence number of the transition that recorded it.
+    /// The sequence number of the transition that recorded it: a snapshot's entries with its
+    /// own `seq` are the ones its transition added. The chain is a stack, oldest first.
     pub seq: u64,
     /// The state the transition landed in, which the undo receives, as JSON.
     pub state: Arc<str>,
@@ -242,8 +251,9 @@ pub struct Summary {
     pub seq: u64,
 }
 
-/// Why a store refused or failed a request.
+/// Why a store refused or failed a request. When a write fails, nothing of it was written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// `create` for an instance that exists.
     #[error("instance `{id}` of flow `{flow}` already exists")]
@@ -274,9 +284,49 @@ pub enum StoreError {
         /// The instance.
         id: InstanceId,
     },
-    /// The stored data cannot be read back.
+    /// The stored data cannot be read back: the file is damaged, truncated or not a database.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The disk, or the size limit the store was opened with, is full. Nothing was written;
+    /// the write can be retried once there is room.
+    #[error("the store is full, nothing was written: {0}")]
+    Full(String),
+    /// The store's file cannot be written.
+    #[error("the store `{}` is read-only: {reason}", path.display())]
+    ReadOnly {
+        /// The file.
+        path: PathBuf,
+        /// Why it cannot be written.
+        reason: String,
+    },
+    /// The file is a database, but not one this library wrote: it is left untouched.
+    #[error("`{}` is not a workflow store: {reason}", path.display())]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What gives it away.
+        reason: String,
+    },
+    /// The file was written by a newer version of this library.
+    #[error(
+        "`{}` has store format {found}, and this version reads formats up to {supported}",
+        path.display()
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        found: i64,
+        /// The newest format this version reads.
+        supported: i64,
+    },
+    /// Another process has the store open: two processes driving the same instances would
+    /// run their steps twice.
+    #[error("the store `{}` is in use by another process", path.display())]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
     /// The backend failed (I/O, database, network).
     #[error("store backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

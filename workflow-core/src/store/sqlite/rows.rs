@@ -1,0 +1,415 @@
+//! Snapshots and records as rows: written inside a commit's transaction, read back on a
+//! reader connection.
+//!
+//! A write's first statement decides whether it may go ahead (the instance is new, or its
+//! stored `seq` is the one it follows); when it may not, nothing of it has been written, so a
+//! refused write never disturbs the others committed with it.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::errors::corrupt;
+use crate::InstanceId;
+use crate::store::{ChainEntry, Record, RecordKind, Snapshot, Status, StoreError, Summary, Timer};
+
+/// Why a write did not happen: the store's answer, or SQLite failing (which aborts the
+/// whole commit).
+pub(super) enum Refusal {
+    Store(StoreError),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Refusal {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error)
+    }
+}
+
+/// A `u64` as SQLite's signed integer.
+fn int(value: u64) -> Result<i64, rusqlite::Error> {
+    i64::try_from(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// A value as JSON text.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, rusqlite::Error> {
+    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// Creates an instance: its row, its chain and its first record.
+pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
+    let inserted = insert_instance(tx, snapshot);
+    if let Err(error) = &inserted
+        && error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+    {
+        return Err(Refusal::Store(StoreError::Duplicate {
+            flow: snapshot.flow.clone(),
+            id: snapshot.id.clone(),
+        }));
+    }
+    inserted?;
+    write_chain(tx, snapshot, 0)?;
+    insert_record(tx, snapshot, record)?;
+    Ok(())
+}
+
+/// Replaces an instance's snapshot and appends its record, if its stored `seq` is the one
+/// before `snapshot.seq`.
+pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
+    let expected = snapshot.seq.saturating_sub(1);
+    if update_instance(tx, snapshot, expected)? == 0 {
+        let found: Option<i64> = tx
+            .prepare_cached("SELECT seq FROM instances WHERE flow = ?1 AND id = ?2")?
+            .query_row(params![snapshot.flow, snapshot.id.as_str()], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        return Err(Refusal::Store(match found {
+            None => StoreError::NotFound {
+                flow: snapshot.flow.clone(),
+                id: snapshot.id.clone(),
+            },
+            Some(found) => StoreError::Conflict {
+                id: snapshot.id.clone(),
+                expected,
+                found: u64::try_from(found).unwrap_or_default(),
+            },
+        }));
+    }
+    write_chain(tx, snapshot, expected)?;
+    insert_record(tx, snapshot, record)?;
+    Ok(())
+}
+
+fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
+    let (timer_transition, timer_due_ms) = timer_columns(s)?;
+    tx.prepare_cached(
+        "INSERT INTO instances (flow, id, seq, at_ms, status, state_name, state, fingerprint,
+             timer_transition, timer_due_ms, pending, ending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        s.flow,
+        s.id.as_str(),
+        int(s.seq)?,
+        int(s.at_ms)?,
+        s.status.as_str(),
+        s.state_name,
+        s.state,
+        fingerprint_text(s.fingerprint),
+        timer_transition,
+        timer_due_ms,
+        s.pending.as_ref().map(json).transpose()?,
+        s.ending.as_ref().map(json).transpose()?,
+    ])
+}
+
+fn update_instance(tx: &Connection, s: &Snapshot, expected: u64) -> Result<usize, rusqlite::Error> {
+    let (timer_transition, timer_due_ms) = timer_columns(s)?;
+    tx.prepare_cached(
+        "UPDATE instances SET seq = ?3, at_ms = ?4, status = ?5, state_name = ?6, state = ?7,
+             fingerprint = ?8, timer_transition = ?9, timer_due_ms = ?10, pending = ?11,
+             ending = ?12
+         WHERE flow = ?1 AND id = ?2 AND seq = ?13",
+    )?
+    .execute(params![
+        s.flow,
+        s.id.as_str(),
+        int(s.seq)?,
+        int(s.at_ms)?,
+        s.status.as_str(),
+        s.state_name,
+        s.state,
+        fingerprint_text(s.fingerprint),
+        timer_transition,
+        timer_due_ms,
+        s.pending.as_ref().map(json).transpose()?,
+        s.ending.as_ref().map(json).transpose()?,
+        int(expected)?,
+    ])
+}
+
+fn timer_columns(s: &Snapshot) -> Result<(Option<&str>, Option<i64>), rusqlite::Error> {
+    Ok(match &s.timer {
+        Some(timer) => (Some(timer.transition.as_str()), Some(int(timer.due_ms)?)),
+        None => (None, None),
+    })
+}
+
+/// Brings the stored chain to `snapshot.chain`. The chain is a stack: the entries stored
+/// before this write (`seq <= previous`) that it keeps are a prefix, and the entries it adds
+/// carry its own `seq`.
+fn write_chain(tx: &Connection, snapshot: &Snapshot, previous: u64) -> Result<(), rusqlite::Error> {
+    let kept = snapshot
+        .chain
+        .iter()
+        .take_while(|entry| entry.seq <= previous)
+        .last()
+        .map_or(0, |entry| entry.seq);
+    if previous > 0 {
+        tx.prepare_cached("DELETE FROM compensations WHERE flow = ?1 AND id = ?2 AND seq > ?3")?
+            .execute(params![snapshot.flow, snapshot.id.as_str(), int(kept)?])?;
+    }
+    for entry in snapshot.chain.iter().filter(|entry| entry.seq > previous) {
+        tx.prepare_cached(
+            "INSERT INTO compensations (flow, id, seq, undo, state) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            snapshot.flow,
+            snapshot.id.as_str(),
+            int(entry.seq)?,
+            &*entry.undo,
+            &*entry.state
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_record(
+    tx: &Connection,
+    snapshot: &Snapshot,
+    record: &Record,
+) -> Result<(), rusqlite::Error> {
+    tx.prepare_cached(
+        "INSERT INTO records (flow, id, seq, at_ms, state_name, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        snapshot.flow,
+        snapshot.id.as_str(),
+        int(record.seq)?,
+        int(record.at_ms)?,
+        record.state_name,
+        json(&record.kind)?,
+    ])?;
+    Ok(())
+}
+
+fn fingerprint_text(fingerprint: u64) -> String {
+    format!("{fingerprint:016x}")
+}
+
+/// The columns of an `instances` row, in the order [`INSTANCE_COLUMNS`] selects them.
+struct InstanceRow {
+    id: String,
+    seq: i64,
+    at_ms: i64,
+    status: String,
+    state_name: String,
+    state: String,
+    fingerprint: String,
+    timer_transition: Option<String>,
+    timer_due_ms: Option<i64>,
+    pending: Option<String>,
+    ending: Option<String>,
+}
+
+const INSTANCE_COLUMNS: &str = "id, seq, at_ms, status, state_name, state, fingerprint, \
+     timer_transition, timer_due_ms, pending, ending";
+
+impl InstanceRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            seq: row.get(1)?,
+            at_ms: row.get(2)?,
+            status: row.get(3)?,
+            state_name: row.get(4)?,
+            state: row.get(5)?,
+            fingerprint: row.get(6)?,
+            timer_transition: row.get(7)?,
+            timer_due_ms: row.get(8)?,
+            pending: row.get(9)?,
+            ending: row.get(10)?,
+        })
+    }
+
+    /// The snapshot this row and `chain` hold, or why they hold none.
+    fn into_snapshot(self, flow: &str, chain: Vec<ChainEntry>) -> Result<Snapshot, StoreError> {
+        let id = self.id.as_str();
+        let number =
+            |what: &str, value: i64| u64::try_from(value).map_err(|e| corrupt(flow, id, what, e));
+        let timer = match (self.timer_transition, self.timer_due_ms) {
+            (Some(transition), Some(due)) => Some(Timer {
+                transition,
+                due_ms: number("timer_due_ms", due)?,
+            }),
+            _ => None,
+        };
+        let pending = self
+            .pending
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(flow, id, "pending", e))?;
+        let ending = self
+            .ending
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt(flow, id, "ending", e))?;
+        Ok(Snapshot {
+            flow: flow.to_string(),
+            fingerprint: u64::from_str_radix(&self.fingerprint, 16)
+                .map_err(|e| corrupt(flow, id, "fingerprint", e))?,
+            seq: number("seq", self.seq)?,
+            at_ms: number("at_ms", self.at_ms)?,
+            status: parse_status(&self.status).ok_or_else(|| {
+                corrupt(
+                    flow,
+                    id,
+                    "status",
+                    format!("`{}` is not a status", self.status),
+                )
+            })?,
+            state_name: self.state_name,
+            state: self.state,
+            chain,
+            timer,
+            pending,
+            ending,
+            id: InstanceId::from(self.id),
+        })
+    }
+}
+
+fn parse_status(text: &str) -> Option<Status> {
+    [
+        Status::Running,
+        Status::Completed,
+        Status::Failed,
+        Status::Cancelled,
+    ]
+    .into_iter()
+    .find(|status| status.as_str() == text)
+}
+
+fn read_chain(conn: &Connection, flow: &str, id: &str) -> Result<Vec<ChainEntry>, ReadError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, undo, state FROM compensations WHERE flow = ?1 AND id = ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![flow, id], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut chain = Vec::new();
+    for row in rows {
+        let (seq, undo, state) = row?;
+        chain.push(ChainEntry {
+            undo: Arc::from(undo),
+            seq: u64::try_from(seq).map_err(|e| corrupt(flow, id, "compensation seq", e))?,
+            state: Arc::from(state),
+        });
+    }
+    Ok(chain)
+}
+
+/// A failed read: SQLite failed, or what it returned is not a valid snapshot or record.
+pub(super) enum ReadError {
+    Sqlite(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for ReadError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self::Sqlite(error)
+    }
+}
+
+impl From<StoreError> for ReadError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// Instance `id`'s snapshot.
+pub(super) fn load(conn: &Connection, flow: &str, id: &str) -> Result<Option<Snapshot>, ReadError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances WHERE flow = ?1 AND id = ?2"
+        ))?
+        .query_row(params![flow, id], InstanceRow::read)
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let chain = read_chain(conn, flow, id)?;
+            Ok(Some(row.into_snapshot(flow, chain)?))
+        }
+    }
+}
+
+/// Every unfinished instance of `flow`, by id.
+pub(super) fn unfinished(conn: &Connection, flow: &str) -> Result<Vec<Snapshot>, ReadError> {
+    let rows: Vec<InstanceRow> = conn
+        .prepare_cached(&format!(
+            "SELECT {INSTANCE_COLUMNS} FROM instances
+             WHERE flow = ?1 AND status = 'running' ORDER BY id"
+        ))?
+        .query_map(params![flow], InstanceRow::read)?
+        .collect::<Result<_, _>>()?;
+    let mut snapshots = Vec::with_capacity(rows.len());
+    for row in rows {
+        let chain = read_chain(conn, flow, &row.id)?;
+        snapshots.push(row.into_snapshot(flow, chain)?);
+    }
+    Ok(snapshots)
+}
+
+/// Every instance of `flow`, by id.
+pub(super) fn list(conn: &Connection, flow: &str) -> Result<Vec<Summary>, ReadError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, state_name, status, seq FROM instances WHERE flow = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map(params![flow], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, i64>(3)?,
+        ))
+    })?;
+    let mut summaries = Vec::new();
+    for row in rows {
+        let (id, state_name, status, seq) = row?;
+        summaries.push(Summary {
+            status: parse_status(&status).ok_or_else(|| {
+                corrupt(flow, &id, "status", format!("`{status}` is not a status"))
+            })?,
+            seq: u64::try_from(seq).map_err(|e| corrupt(flow, &id, "seq", e))?,
+            id: InstanceId::from(id),
+            state_name,
+        });
+    }
+    Ok(summaries)
+}
+
+/// Instance `id`'s records, in order.
+pub(super) fn history(conn: &Connection, flow: &str, id: &str) -> Result<Vec<Record>, ReadError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, at_ms, state_name, kind FROM records
+         WHERE flow = ?1 AND id = ?2 ORDER BY seq",
+    )?;
+    let rows = statement.query_map(params![flow, id], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+        ))
+    })?;
+    let mut records = Vec::new();
+    for row in rows {
+        let (seq, at_ms, state_name, kind) = row?;
+        records.push(Record {
+            seq: u64::try_from(seq).map_err(|e| corrupt(flow, id, "record seq", e))?,
+            at_ms: u64::try_from(at_ms).map_err(|e| corrupt(flow, id, "record time", e))?,
+            kind: serde_json::from_str::<RecordKind>(&kind)
+                .map_err(|e| corrupt(flow, id, "record", e))?,
+            state_name,
+        });
+    }
+    Ok(records)
+}
