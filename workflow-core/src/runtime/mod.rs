@@ -88,7 +88,13 @@ pub(crate) struct Shared<W: Workflow, A> {
     pub(crate) activities: A,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) timers: Arc<Timers<W>>,
-    instances: Mutex<HashMap<InstanceId, Arc<Mailbox<W>>>>,
+    instances: Mutex<HashMap<InstanceId, Registered<W>>>,
+}
+
+/// A running instance: how callers reach it, and its task.
+struct Registered<W: Workflow> {
+    mailbox: Arc<Mailbox<W>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl<W: Workflow, A> Clone for Runtime<W, A> {
@@ -108,7 +114,7 @@ impl<W: Workflow, A> fmt::Debug for Runtime<W, A> {
 }
 
 impl<W: Workflow, A> Shared<W, A> {
-    fn instances(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, Arc<Mailbox<W>>>> {
+    fn instances(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, Registered<W>>> {
         // Each critical section is one map operation: a poisoned lock holds a consistent map.
         self.instances
             .lock()
@@ -116,7 +122,9 @@ impl<W: Workflow, A> Shared<W, A> {
     }
 
     fn mailbox(&self, id: &InstanceId) -> Option<Arc<Mailbox<W>>> {
-        self.instances().get(id).cloned()
+        self.instances()
+            .get(id)
+            .map(|registered| Arc::clone(&registered.mailbox))
     }
 
     pub(crate) fn forget(&self, id: &InstanceId) {
@@ -272,11 +280,50 @@ where
 
     /// Runs an instance's task, registered so that callers can reach it.
     fn spawn(&self, driver: Driver<W, A>) {
+        let id = driver.id().clone();
         let mailbox = Arc::new(Mailbox::new());
-        self.shared
-            .instances()
-            .insert(driver.id().clone(), Arc::clone(&mailbox));
-        tokio::spawn(driver.run(mailbox));
+        // Registered before it runs, so that it can unregister itself when it ends.
+        self.shared.instances().insert(
+            id.clone(),
+            Registered {
+                mailbox: Arc::clone(&mailbox),
+                task: None,
+            },
+        );
+        let task = tokio::spawn(driver.run(mailbox));
+        if let Some(registered) = self.shared.instances().get_mut(&id) {
+            registered.task = Some(task);
+        }
+    }
+
+    /// Stops every instance where it is, as if the process ended: an attempt in progress is
+    /// dropped, and nothing more is recorded. Resolves once every instance task has stopped.
+    ///
+    /// What each instance recorded stays in the store: a runtime opened on it later (in this
+    /// process or the next) carries on with them with [`Runtime::resume`], running a dropped
+    /// attempt again with the same idempotency key. Callers waiting on an instance get
+    /// [`RuntimeError::Stalled`].
+    pub async fn shutdown(&self) {
+        let stopping: Vec<(InstanceId, Registered<W>)> = self.shared.instances().drain().collect();
+        for (_, registered) in &stopping {
+            if let Some(task) = &registered.task {
+                task.abort();
+            }
+        }
+        for (id, registered) in stopping {
+            if let Some(task) = registered.task {
+                // Cancelled, as asked (or it had just ended): either way it has stopped.
+                let _ = task.await;
+            }
+            let reason = "the runtime shut down; it resumes from its last record".to_string();
+            for message in registered.mailbox.close(End::Stalled(reason.clone())) {
+                let (Message::Event(_, reply) | Message::Cancel(reply)) = message;
+                let _ = reply.send(Err(RuntimeError::Stalled {
+                    id: id.clone(),
+                    reason: reason.clone(),
+                }));
+            }
+        }
     }
 
     /// Sends `event` to instance `id`. It is applied between steps: if the instance is in the
