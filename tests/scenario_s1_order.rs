@@ -2,6 +2,7 @@
 //! shop of the `order` example.
 
 #[path = "../examples/order/shop.rs"]
+#[allow(dead_code, reason = "the demo's crash switch is not used here")]
 mod shop;
 
 use shop::{Shop, order, request};

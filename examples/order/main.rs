@@ -3,6 +3,10 @@
 //! ```text
 //! cargo run --example order
 //! RUST_LOG=debug cargo run --example order     # more detail
+//!
+//! cargo run --example order -- --db order.sqlite                  # durable, in a SQLite file
+//! cargo run --example order -- --db order.sqlite --crash-in pay   # dies in the middle of a payment
+//! cargo run --example order -- --db order.sqlite                  # ...and resumes it
 //! ```
 //!
 //! Three orders go through the flow in `shop.rs` (check inventory, pay, reserve stock, create
@@ -20,15 +24,26 @@
 //! no stock); a step that fails after its retries leaves the instance where it was, and the
 //! driver unwinds what was done before it. The outcome names the failed step, carries its
 //! error and lists every undo, so the caller can tell the customer why.
+//!
+//! With `--db FILE` the orders live in a SQLite file: run again, the example resumes what
+//! the last run left unfinished, and shows the orders that already ended as they were stored.
+//! `--crash-in STEP` makes the process die (abort) in the middle of the first call to `STEP`,
+//! after the payment provider charged and before the flow heard of it; the next run resumes
+//! that order from its last record and calls `pay` again with the same idempotency key, which
+//! the provider uses to recognise the charge it already made.
 
 mod shop;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use shop::{Shop, order, request};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::MakeExt;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::InstanceId;
+use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::store::SqliteStore;
 use workflow_core::testing::CallLog;
 
 /// Logs each event with the step and attempt it happened in. Every span also carries the flow,
@@ -53,10 +68,85 @@ fn init_logging() {
         .init();
 }
 
+/// `--db FILE` and `--crash-in STEP`.
+struct Options {
+    db: Option<PathBuf>,
+    crash_in: Option<String>,
+}
+
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        db: None,
+        crash_in: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("`{arg}` needs a value"));
+        match arg.as_str() {
+            "--db" => options.db = Some(PathBuf::from(value()?)),
+            "--crash-in" => options.crash_in = Some(value()?),
+            other => {
+                return Err(format!(
+                    "unknown argument `{other}`; expected `--db FILE` or `--crash-in STEP`"
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn print_outcome(finished: &Finished<order::State>) {
+    match finished {
+        Finished::Completed(order::State::Shipped(shipped)) => {
+            println!("=> Shipped, tracking {}", shipped.tracking);
+        }
+        Finished::Completed(order::State::Cancelled(cancelled)) => {
+            println!("=> Cancelled: {}", cancelled.reason);
+        }
+        Finished::Completed(other) => println!("=> ended in {}", other.name()),
+        Finished::Failed {
+            step,
+            error,
+            report,
+            ..
+        } => println!("=> Failed at `{step}`: {error}; compensation: {report}"),
+        Finished::Cancelled { report, .. } => {
+            println!("=> Cancelled by request; compensation: {report}");
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = options()?;
     init_logging();
-    let runtime = Runtime::<order::Flow, _>::new(Shop::new(CallLog::new()));
+    let mut shop = Shop::new(CallLog::new());
+    if let Some(step) = &options.crash_in {
+        shop = shop.crash_in(step);
+    }
+    let runtime = match &options.db {
+        None => Runtime::<order::Flow, _>::new(shop),
+        Some(path) => {
+            let store = SqliteStore::open(path)?;
+            let runtime = Runtime::<order::Flow, _>::with_store(shop, Arc::new(store));
+            let resumed = runtime.resume().await?;
+            if !resumed.instances.is_empty() {
+                println!(
+                    "\n== resuming {} unfinished order(s) from {}",
+                    resumed.instances.len(),
+                    path.display()
+                );
+            }
+            for refused in &resumed.refused {
+                println!("== not resumed: {refused}");
+            }
+            for id in resumed.instances {
+                println!("\n== {id} (resumed)");
+                print_outcome(&runtime.outcome(&id).await?);
+            }
+            runtime
+        }
+    };
     let orders = [
         (
             "order-1",
@@ -79,28 +169,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "\n== {id} ({case}): {} x {}, {}",
             placed.order.quantity, placed.order.product, placed.order.amount
         );
-        let id = runtime
-            .start_with_id(id, placed)
-            .await
-            .map_err(|rejected| rejected.error)?;
-        match runtime.outcome(&id).await? {
-            Finished::Completed(order::State::Shipped(shipped)) => {
-                println!("=> Shipped, tracking {}", shipped.tracking);
+        let id = match runtime.start_with_id(id, placed).await {
+            Ok(id) => id,
+            Err(rejected) if matches!(rejected.error, RuntimeError::Duplicate(_)) => {
+                println!("(already in the store, from an earlier run)");
+                InstanceId::new(id)
             }
-            Finished::Completed(order::State::Cancelled(cancelled)) => {
-                println!("=> Cancelled: {}", cancelled.reason);
-            }
-            Finished::Completed(other) => println!("=> ended in {}", other.name()),
-            Finished::Failed {
-                step,
-                error,
-                report,
-                ..
-            } => println!("=> Failed at `{step}`: {error}; compensation: {report}"),
-            Finished::Cancelled { report, .. } => {
-                println!("=> Cancelled by request; compensation: {report}");
-            }
-        }
+            Err(rejected) => return Err(rejected.error.into()),
+        };
+        print_outcome(&runtime.outcome(&id).await?);
     }
     println!(
         "\nThe shop was called {} times.",

@@ -73,6 +73,8 @@ pub enum ShopError {
 pub struct Shop {
     log: CallLog,
     next_id: AtomicU32,
+    /// A step in the middle of which the process dies, to show a restart resuming it.
+    crash_in: Option<String>,
 }
 
 impl Shop {
@@ -81,7 +83,29 @@ impl Shop {
         Self {
             log,
             next_id: AtomicU32::new(0),
+            crash_in: None,
         }
+    }
+
+    /// A shop whose process dies (aborts) in the middle of the first call to `step`, after
+    /// the outside system acted and before the flow hears of it.
+    pub fn crash_in(mut self, step: &str) -> Self {
+        self.crash_in = Some(step.to_string());
+        self
+    }
+
+    /// Records the call; dies there if told to.
+    fn call(&self, ctx: &StepCtx) -> Result<(), Fault> {
+        self.log.call(ctx)?;
+        if self.crash_in.as_deref() == Some(ctx.step()) {
+            eprintln!(
+                "\n!! the process dies in the middle of `{}` (key {})",
+                ctx.step(),
+                ctx.idempotency_key().unwrap_or("none")
+            );
+            std::process::abort();
+        }
+        Ok(())
     }
 
     /// Every call the shop received.
@@ -105,7 +129,7 @@ impl order::Activities for Shop {
         from: &order::Placed,
         ctx: &StepCtx,
     ) -> Result<order::CheckInventoryTo, ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         let order = &from.order;
         if order.product == "out_of_stock" {
             tracing::info!(product = %order.product, "warehouse: no stock");
@@ -125,20 +149,21 @@ impl order::Activities for Shop {
     }
 
     async fn release_hold(&self, state: &order::InStock, ctx: &StepCtx) -> Result<(), ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         tracing::info!(hold = %state.hold, "warehouse: hold released");
         Ok(())
     }
 
     async fn pay(&self, from: &order::InStock, ctx: &StepCtx) -> Result<order::Paid, ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         let amount = from.order.amount;
         if amount > Money(100_000) {
             tracing::warn!(%amount, "payments: declined");
             return Err(ShopError::Declined { amount });
         }
         let charge = self.id("charge");
-        tracing::info!(%amount, %charge, "payments: charged");
+        let key = ctx.idempotency_key().unwrap_or("none");
+        tracing::info!(%amount, %charge, %key, "payments: charged");
         Ok(order::Paid {
             order: from.order.clone(),
             hold: from.hold.clone(),
@@ -147,7 +172,7 @@ impl order::Activities for Shop {
     }
 
     async fn refund(&self, state: &order::Paid, ctx: &StepCtx) -> Result<(), ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         tracing::info!(charge = %state.charge, "payments: refunded");
         Ok(())
     }
@@ -157,7 +182,7 @@ impl order::Activities for Shop {
         from: &order::Paid,
         ctx: &StepCtx,
     ) -> Result<order::Reserved, ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         let reservation = self.id("reservation");
         tracing::info!(hold = %from.hold, %reservation, "warehouse: reserved");
         Ok(order::Reserved {
@@ -172,7 +197,7 @@ impl order::Activities for Shop {
         state: &order::Reserved,
         ctx: &StepCtx,
     ) -> Result<(), ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         tracing::info!(reservation = %state.reservation, "warehouse: unreserved");
         Ok(())
     }
@@ -182,7 +207,7 @@ impl order::Activities for Shop {
         from: &order::Reserved,
         ctx: &StepCtx,
     ) -> Result<order::Shipped, ShopError> {
-        self.log.call(ctx)?;
+        self.call(ctx)?;
         let tracking = format!(
             "TRACK-{:04}",
             self.next_id.fetch_add(1, Ordering::Relaxed) + 1
