@@ -57,28 +57,48 @@ pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> R
 /// before `snapshot.seq`.
 pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
     let expected = snapshot.seq.saturating_sub(1);
-    if update_instance(tx, snapshot, expected)? == 0 {
-        let found: Option<i64> = tx
-            .prepare_cached("SELECT seq FROM instances WHERE flow = ?1 AND id = ?2")?
-            .query_row(params![snapshot.flow, snapshot.id.as_str()], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        return Err(Refusal::Store(match found {
-            None => StoreError::NotFound {
-                flow: snapshot.flow.clone(),
-                id: snapshot.id.clone(),
-            },
-            Some(found) => StoreError::Conflict {
-                id: snapshot.id.clone(),
-                expected,
-                found: u64::try_from(found).unwrap_or_default(),
-            },
+    let stored = tx
+        .prepare_cached(
+            "SELECT seq, status, timer_transition, timer_due_ms FROM instances
+             WHERE flow = ?1 AND id = ?2",
+        )?
+        .query_row(params![snapshot.flow, snapshot.id.as_str()], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<i64>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((seq, status, timer_transition, timer_due_ms)) = stored else {
+        return Err(Refusal::Store(StoreError::NotFound {
+            flow: snapshot.flow.clone(),
+            id: snapshot.id.clone(),
         }));
+    };
+    if seq != int(expected)? {
+        return Err(Refusal::Store(StoreError::Conflict {
+            id: snapshot.id.clone(),
+            expected,
+            found: u64::try_from(seq).unwrap_or_default(),
+        }));
+    }
+    update_instance(tx, snapshot)?;
+    // The indexed columns are written only when they change: an index untouched is a page
+    // less to sync.
+    if status != snapshot.status.as_str()
+        || (timer_transition, timer_due_ms) != owned(timer_columns(snapshot)?)
+    {
+        update_indexed(tx, snapshot)?;
     }
     write_chain(tx, snapshot, expected)?;
     insert_record(tx, snapshot, record)?;
     Ok(())
+}
+
+fn owned((transition, due): (Option<&str>, Option<i64>)) -> (Option<String>, Option<i64>) {
+    (transition.map(str::to_string), due)
 }
 
 fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
@@ -104,28 +124,37 @@ fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Err
     ])
 }
 
-fn update_instance(tx: &Connection, s: &Snapshot, expected: u64) -> Result<usize, rusqlite::Error> {
-    let (timer_transition, timer_due_ms) = timer_columns(s)?;
+fn update_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
     tx.prepare_cached(
-        "UPDATE instances SET seq = ?3, at_ms = ?4, status = ?5, state_name = ?6, state = ?7,
-             fingerprint = ?8, timer_transition = ?9, timer_due_ms = ?10, pending = ?11,
-             ending = ?12
-         WHERE flow = ?1 AND id = ?2 AND seq = ?13",
+        "UPDATE instances SET seq = ?3, at_ms = ?4, state_name = ?5, state = ?6,
+             fingerprint = ?7, pending = ?8, ending = ?9
+         WHERE flow = ?1 AND id = ?2",
     )?
     .execute(params![
         s.flow,
         s.id.as_str(),
         int(s.seq)?,
         int(s.at_ms)?,
-        s.status.as_str(),
         s.state_name,
         s.state,
         fingerprint_text(s.fingerprint),
-        timer_transition,
-        timer_due_ms,
         s.pending.as_ref().map(json).transpose()?,
         s.ending.as_ref().map(json).transpose()?,
-        int(expected)?,
+    ])
+}
+
+fn update_indexed(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
+    let (timer_transition, timer_due_ms) = timer_columns(s)?;
+    tx.prepare_cached(
+        "UPDATE instances SET status = ?3, timer_transition = ?4, timer_due_ms = ?5
+         WHERE flow = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        s.flow,
+        s.id.as_str(),
+        s.status.as_str(),
+        timer_transition,
+        timer_due_ms,
     ])
 }
 
