@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Finished, Runtime, RuntimeError};
-use workflow_core::store::{RecordKind, SqliteStore, Store};
+use workflow_core::store::{RecordKind, SqliteOptions, SqliteStore, Store, StoreError};
 use workflow_core::testing::{CallLog, Fault};
 use workflow_core::{InstanceId, Workflow};
 
@@ -419,6 +419,66 @@ async fn an_instance_stored_under_another_definition_is_refused_and_left_as_it_w
 
     // The definition it was stored under still runs it.
     let runtime = restart(&path, &office, &id).await;
+    runtime.send(&id, Approve).await.unwrap();
+    assert_eq!(runtime.outcome(&id).await.unwrap().state().name(), "Paid");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_disk_stops_an_instance_with_a_typed_error_and_it_resumes_once_there_is_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claims.sqlite");
+    let office = Office::default();
+    let small = SqliteStore::open_with(&path, &SqliteOptions::new().max_size(64 * 1024)).unwrap();
+    let runtime = Runtime::<claim::Flow, _>::with_store(office.clone(), Arc::new(small));
+    let id = runtime
+        .start_with_id("c-7", claim::Filed { n: 7 })
+        .await
+        .unwrap();
+    tokio::time::sleep(secs(1)).await; // `file` ran: the claim waits for an approval
+
+    // Other claims fill the store until one cannot even start; it is handed back.
+    let mut n = 0_u32;
+    let refused = loop {
+        n += 1;
+        match runtime
+            .start_with_id(format!("filler-{n}"), claim::Filed { n })
+            .await
+        {
+            Ok(_) => assert!(n < 10_000, "the size limit never took effect"),
+            Err(refused) => break refused,
+        }
+    };
+    assert!(
+        matches!(refused.error, RuntimeError::Store(StoreError::Full(_))),
+        "{}",
+        refused.error
+    );
+    assert_eq!(
+        refused.into_value(),
+        claim::State::Filed(claim::Filed { n })
+    );
+
+    let before = runtime.history(&id).await.unwrap();
+    let rejected = runtime.send(&id, Approve).await.unwrap_err();
+    assert!(
+        rejected.error.to_string().contains("the store is full"),
+        "{}",
+        rejected.error
+    );
+    let stalled = runtime.outcome(&id).await.unwrap_err();
+    assert!(matches!(stalled, RuntimeError::Stalled { .. }), "{stalled}");
+    assert_eq!(
+        runtime.history(&id).await.unwrap(),
+        before,
+        "nothing half-written"
+    );
+    assert_eq!(runtime.state(&id).await.unwrap().name(), "Waiting");
+    crash(runtime).await;
+
+    // With room again (no size limit), the claim carries on from where it was.
+    let runtime = Runtime::<claim::Flow, _>::with_store(office.clone(), open(&path));
+    let resumed = runtime.resume().await.unwrap();
+    assert!(resumed.instances.contains(&id));
     runtime.send(&id, Approve).await.unwrap();
     assert_eq!(runtime.outcome(&id).await.unwrap().state().name(), "Paid");
 }
