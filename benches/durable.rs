@@ -1,8 +1,9 @@
 //! Durable transitions on the SQLite store, side by side in one run, on the same disk, with the
 //! same durability settings (write-ahead log, a full sync at every commit):
 //!
-//! - `one_instance/driver`: one instance of a flow of ten automatic transitions, run to its
-//!   end by the driver on a `SqliteStore` (its start is one more commit, counted as overhead);
+//! - `one_instance/driver`: one instance of a flow of ten automatic transitions (each
+//!   recording an undo), run to its end by the driver on a `SqliteStore` (its start is one
+//!   more commit, counted as overhead);
 //! - `one_instance/plain_loop`: a loop inserting and committing one row per transition into
 //!   a SQLite table, the least any durable engine must do;
 //! - `one_instance/plain_two_rows`: a hand-written loop committing, per transition, what
@@ -25,32 +26,10 @@ use workflow_core::prelude::*;
 use workflow_core::runtime::{Finished, Runtime};
 use workflow_core::store::SqliteStore;
 
-workflow! {
-    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-    pub Ten {
-        initial S0 { n: u64 }
-        state S1 { n: u64 }
-        state S2 { n: u64 }
-        state S3 { n: u64 }
-        state S4 { n: u64 }
-        state S5 { n: u64 }
-        state S6 { n: u64 }
-        state S7 { n: u64 }
-        state S8 { n: u64 }
-        state S9 { n: u64 }
-        final S10 { n: u64 }
-        t1: S0 -> S1;
-        t2: S1 -> S2;
-        t3: S2 -> S3;
-        t4: S3 -> S4;
-        t5: S4 -> S5;
-        t6: S5 -> S6;
-        t7: S6 -> S7;
-        t8: S7 -> S8;
-        t9: S8 -> S9;
-        t10: S9 -> S10;
-    }
-}
+#[path = "common/ten.rs"]
+mod flow;
+
+use flow::ten;
 
 use ten::{S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10};
 
@@ -58,12 +37,15 @@ use ten::{S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10};
 struct Acts;
 
 macro_rules! activities {
-    ($($step:ident: $from:ident -> $to:ident;)*) => {
+    ($($step:ident $undo:ident: $from:ident -> $to:ident;)*) => {
         impl ten::Activities for Acts {
             type Error = Infallible;
             $(
                 async fn $step(&self, from: &$from, _: &StepCtx) -> Result<$to, Infallible> {
                     Ok($to { n: from.n + 1 })
+                }
+                async fn $undo(&self, _: &$to, _: &StepCtx) -> Result<(), Infallible> {
+                    Ok(())
                 }
             )*
         }
@@ -71,8 +53,8 @@ macro_rules! activities {
 }
 
 activities! {
-    t1: S0 -> S1; t2: S1 -> S2; t3: S2 -> S3; t4: S3 -> S4; t5: S4 -> S5;
-    t6: S5 -> S6; t7: S6 -> S7; t8: S7 -> S8; t9: S8 -> S9; t10: S9 -> S10;
+    t1 u1: S0 -> S1; t2 u2: S1 -> S2; t3 u3: S2 -> S3; t4 u4: S3 -> S4; t5 u5: S4 -> S5;
+    t6 u6: S5 -> S6; t7 u7: S6 -> S7; t8 u8: S7 -> S8; t9 u9: S8 -> S9; t10 u10: S9 -> S10;
 }
 
 const TRANSITIONS: u64 = 10;

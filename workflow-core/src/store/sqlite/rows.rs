@@ -5,8 +5,6 @@
 //! stored `seq` is the one it follows); when it may not, nothing of it has been written, so a
 //! refused write never disturbs the others committed with it.
 
-use std::sync::Arc;
-
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::errors::corrupt;
@@ -36,7 +34,7 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String, rusqlite::Error> {
     serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
-/// Creates an instance: its row, its chain and its first record.
+/// Creates an instance: its row and its first record.
 pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
     let inserted = insert_instance(tx, snapshot);
     if let Err(error) = &inserted
@@ -48,7 +46,6 @@ pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> R
         }));
     }
     inserted?;
-    write_chain(tx, snapshot, 0)?;
     insert_record(tx, snapshot, record)?;
     Ok(())
 }
@@ -92,7 +89,6 @@ pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Res
     {
         update_indexed(tx, snapshot)?;
     }
-    write_chain(tx, snapshot, expected)?;
     insert_record(tx, snapshot, record)?;
     Ok(())
 }
@@ -104,9 +100,9 @@ fn owned((transition, due): (Option<&str>, Option<i64>)) -> (Option<String>, Opt
 fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
     let (timer_transition, timer_due_ms) = timer_columns(s)?;
     tx.prepare_cached(
-        "INSERT INTO instances (flow, id, seq, at_ms, status, state_name, state, fingerprint,
-             timer_transition, timer_due_ms, pending, ending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO instances (flow, id, seq, at_ms, status, state_name, state, chain,
+             fingerprint, timer_transition, timer_due_ms, pending, ending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         s.flow,
@@ -116,6 +112,7 @@ fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Err
         s.status.as_str(),
         s.state_name,
         s.state,
+        json(&s.chain)?,
         fingerprint_text(s.fingerprint),
         timer_transition,
         timer_due_ms,
@@ -126,8 +123,8 @@ fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Err
 
 fn update_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
     tx.prepare_cached(
-        "UPDATE instances SET seq = ?3, at_ms = ?4, state_name = ?5, state = ?6,
-             fingerprint = ?7, pending = ?8, ending = ?9
+        "UPDATE instances SET seq = ?3, at_ms = ?4, state_name = ?5, state = ?6, chain = ?7,
+             fingerprint = ?8, pending = ?9, ending = ?10
          WHERE flow = ?1 AND id = ?2",
     )?
     .execute(params![
@@ -137,6 +134,7 @@ fn update_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Err
         int(s.at_ms)?,
         s.state_name,
         s.state,
+        json(&s.chain)?,
         fingerprint_text(s.fingerprint),
         s.pending.as_ref().map(json).transpose()?,
         s.ending.as_ref().map(json).transpose()?,
@@ -163,35 +161,6 @@ fn timer_columns(s: &Snapshot) -> Result<(Option<&str>, Option<i64>), rusqlite::
         Some(timer) => (Some(timer.transition.as_str()), Some(int(timer.due_ms)?)),
         None => (None, None),
     })
-}
-
-/// Brings the stored chain to `snapshot.chain`. The chain is a stack: the entries stored
-/// before this write (`seq <= previous`) that it keeps are a prefix, and the entries it adds
-/// carry its own `seq`.
-fn write_chain(tx: &Connection, snapshot: &Snapshot, previous: u64) -> Result<(), rusqlite::Error> {
-    let kept = snapshot
-        .chain
-        .iter()
-        .take_while(|entry| entry.seq <= previous)
-        .last()
-        .map_or(0, |entry| entry.seq);
-    if previous > 0 {
-        tx.prepare_cached("DELETE FROM compensations WHERE flow = ?1 AND id = ?2 AND seq > ?3")?
-            .execute(params![snapshot.flow, snapshot.id.as_str(), int(kept)?])?;
-    }
-    for entry in snapshot.chain.iter().filter(|entry| entry.seq > previous) {
-        tx.prepare_cached(
-            "INSERT INTO compensations (flow, id, seq, undo, state) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            snapshot.flow,
-            snapshot.id.as_str(),
-            int(entry.seq)?,
-            &*entry.undo,
-            &*entry.state
-        ])?;
-    }
-    Ok(())
 }
 
 fn insert_record(
@@ -225,6 +194,7 @@ struct InstanceRow {
     status: String,
     state_name: String,
     state: String,
+    chain: String,
     fingerprint: String,
     timer_transition: Option<String>,
     timer_due_ms: Option<i64>,
@@ -232,8 +202,8 @@ struct InstanceRow {
     ending: Option<String>,
 }
 
-const INSTANCE_COLUMNS: &str = "id, seq, at_ms, status, state_name, state, fingerprint, \
-     timer_transition, timer_due_ms, pending, ending";
+const INSTANCE_COLUMNS: &str = "id, seq, at_ms, status, state_name, state, chain, \
+     fingerprint, timer_transition, timer_due_ms, pending, ending";
 
 impl InstanceRow {
     fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -244,16 +214,17 @@ impl InstanceRow {
             status: row.get(3)?,
             state_name: row.get(4)?,
             state: row.get(5)?,
-            fingerprint: row.get(6)?,
-            timer_transition: row.get(7)?,
-            timer_due_ms: row.get(8)?,
-            pending: row.get(9)?,
-            ending: row.get(10)?,
+            chain: row.get(6)?,
+            fingerprint: row.get(7)?,
+            timer_transition: row.get(8)?,
+            timer_due_ms: row.get(9)?,
+            pending: row.get(10)?,
+            ending: row.get(11)?,
         })
     }
 
-    /// The snapshot this row and `chain` hold, or why they hold none.
-    fn into_snapshot(self, flow: &str, chain: Vec<ChainEntry>) -> Result<Snapshot, StoreError> {
+    /// The snapshot this row holds, or why it holds none.
+    fn into_snapshot(self, flow: &str) -> Result<Snapshot, StoreError> {
         let id = self.id.as_str();
         let number =
             |what: &str, value: i64| u64::try_from(value).map_err(|e| corrupt(flow, id, what, e));
@@ -264,6 +235,8 @@ impl InstanceRow {
             }),
             _ => None,
         };
+        let chain: Vec<ChainEntry> =
+            serde_json::from_str(&self.chain).map_err(|e| corrupt(flow, id, "chain", e))?;
         let pending = self
             .pending
             .as_deref()
@@ -312,29 +285,6 @@ fn parse_status(text: &str) -> Option<Status> {
     .find(|status| status.as_str() == text)
 }
 
-fn read_chain(conn: &Connection, flow: &str, id: &str) -> Result<Vec<ChainEntry>, ReadError> {
-    let mut statement = conn.prepare_cached(
-        "SELECT seq, undo, state FROM compensations WHERE flow = ?1 AND id = ?2 ORDER BY seq",
-    )?;
-    let rows = statement.query_map(params![flow, id], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-        ))
-    })?;
-    let mut chain = Vec::new();
-    for row in rows {
-        let (seq, undo, state) = row?;
-        chain.push(ChainEntry {
-            undo: Arc::from(undo),
-            seq: u64::try_from(seq).map_err(|e| corrupt(flow, id, "compensation seq", e))?,
-            state: Arc::from(state),
-        });
-    }
-    Ok(chain)
-}
-
 /// A failed read: SQLite failed, or what it returned is not a valid snapshot or record.
 pub(super) enum ReadError {
     Sqlite(rusqlite::Error),
@@ -363,10 +313,7 @@ pub(super) fn load(conn: &Connection, flow: &str, id: &str) -> Result<Option<Sna
         .optional()?;
     match row {
         None => Ok(None),
-        Some(row) => {
-            let chain = read_chain(conn, flow, id)?;
-            Ok(Some(row.into_snapshot(flow, chain)?))
-        }
+        Some(row) => Ok(Some(row.into_snapshot(flow)?)),
     }
 }
 
@@ -381,8 +328,7 @@ pub(super) fn unfinished(conn: &Connection, flow: &str) -> Result<Vec<Snapshot>,
         .collect::<Result<_, _>>()?;
     let mut snapshots = Vec::with_capacity(rows.len());
     for row in rows {
-        let chain = read_chain(conn, flow, &row.id)?;
-        snapshots.push(row.into_snapshot(flow, chain)?);
+        snapshots.push(row.into_snapshot(flow)?);
     }
     Ok(snapshots)
 }

@@ -21,9 +21,10 @@ pub(super) const FORMAT: i64 = 1;
 
 /// The tables, created in a new file.
 ///
-/// - `instances`: one row per instance, the latest snapshot; the `after` timer in two indexed
-///   columns, so due timers are one query.
-/// - `compensations`: the compensation chain, one row per undo to run, oldest first by `seq`.
+/// - `instances`: one row per instance, the latest snapshot: state, compensation chain (as
+///   JSON, oldest first: it changes with the row, so it is written in the same page), pending
+///   work; the status and the `after` timer's due time in indexed columns, so unfinished
+///   instances and due timers are one query each.
 /// - `records`: the append-only history.
 const SCHEMA: &str = "
 CREATE TABLE instances (
@@ -34,6 +35,7 @@ CREATE TABLE instances (
     status           TEXT    NOT NULL,
     state_name       TEXT    NOT NULL,
     state            TEXT    NOT NULL,
+    chain            TEXT    NOT NULL,
     fingerprint      TEXT    NOT NULL,
     timer_transition TEXT,
     timer_due_ms     INTEGER,
@@ -43,14 +45,6 @@ CREATE TABLE instances (
 ) WITHOUT ROWID;
 CREATE INDEX instances_by_status ON instances (flow, status);
 CREATE INDEX instances_by_timer ON instances (timer_due_ms) WHERE timer_due_ms IS NOT NULL;
-CREATE TABLE compensations (
-    flow  TEXT    NOT NULL,
-    id    TEXT    NOT NULL,
-    seq   INTEGER NOT NULL,
-    undo  TEXT    NOT NULL,
-    state TEXT    NOT NULL,
-    PRIMARY KEY (flow, id, seq)
-) WITHOUT ROWID;
 CREATE TABLE records (
     flow       TEXT    NOT NULL,
     id         TEXT    NOT NULL,
@@ -62,7 +56,7 @@ CREATE TABLE records (
 ) WITHOUT ROWID;
 ";
 
-const TABLES: [&str; 3] = ["compensations", "instances", "records"];
+const TABLES: [&str; 2] = ["instances", "records"];
 
 /// A connection to the file at `path`, which it creates if missing. Nothing is written yet.
 pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
