@@ -14,8 +14,11 @@ use workflow_core::store::{RecordKind, SqliteOptions, SqliteStore, Store, StoreE
 use workflow_core::testing::{CallLog, Fault};
 use workflow_core::{InstanceId, Workflow};
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Approve;
+/// An approval, with the approver's note.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Approve {
+    note: String,
+}
 
 /// The claim flow, as deployed first.
 mod v1 {
@@ -251,7 +254,7 @@ async fn an_event_recorded_before_a_crash_takes_its_step_after_the_restart() {
         .await
         .unwrap();
     tokio::time::sleep(secs(60)).await;
-    runtime.send(&id, Approve).await.unwrap();
+    runtime.send(&id, Approve::default()).await.unwrap();
     tokio::time::sleep(secs(1)).await; // `pay` is running
     crash(runtime).await;
 
@@ -285,7 +288,7 @@ async fn an_interrupted_attempt_keeps_what_was_left_of_its_timeout() {
         .start_with_id("c-3", claim::Filed { n: 3 })
         .await
         .unwrap();
-    runtime.send(&id, Approve).await.unwrap();
+    runtime.send(&id, Approve::default()).await.unwrap();
     tokio::time::sleep(secs(2)).await;
     crash(runtime).await;
 
@@ -323,7 +326,7 @@ async fn a_retry_waits_out_the_rest_of_its_wait_after_a_restart() {
         .start_with_id("c-4", claim::Filed { n: 4 })
         .await
         .unwrap();
-    runtime.send(&id, Approve).await.unwrap();
+    runtime.send(&id, Approve::default()).await.unwrap();
     // Attempt 1 fails at 0s, attempt 2 at 1s; attempt 3 is due at 3s. Crash at 2s.
     tokio::time::sleep(secs(2)).await;
     crash(runtime).await;
@@ -405,7 +408,7 @@ async fn an_instance_stored_under_another_definition_is_refused_and_left_as_it_w
     );
     assert_eq!(resumed.refused.len(), 1);
     assert_eq!(resumed.refused[0].to_string(), expected);
-    let refused = changed.send(&id, Approve).await.unwrap_err();
+    let refused = changed.send(&id, Approve::default()).await.unwrap_err();
     assert!(
         matches!(refused.error, RuntimeError::DefinitionChanged { .. }),
         "{refused}"
@@ -419,7 +422,7 @@ async fn an_instance_stored_under_another_definition_is_refused_and_left_as_it_w
 
     // The definition it was stored under still runs it.
     let runtime = restart(&path, &office, &id).await;
-    runtime.send(&id, Approve).await.unwrap();
+    runtime.send(&id, Approve::default()).await.unwrap();
     assert_eq!(runtime.outcome(&id).await.unwrap().state().name(), "Paid");
 }
 
@@ -459,7 +462,11 @@ async fn a_full_disk_stops_an_instance_with_a_typed_error_and_it_resumes_once_th
     );
 
     let before = runtime.history(&id).await.unwrap();
-    let rejected = runtime.send(&id, Approve).await.unwrap_err();
+    // A long note: its record needs pages the full store does not have.
+    let long = Approve {
+        note: "looks right ".repeat(1_000),
+    };
+    let rejected = runtime.send(&id, long.clone()).await.unwrap_err();
     assert!(
         rejected.error.to_string().contains("the store is full"),
         "{}",
@@ -479,6 +486,6 @@ async fn a_full_disk_stops_an_instance_with_a_typed_error_and_it_resumes_once_th
     let runtime = Runtime::<claim::Flow, _>::with_store(office.clone(), open(&path));
     let resumed = runtime.resume().await.unwrap();
     assert!(resumed.instances.contains(&id));
-    runtime.send(&id, Approve).await.unwrap();
+    runtime.send(&id, long).await.unwrap();
     assert_eq!(runtime.outcome(&id).await.unwrap().state().name(), "Paid");
 }

@@ -512,6 +512,8 @@ where
         self.pending = None;
         if self.state.is_final() {
             self.status = Status::Completed;
+            // A completed instance is never compensated: its undos need not be kept.
+            self.chain.clear();
             self.ending = Some(Box::new(Ending {
                 failure: None,
                 report: Vec::new(),

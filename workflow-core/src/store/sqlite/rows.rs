@@ -46,7 +46,7 @@ pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> R
         }));
     }
     inserted?;
-    insert_record(tx, snapshot, record)?;
+    insert_record(tx, tx.last_insert_rowid(), record)?;
     Ok(())
 }
 
@@ -55,20 +55,16 @@ pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> R
 pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
     let expected = snapshot.seq.saturating_sub(1);
     let stored = tx
-        .prepare_cached(
-            "SELECT seq, status, timer_transition, timer_due_ms FROM instances
-             WHERE flow = ?1 AND id = ?2",
-        )?
+        .prepare_cached("SELECT num, seq, status FROM instances WHERE flow = ?1 AND id = ?2")?
         .query_row(params![snapshot.flow, snapshot.id.as_str()], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<i64>>(3)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
             ))
         })
         .optional()?;
-    let Some((seq, status, timer_transition, timer_due_ms)) = stored else {
+    let Some((num, seq, status)) = stored else {
         return Err(Refusal::Store(StoreError::NotFound {
             flow: snapshot.flow.clone(),
             id: snapshot.id.clone(),
@@ -81,20 +77,15 @@ pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Res
             found: u64::try_from(seq).unwrap_or_default(),
         }));
     }
-    update_instance(tx, snapshot)?;
-    // The indexed columns are written only when they change: an index untouched is a page
-    // less to sync.
-    if status != snapshot.status.as_str()
-        || (timer_transition, timer_due_ms) != owned(timer_columns(snapshot)?)
-    {
-        update_indexed(tx, snapshot)?;
+    update_instance(tx, num, snapshot)?;
+    // The status is indexed: it is written only when it changes, an index untouched being a
+    // page less to sync.
+    if status != snapshot.status.as_str() {
+        tx.prepare_cached("UPDATE instances SET status = ?2 WHERE num = ?1")?
+            .execute(params![num, snapshot.status.as_str()])?;
     }
-    insert_record(tx, snapshot, record)?;
+    insert_record(tx, num, record)?;
     Ok(())
-}
-
-fn owned((transition, due): (Option<&str>, Option<i64>)) -> (Option<String>, Option<i64>) {
-    (transition.map(str::to_string), due)
 }
 
 fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
@@ -121,38 +112,26 @@ fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Err
     ])
 }
 
-fn update_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
+fn update_instance(tx: &Connection, num: i64, s: &Snapshot) -> Result<usize, rusqlite::Error> {
+    let (timer_transition, timer_due_ms) = timer_columns(s)?;
     tx.prepare_cached(
-        "UPDATE instances SET seq = ?3, at_ms = ?4, state_name = ?5, state = ?6, chain = ?7,
-             fingerprint = ?8, pending = ?9, ending = ?10
-         WHERE flow = ?1 AND id = ?2",
+        "UPDATE instances SET seq = ?2, at_ms = ?3, state_name = ?4, state = ?5, chain = ?6,
+             fingerprint = ?7, timer_transition = ?8, timer_due_ms = ?9, pending = ?10,
+             ending = ?11
+         WHERE num = ?1",
     )?
     .execute(params![
-        s.flow,
-        s.id.as_str(),
+        num,
         int(s.seq)?,
         int(s.at_ms)?,
         s.state_name,
         s.state,
         json(&s.chain)?,
         fingerprint_text(s.fingerprint),
-        s.pending.as_ref().map(json).transpose()?,
-        s.ending.as_ref().map(json).transpose()?,
-    ])
-}
-
-fn update_indexed(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
-    let (timer_transition, timer_due_ms) = timer_columns(s)?;
-    tx.prepare_cached(
-        "UPDATE instances SET status = ?3, timer_transition = ?4, timer_due_ms = ?5
-         WHERE flow = ?1 AND id = ?2",
-    )?
-    .execute(params![
-        s.flow,
-        s.id.as_str(),
-        s.status.as_str(),
         timer_transition,
         timer_due_ms,
+        s.pending.as_ref().map(json).transpose()?,
+        s.ending.as_ref().map(json).transpose()?,
     ])
 }
 
@@ -163,17 +142,12 @@ fn timer_columns(s: &Snapshot) -> Result<(Option<&str>, Option<i64>), rusqlite::
     })
 }
 
-fn insert_record(
-    tx: &Connection,
-    snapshot: &Snapshot,
-    record: &Record,
-) -> Result<(), rusqlite::Error> {
+fn insert_record(tx: &Connection, num: i64, record: &Record) -> Result<(), rusqlite::Error> {
     tx.prepare_cached(
-        "INSERT INTO records (flow, id, seq, at_ms, state_name, kind) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO records (num, seq, at_ms, state_name, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        snapshot.flow,
-        snapshot.id.as_str(),
+        num,
         int(record.seq)?,
         int(record.at_ms)?,
         record.state_name,
@@ -364,8 +338,8 @@ pub(super) fn list(conn: &Connection, flow: &str) -> Result<Vec<Summary>, ReadEr
 /// Instance `id`'s records, in order.
 pub(super) fn history(conn: &Connection, flow: &str, id: &str) -> Result<Vec<Record>, ReadError> {
     let mut statement = conn.prepare_cached(
-        "SELECT seq, at_ms, state_name, kind FROM records
-         WHERE flow = ?1 AND id = ?2 ORDER BY seq",
+        "SELECT r.seq, r.at_ms, r.state_name, r.kind FROM instances i JOIN records r USING (num)
+         WHERE i.flow = ?1 AND i.id = ?2 ORDER BY r.seq",
     )?;
     let rows = statement.query_map(params![flow, id], |row| {
         Ok((
