@@ -291,13 +291,17 @@ pub(super) fn load(conn: &Connection, flow: &str, id: &str) -> Result<Option<Sna
     }
 }
 
+fn unfinished_query() -> String {
+    format!(
+        "SELECT {INSTANCE_COLUMNS} FROM instances
+         WHERE flow = ?1 AND status = 'running' ORDER BY id"
+    )
+}
+
 /// Every unfinished instance of `flow`, by id.
 pub(super) fn unfinished(conn: &Connection, flow: &str) -> Result<Vec<Snapshot>, ReadError> {
     let rows: Vec<InstanceRow> = conn
-        .prepare_cached(&format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instances
-             WHERE flow = ?1 AND status = 'running' ORDER BY id"
-        ))?
+        .prepare_cached(&unfinished_query())?
         .query_map(params![flow], InstanceRow::read)?
         .collect::<Result<_, _>>()?;
     let mut snapshots = Vec::with_capacity(rows.len());
@@ -361,4 +365,28 @@ pub(super) fn history(conn: &Connection, flow: &str, id: &str) -> Result<Vec<Rec
         });
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// Resuming reads the running instances through their index, however many ended
+    /// instances the file holds.
+    #[test]
+    fn unfinished_instances_are_read_through_their_index() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::schema::SCHEMA).unwrap();
+        let plan: String = conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {}", super::unfinished_query()),
+                ["Order"],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert_eq!(
+            plan,
+            "SEARCH instances USING INDEX instances_running (flow=?)"
+        );
+    }
 }

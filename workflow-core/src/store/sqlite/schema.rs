@@ -28,7 +28,7 @@ pub(super) const FORMAT: i64 = 1;
 ///   query that reads no finished instance.
 /// - `records`: the append-only history, by instance number and `seq`: the records of running
 ///   instances are appended at the end of the table too.
-const SCHEMA: &str = "
+pub(super) const SCHEMA: &str = "
 CREATE TABLE instances (
     num              INTEGER PRIMARY KEY,
     flow             TEXT    NOT NULL,
@@ -46,7 +46,7 @@ CREATE TABLE instances (
     ending           TEXT
 );
 CREATE UNIQUE INDEX instances_by_id ON instances (flow, id);
-CREATE INDEX instances_running ON instances (flow) WHERE status = 'running';
+CREATE INDEX instances_running ON instances (flow, id) WHERE status = 'running';
 CREATE TABLE records (
     num        INTEGER NOT NULL,
     seq        INTEGER NOT NULL,
