@@ -98,11 +98,7 @@ impl Committer {
             // thread's other tasks elsewhere meanwhile), saving a hand-off to another thread
             // and back at every commit; a current-thread runtime has no other thread to give
             // its tasks to, so the commit goes to the blocking pool.
-            if std::env::var_os("INLINE").is_some() {
-                batches.run();
-            } else if tokio::runtime::Handle::current().runtime_flavor()
-                == RuntimeFlavor::MultiThread
-            {
+            if tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
                 tokio::task::block_in_place(move || batches.run());
             } else {
                 tokio::task::spawn_blocking(move || batches.run());
