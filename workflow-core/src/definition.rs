@@ -544,3 +544,33 @@ impl fmt::Display for Fingerprint {
         write!(f, "{:016x}", self.0)
     }
 }
+
+impl core::str::FromStr for Fingerprint {
+    type Err = core::num::ParseIntError;
+
+    /// Reads the 16 hex digits [`Display`](fmt::Display) writes.
+    ///
+    /// ```
+    /// use workflow_core::Fingerprint;
+    ///
+    /// let fingerprint: Fingerprint = "0000000000000abc".parse().unwrap();
+    /// assert_eq!(fingerprint, Fingerprint::from_u64(0xabc));
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        u64::from_str_radix(text, 16).map(Self)
+    }
+}
+
+/// Stored as its 16 hex digits, so that every store and every JSON reader keeps all 64 bits.
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -1,9 +1,13 @@
 #![doc = include_str!("../../README.md")]
 
+// Lets the crate's own unit tests use `workflow!`, whose expansion names `::workflow_core`.
+extern crate self as workflow_core;
+
 pub mod combinators;
 mod context;
 mod definition;
 mod failed;
+mod failure;
 mod report;
 pub mod runtime;
 mod step;
@@ -20,7 +24,8 @@ pub use definition::{
 };
 pub use either::Either;
 pub use failed::{Failed, WrongState};
-pub use report::{Entry, Outcome, Report};
+pub use failure::{Failure, FailureKind};
+pub use report::{Entry, Report};
 pub use step::{Aborted, Arrow, Continue, Step, StepResult};
 pub use undo::{Chain, Empty, Landed, Link, Undo, Unwound};
 pub use workflow::{Dispatch, DispatchError, FlowEvent, FlowState, Mismatch, Workflow};

@@ -5,8 +5,11 @@ use core::fmt;
 /// The record of an unwinding: one entry per undo, in the order they were considered (newest
 /// step first), plus any other step that failed at the same time (a parallel branch).
 ///
+/// The typed saga's reports carry the activities' own error type; the driver's carry a
+/// [`Failure`](crate::Failure).
+///
 /// ```
-/// use workflow_core::{Outcome, Report};
+/// use workflow_core::{Entry, Report};
 ///
 /// let mut report = Report::new();
 /// report.undone("refund");
@@ -14,33 +17,79 @@ use core::fmt;
 /// report.skipped("unlock");
 /// assert!(!report.is_complete());
 /// assert_eq!(report.to_string(), "refund: undone; release: failed (warehouse offline); unlock: skipped");
-/// assert_eq!(report.entries()[1].outcome, Outcome::UndoFailed("warehouse offline"));
+/// assert_eq!(report.entries()[1], Entry::UndoFailed { undo: "release", error: "warehouse offline" });
+/// assert_eq!(report.entries()[1].step(), "release");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report<E> {
     entries: Vec<Entry<E>>,
 }
 
-/// One line of a [`Report`].
+/// One line of a [`Report`]: what happened to one undo (or to a step running beside the one
+/// that failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry<E> {
-    /// The undo (or, for [`Outcome::AlsoFailed`], the forward step) this entry is about.
-    pub step: &'static str,
-    /// What happened to it.
-    pub outcome: Outcome<E>,
+pub enum Entry<E> {
+    /// The undo ran and succeeded.
+    Undone {
+        /// The undo.
+        undo: &'static str,
+    },
+    /// The undo ran and failed (after its retries); the undos older than it were skipped.
+    UndoFailed {
+        /// The undo.
+        undo: &'static str,
+        /// Its error.
+        error: E,
+    },
+    /// The undo did not run, because a newer undo failed.
+    Skipped {
+        /// The undo.
+        undo: &'static str,
+    },
+    /// A forward step running in parallel with the one that failed failed too.
+    AlsoFailed {
+        /// The forward step.
+        step: &'static str,
+        /// Its error.
+        error: E,
+    },
 }
 
-/// What happened to one undo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome<E> {
-    /// The undo ran and succeeded.
-    Undone,
-    /// The undo ran and failed; the undos older than it were skipped.
-    UndoFailed(E),
-    /// The undo did not run, because a newer undo failed.
-    Skipped,
-    /// A forward step running in parallel with the one that failed failed too.
-    AlsoFailed(E),
+impl<E> Entry<E> {
+    /// The undo this entry is about (for [`Entry::AlsoFailed`], the forward step).
+    #[must_use]
+    pub const fn step(&self) -> &'static str {
+        match self {
+            Self::Undone { undo } | Self::UndoFailed { undo, .. } | Self::Skipped { undo } => undo,
+            Self::AlsoFailed { step, .. } => step,
+        }
+    }
+
+    /// The error, for an undo that failed or a parallel step that failed too.
+    #[must_use]
+    pub const fn error(&self) -> Option<&E> {
+        match self {
+            Self::UndoFailed { error, .. } | Self::AlsoFailed { error, .. } => Some(error),
+            Self::Undone { .. } | Self::Skipped { .. } => None,
+        }
+    }
+
+    /// Converts the error, for example into a common error type.
+    #[must_use]
+    pub fn map_err<F>(self, f: impl FnOnce(E) -> F) -> Entry<F> {
+        match self {
+            Self::Undone { undo } => Entry::Undone { undo },
+            Self::UndoFailed { undo, error } => Entry::UndoFailed {
+                undo,
+                error: f(error),
+            },
+            Self::Skipped { undo } => Entry::Skipped { undo },
+            Self::AlsoFailed { step, error } => Entry::AlsoFailed {
+                step,
+                error: f(error),
+            },
+        }
+    }
 }
 
 impl<E> Default for Report<E> {
@@ -60,34 +109,27 @@ impl<E> Report<E> {
 
     /// Records that `undo` ran and succeeded.
     pub fn undone(&mut self, undo: &'static str) {
-        self.entries.push(Entry {
-            step: undo,
-            outcome: Outcome::Undone,
-        });
+        self.entries.push(Entry::Undone { undo });
     }
 
     /// Records that `undo` ran and failed.
     pub fn undo_failed(&mut self, undo: &'static str, error: E) {
-        self.entries.push(Entry {
-            step: undo,
-            outcome: Outcome::UndoFailed(error),
-        });
+        self.entries.push(Entry::UndoFailed { undo, error });
     }
 
     /// Records that `undo` did not run.
     pub fn skipped(&mut self, undo: &'static str) {
-        self.entries.push(Entry {
-            step: undo,
-            outcome: Outcome::Skipped,
-        });
+        self.entries.push(Entry::Skipped { undo });
     }
 
     /// Records that `step`, running beside the step that failed, failed too.
     pub fn also_failed(&mut self, step: &'static str, error: E) {
-        self.entries.push(Entry {
-            step,
-            outcome: Outcome::AlsoFailed(error),
-        });
+        self.entries.push(Entry::AlsoFailed { step, error });
+    }
+
+    /// Appends one entry.
+    pub fn push(&mut self, entry: Entry<E>) {
+        self.entries.push(entry);
     }
 
     /// Every entry, in order.
@@ -96,12 +138,18 @@ impl<E> Report<E> {
         &self.entries
     }
 
+    /// Whether nothing was considered for undoing.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// Whether every undo ran and succeeded (and no parallel step failed).
     #[must_use]
     pub fn is_complete(&self) -> bool {
         self.entries
             .iter()
-            .all(|e| matches!(e.outcome, Outcome::Undone))
+            .all(|e| matches!(e, Entry::Undone { .. }))
     }
 
     /// The names of the undos that ran and succeeded, in order.
@@ -109,8 +157,10 @@ impl<E> Report<E> {
     pub fn undone_steps(&self) -> Vec<&'static str> {
         self.entries
             .iter()
-            .filter(|e| matches!(e.outcome, Outcome::Undone))
-            .map(|e| e.step)
+            .filter_map(|e| match e {
+                Entry::Undone { undo } => Some(*undo),
+                _ => None,
+            })
             .collect()
     }
 
@@ -120,12 +170,9 @@ impl<E> Report<E> {
         let at = self
             .entries
             .iter()
-            .position(|e| matches!(e.outcome, Outcome::UndoFailed(_)))?;
+            .position(|e| matches!(e, Entry::UndoFailed { .. }))?;
         match self.entries.remove(at) {
-            Entry {
-                step,
-                outcome: Outcome::UndoFailed(error),
-            } => Some((step, error)),
+            Entry::UndoFailed { undo, error } => Some((undo, error)),
             _ => None,
         }
     }
@@ -138,20 +185,21 @@ impl<E> Report<E> {
     /// Converts the errors, for example into a common error type.
     #[must_use]
     pub fn map_err<F>(self, mut f: impl FnMut(E) -> F) -> Report<F> {
-        let entries = self
-            .entries
-            .into_iter()
-            .map(|Entry { step, outcome }| Entry {
-                step,
-                outcome: match outcome {
-                    Outcome::Undone => Outcome::Undone,
-                    Outcome::UndoFailed(e) => Outcome::UndoFailed(f(e)),
-                    Outcome::Skipped => Outcome::Skipped,
-                    Outcome::AlsoFailed(e) => Outcome::AlsoFailed(f(e)),
-                },
-            })
-            .collect();
-        Report { entries }
+        Report {
+            entries: self
+                .entries
+                .into_iter()
+                .map(|entry| entry.map_err(&mut f))
+                .collect(),
+        }
+    }
+}
+
+impl<E> FromIterator<Entry<E>> for Report<E> {
+    fn from_iter<I: IntoIterator<Item = Entry<E>>>(iter: I) -> Self {
+        Self {
+            entries: iter.into_iter().collect(),
+        }
     }
 }
 
@@ -160,15 +208,15 @@ impl<E: fmt::Display> fmt::Display for Report<E> {
         if self.entries.is_empty() {
             return f.write_str("nothing to undo");
         }
-        for (i, Entry { step, outcome }) in self.entries.iter().enumerate() {
+        for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
-            match outcome {
-                Outcome::Undone => write!(f, "{step}: undone")?,
-                Outcome::UndoFailed(e) => write!(f, "{step}: failed ({e})")?,
-                Outcome::Skipped => write!(f, "{step}: skipped")?,
-                Outcome::AlsoFailed(e) => write!(f, "{step}: also failed ({e})")?,
+            match entry {
+                Entry::Undone { undo } => write!(f, "{undo}: undone")?,
+                Entry::UndoFailed { undo, error } => write!(f, "{undo}: failed ({error})")?,
+                Entry::Skipped { undo } => write!(f, "{undo}: skipped")?,
+                Entry::AlsoFailed { step, error } => write!(f, "{step}: also failed ({error})")?,
             }
         }
         Ok(())

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use workflow_core::prelude::*;
-//! use workflow_core::runtime::Finished;
+//! use workflow_core::runtime::Outcome;
 //! use workflow_core::testing::{CallLog, Fault, run_to_end};
 //!
 //! workflow! {
@@ -35,7 +35,7 @@
 //! let log = CallLog::new();
 //! log.fail("open", 2); // the first two attempts fail
 //! let finished = run_to_end::<door::Flow, _>(Fakes(log.clone()), door::Closed {}).await;
-//! assert!(matches!(finished, Finished::Completed(_)));
+//! assert!(matches!(finished, Outcome::Completed(_)));
 //! log.assert_steps(&["open", "open", "open"]);
 //! let waits: Vec<u64> = log.calls().iter().map(|call| call.at.as_secs()).collect();
 //! assert_eq!(waits, [0, 1, 3]); // 1s, then 2s, in virtual time
@@ -46,12 +46,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use crate::StepCtx;
-use crate::runtime::{Finished, Runnable, Runtime};
+use crate::runtime::{Outcome, Runnable, Runtime};
 
 /// One call an activity made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,11 +205,9 @@ impl CallLog {
 /// # Panics
 ///
 /// If the runtime refuses the instance or stops it (neither happens with the in-memory store).
-pub async fn run_to_end<W, A>(activities: A, state: impl Into<W::State>) -> Finished<W::State>
+pub async fn run_to_end<W, A>(activities: A, state: impl Into<W::State>) -> Outcome<W::State>
 where
     W: Runnable<A>,
-    W::State: Clone + Serialize + DeserializeOwned,
-    W::Event: Clone + Serialize + DeserializeOwned,
     A: Send + Sync + 'static,
 {
     let runtime = Runtime::<W, A>::new(activities);

@@ -1,41 +1,55 @@
 //! What the runtime answers: how an instance ended, and why a request was refused.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
-use crate::store::{Ending, ReportEntry, Snapshot, Status, StoreError};
-use crate::{Definition, InstanceId, Report};
+use crate::store::{Status, StoreError};
+use crate::{Failure, Fingerprint, InstanceId, Report};
 
-/// How an instance ended. Errors are kept as text, so an outcome reads the same whether the
-/// instance ended in this process or before a restart.
+/// How an instance ended: what [`Client::outcome`](super::Client::outcome) returns.
+///
+/// Failures are data: a failed instance says which step failed, at which attempt, what
+/// happened ([`FailureKind`](crate::FailureKind)) and the activity's message, and the report
+/// lists every undo that ran, failed or was skipped. It reads the same whether the instance
+/// ended in this process or before a restart.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Finished<S> {
+pub enum Outcome<S> {
     /// It reached a final state.
     Completed(S),
     /// A step failed after its retries (or an undo of a compensating transition failed);
     /// compensation ran.
     Failed {
-        /// The step that failed.
-        step: String,
-        /// Its error.
-        error: String,
         /// The state it failed in.
         state: S,
+        /// The attempt that failed for good.
+        failure: Failure,
         /// Every undo that ran, failed or was skipped, newest first.
-        report: Report<String>,
+        report: Report<Failure>,
     },
     /// It was cancelled; compensation ran.
     Cancelled {
         /// The state it was cancelled in.
         state: S,
         /// Every undo that ran, failed or was skipped, newest first.
-        report: Report<String>,
+        report: Report<Failure>,
     },
 }
 
-impl<S> Finished<S> {
+/// The name this type had before it was called [`Outcome`].
+#[deprecated(since = "0.1.0", note = "renamed `Outcome`")]
+pub type Finished<S> = Outcome<S>;
+
+impl<S> Outcome<S> {
     /// The state the instance ended in.
     pub const fn state(&self) -> &S {
+        match self {
+            Self::Completed(state) | Self::Failed { state, .. } | Self::Cancelled { state, .. } => {
+                state
+            }
+        }
+    }
+
+    /// The state the instance ended in, taken out.
+    pub fn into_state(self) -> S {
         match self {
             Self::Completed(state) | Self::Failed { state, .. } | Self::Cancelled { state, .. } => {
                 state
@@ -52,130 +66,21 @@ impl<S> Finished<S> {
         }
     }
 
+    /// The failure that ended it, for a failed instance.
+    pub const fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::Failed { failure, .. } => Some(failure),
+            Self::Completed(_) | Self::Cancelled { .. } => None,
+        }
+    }
+
     /// The compensation report, for a failed or cancelled instance.
-    pub const fn report(&self) -> Option<&Report<String>> {
+    pub const fn report(&self) -> Option<&Report<Failure>> {
         match self {
             Self::Completed(_) => None,
             Self::Failed { report, .. } | Self::Cancelled { report, .. } => Some(report),
         }
     }
-}
-
-/// A report as stored, with undo names matched to the definition's.
-pub(crate) fn report_from_entries(
-    definition: &Definition,
-    entries: &[ReportEntry],
-) -> Report<String> {
-    let mut report = Report::new();
-    for entry in entries {
-        let name = static_name(definition, &entry.step);
-        match (entry.outcome.as_str(), &entry.error) {
-            ("undone", _) => report.undone(name),
-            ("failed", error) => report.undo_failed(name, error.clone().unwrap_or_default()),
-            _ => report.skipped(name),
-        }
-    }
-    report
-}
-
-/// A report, as stored.
-pub(crate) fn entries_from_report(report: &Report<String>) -> Vec<ReportEntry> {
-    report
-        .entries()
-        .iter()
-        .map(|entry| {
-            let (outcome, error) = match &entry.outcome {
-                crate::Outcome::Undone => ("undone", None),
-                crate::Outcome::UndoFailed(error) | crate::Outcome::AlsoFailed(error) => {
-                    ("failed", Some(error.clone()))
-                }
-                crate::Outcome::Skipped => ("skipped", None),
-            };
-            ReportEntry {
-                step: entry.step.to_string(),
-                outcome: outcome.to_string(),
-                error,
-            }
-        })
-        .collect()
-}
-
-/// The definition's own `&'static str` for an undo or transition name read from a store.
-pub(crate) fn static_name(definition: &Definition, name: &str) -> &'static str {
-    definition
-        .undos()
-        .iter()
-        .map(crate::UndoDef::name)
-        .chain(
-            definition
-                .transitions()
-                .iter()
-                .map(crate::TransitionDef::name),
-        )
-        .find(|n| *n == name)
-        .unwrap_or("(unknown step)")
-}
-
-/// The definition's own `&'static str` for a state name read from a store.
-pub(crate) fn static_state_name(definition: &Definition, name: &str) -> &'static str {
-    definition
-        .states()
-        .iter()
-        .map(crate::StateDef::name)
-        .find(|n| *n == name)
-        .unwrap_or("(unknown state)")
-}
-
-/// How a stored instance ended.
-pub(crate) fn finished_from_snapshot<S: DeserializeOwned>(
-    definition: &Definition,
-    snapshot: &Snapshot,
-) -> Result<Option<Finished<S>>, RuntimeError> {
-    if !snapshot.status.is_finished() {
-        return Ok(None);
-    }
-    let state = decode_state::<S>(snapshot)?;
-    let Ending { failure, report } = snapshot.ending.clone().unwrap_or(Ending {
-        failure: None,
-        report: Vec::new(),
-    });
-    let report = report_from_entries(definition, &report);
-    Ok(Some(match (snapshot.status, failure) {
-        (Status::Failed, Some((step, error))) => Finished::Failed {
-            step,
-            error,
-            state,
-            report,
-        },
-        (Status::Failed, None) => Finished::Failed {
-            step: String::new(),
-            error: String::new(),
-            state,
-            report,
-        },
-        (Status::Cancelled, _) => Finished::Cancelled { state, report },
-        _ => Finished::Completed(state),
-    }))
-}
-
-/// The stored state of an instance, decoded.
-pub(crate) fn decode_state<S: DeserializeOwned>(snapshot: &Snapshot) -> Result<S, RuntimeError> {
-    serde_json::from_str(&snapshot.state).map_err(|error| RuntimeError::Corrupt {
-        id: snapshot.id.clone(),
-        reason: format!("state `{}` cannot be decoded: {error}", snapshot.state_name),
-    })
-}
-
-/// A value as JSON, for a store.
-pub(crate) fn encode<T: Serialize>(
-    id: &InstanceId,
-    what: &str,
-    value: &T,
-) -> Result<String, RuntimeError> {
-    serde_json::to_string(value).map_err(|error| RuntimeError::Corrupt {
-        id: id.clone(),
-        reason: format!("{what} cannot be encoded: {error}"),
-    })
 }
 
 /// Why the runtime refused a request. Nothing was changed.
@@ -217,8 +122,8 @@ pub enum RuntimeError {
     AlreadyCancelling(InstanceId),
     /// The instance was stored under another version of the flow.
     #[error(
-        "instance `{id}` of flow `{flow}` was stored under a definition with fingerprint {stored:016x}, \
-         but the flow's fingerprint is now {current:016x}: refusing to resume it"
+        "instance `{id}` of flow `{flow}` was stored under a definition with fingerprint \
+         {stored}, but the flow's fingerprint is now {current}: refusing to resume it"
     )]
     DefinitionChanged {
         /// The flow.
@@ -226,9 +131,20 @@ pub enum RuntimeError {
         /// The instance.
         id: InstanceId,
         /// The fingerprint it was stored with.
-        stored: u64,
+        stored: Fingerprint,
         /// The flow's fingerprint now.
-        current: u64,
+        current: Fingerprint,
+    },
+    /// A state or an event cannot be stored exactly (a `NaN` in a float, a value that does
+    /// not read back as it was written): it is handed back, and nothing was written.
+    #[error("instance `{id}`: {what} cannot be stored: {reason}")]
+    Unstorable {
+        /// The instance.
+        id: InstanceId,
+        /// What: the initial state, the event.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Stored data cannot be read back as this flow's types.
     #[error("instance `{id}`: {reason}")]
@@ -238,24 +154,34 @@ pub enum RuntimeError {
         /// What cannot be read.
         reason: String,
     },
-    /// The instance stopped because its store failed; it resumes from its last record.
-    #[error("instance `{id}` stopped: {reason}")]
+    /// The instance stopped because its store failed to write it; it stays where its last
+    /// record left it, and carries on when the host tries again (see
+    /// [`Host::resume`](super::Host::resume)).
+    #[error("instance `{id}` stopped: {error}")]
     Stalled {
         /// The instance.
         id: InstanceId,
-        /// Why.
-        reason: String,
+        /// The store's error.
+        error: Arc<StoreError>,
+    },
+    /// The host that ran the instance in this process was shut down; the instance carries
+    /// on, from its last record, wherever a host runs its flow next.
+    #[error("instance `{id}` is not running: its host shut down")]
+    ShutDown {
+        /// The instance.
+        id: InstanceId,
     },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// What [`Runtime::resume`](super::Runtime::resume) did.
+/// What [`Host::resume`](super::Host::resume) did.
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Resumed {
-    /// The instances now running again, by id.
+    /// Every unfinished instance of the host's flows that it now carries on with, by id:
+    /// those due now run at once, the others when their timer is due or a message arrives.
     pub instances: Vec<InstanceId>,
     /// The instances left as they were, and why: stored under another definition of the flow
     /// ([`RuntimeError::DefinitionChanged`]), or unreadable ([`RuntimeError::Corrupt`]).

@@ -64,6 +64,22 @@ pub(crate) fn now_ms() -> u64 {
     wall_ms.saturating_add(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// `now_ms` plus `wait`, saturating: when a timer armed now for `wait` is due.
+pub(crate) fn due_in(now_ms: u64, wait: Duration) -> u64 {
+    now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// When an attempt begun at `begun_ms` must be over, under `timeout`.
+pub(crate) fn deadline(begun_ms: u64, timeout: Option<Duration>) -> Option<u64> {
+    timeout.map(|timeout| due_in(begun_ms, timeout))
+}
+
+/// The tokio instant of wall-clock time `at_ms` (see [`now_ms`]): at once if it has passed.
+pub(crate) fn instant_of(at_ms: u64) -> Instant {
+    let now = now_ms();
+    Instant::now() + Duration::from_millis(at_ms.saturating_sub(now))
+}
+
 /// `15min`, `30s`, `1500ms`: a duration in the largest unit that divides it.
 pub(crate) fn human(duration: Duration) -> String {
     let ms = duration.as_millis();

@@ -1,52 +1,84 @@
-//! One timer task per runtime: instances waiting for a deadline (an `after` timer, a retry)
-//! register it here and wait on their mailbox alone, instead of each holding a tokio `Sleep`.
+//! One timer service per host: whatever waits for a deadline (an instance kept in memory
+//! waiting for its `after` timer or a retry, the host's sweep of the store for instances due
+//! later) registers it here, and waits on its [`Wakeup`] alone, instead of each holding a
+//! tokio `Sleep`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until};
 
-use super::mailbox::Mailbox;
-use crate::Workflow;
+/// What a task waiting for something is woken through: a timer, a message posted to its
+/// instance, or a request to stop.
+#[derive(Debug, Default)]
+pub(crate) struct Wakeup {
+    notify: Notify,
+    posted: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl Wakeup {
+    /// Wakes the task to look at the clock.
+    pub(crate) fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    /// Wakes the task: a message was posted to its instance.
+    pub(crate) fn posted(&self) {
+        self.posted.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// Wakes the task and asks it to stop.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// Whether a message was posted since the last call.
+    pub(crate) fn take_posted(&self) -> bool {
+        self.posted.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether the task was asked to stop.
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Resolves at the next wake (or at once, if one came since the last wait).
+    pub(crate) async fn woken(&self) {
+        self.notify.notified().await;
+    }
+}
 
 /// Deadlines, earliest first; the counter keeps equal deadlines apart.
-type Queue<W> = BTreeMap<(Instant, u64), Weak<Mailbox<W>>>;
+type Queue = BTreeMap<(Instant, u64), Weak<Wakeup>>;
 
-/// Deadlines of waiting instances, earliest first.
-pub(crate) struct Timers<W: Workflow> {
-    queue: Mutex<Queue<W>>,
+/// Deadlines of waiting tasks, earliest first.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    queue: Mutex<Queue>,
     /// Rung when an earlier deadline is registered.
     changed: Notify,
     next: AtomicU64,
     running: AtomicBool,
 }
 
-impl<W: Workflow> Timers<W> {
-    pub(crate) fn new() -> Self {
-        Self {
-            queue: Mutex::new(BTreeMap::new()),
-            changed: Notify::new(),
-            next: AtomicU64::new(0),
-            running: AtomicBool::new(false),
-        }
-    }
-
-    fn queue(&self) -> std::sync::MutexGuard<'_, Queue<W>> {
+impl Timers {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
         // Each critical section is one map operation: a poisoned lock holds a consistent map.
-        self.queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Wakes `mailbox` at `deadline` (or soon after). A wake the instance no longer needs is
-    /// harmless: it looks at its state, finds nothing due, and waits again.
-    pub(crate) fn wake_at(self: &Arc<Self>, deadline: Instant, mailbox: &Arc<Mailbox<W>>) {
+    /// Wakes `wakeup` at `deadline` (or soon after). A wake the task no longer needs is
+    /// harmless: it looks at what it waits for, finds nothing due, and waits again.
+    pub(crate) fn wake_at(self: &Arc<Self>, deadline: Instant, wakeup: &Arc<Wakeup>) {
         let key = (deadline, self.next.fetch_add(1, Ordering::Relaxed));
         let earliest = {
             let mut queue = self.queue();
-            queue.insert(key, Arc::downgrade(mailbox));
+            queue.insert(key, Arc::downgrade(wakeup));
             queue
                 .first_key_value()
                 .is_some_and(|(first, _)| *first == key)
@@ -58,7 +90,7 @@ impl<W: Workflow> Timers<W> {
         }
     }
 
-    /// Sleeps until the earliest deadline, wakes every instance that is due, and stops when no
+    /// Sleeps until the earliest deadline, wakes every task that is due, and stops when no
     /// deadline is left (the next registration starts it again).
     async fn run(self: Arc<Self>) {
         loop {
@@ -72,10 +104,12 @@ impl<W: Workflow> Timers<W> {
                     if entry.key().0 > now {
                         break;
                     }
-                    if let Some(mailbox) = entry.remove().upgrade() {
-                        mailbox.wake();
+                    if let Some(wakeup) = entry.remove().upgrade() {
+                        wakeup.wake();
                     }
                 }
+                // Tasks that are gone leave their entries behind: drop them once they are
+                // most of the queue.
                 let next = queue.first_key_value().map(|((deadline, _), _)| *deadline);
                 if next.is_none() {
                     // Under the lock: a registration either sees this and starts a new task,

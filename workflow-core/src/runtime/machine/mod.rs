@@ -1,0 +1,616 @@
+//! An instance's logic as a pure machine: given its state and one input (a step's result, a
+//! message, the clock) it changes itself and says what to record, what to answer and what to
+//! run next. No I/O, no tokio, no store: time comes in as an argument, effects go out as data,
+//! so every interleaving can be tested in microseconds, and the same machine serves every
+//! store.
+//!
+//! The host around it ([`super::instance`]) feeds it inputs, writes its [`Effects`] to the
+//! store under the instance's claim, and only then carries out the command.
+//!
+//! - [`mod@self`]: the machine's parts, starting, restoring, the stored snapshot;
+//! - [`decide`]: what to do between steps (messages, timers, automatic transitions, retries);
+//! - [`unwind`]: compensation, one undo at a time.
+
+mod decide;
+mod unwind;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::codec::{self, Unstorable};
+use super::policy::{deadline, due_in};
+use super::{Durable, Outcome};
+use crate::store::{self, Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake};
+use crate::{Definition, Failure, FlowState, InstanceId, Report, Workflow};
+
+/// Identifies one attempt the machine asked for, so that a late result of an attempt it no
+/// longer waits for is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct AttemptId(u64);
+
+/// What can happen to an instance.
+pub(crate) enum Input<W: Durable> {
+    /// Time passed: a timer or a retry may be due.
+    Tick,
+    /// A message from the inbox, decoded.
+    Message(Message<W>),
+    /// An attempt of a transition ended.
+    StepDone {
+        attempt: AttemptId,
+        result: Result<W::State, Failure>,
+    },
+    /// An attempt of an undo ended.
+    UndoDone {
+        attempt: AttemptId,
+        result: Result<(), Failure>,
+    },
+}
+
+/// A message from the inbox.
+pub(crate) enum Message<W: Durable> {
+    Event {
+        id: MessageId,
+        event: W::Event,
+        json: Arc<str>,
+    },
+    Cancel {
+        id: MessageId,
+    },
+}
+
+impl<W: Durable> Message<W> {
+    fn id(&self) -> MessageId {
+        match self {
+            Self::Event { id, .. } | Self::Cancel { id } => *id,
+        }
+    }
+}
+
+/// What the host must do, in order: write the records and answers (with the snapshot), then
+/// carry out the command.
+pub(crate) struct Effects {
+    pub(crate) records: Vec<Record>,
+    pub(crate) answers: Vec<(MessageId, Answer)>,
+    pub(crate) command: Option<Command>,
+}
+
+impl Effects {
+    pub(crate) const fn new() -> Self {
+        Self {
+            records: Vec::new(),
+            answers: Vec::new(),
+            command: None,
+        }
+    }
+
+    /// Whether there is anything to write.
+    pub(crate) fn must_write(&self) -> bool {
+        !self.records.is_empty() || !self.answers.is_empty()
+    }
+}
+
+/// An attempt to make, once the effects before it are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// Attempt transition `transition` from the current state (with the step's event).
+    Step {
+        attempt: AttemptId,
+        transition: usize,
+        number: u32,
+        key: Arc<str>,
+        deadline_ms: Option<u64>,
+    },
+    /// Attempt undo `undo` on the newest entry of the chain.
+    Undo {
+        attempt: AttemptId,
+        undo: usize,
+        number: u32,
+        key: Arc<str>,
+        deadline_ms: Option<u64>,
+    },
+}
+
+/// An instance, as the machine sees it.
+pub(crate) struct Machine<W: Durable> {
+    id: InstanceId,
+    seq: u64,
+    at_ms: u64,
+    status: Status,
+    state: W::State,
+    json: Arc<str>,
+    chain: Vec<Link<W>>,
+    timer: Option<After>,
+    work: Option<Work<W>>,
+    ending: Option<store::Ending>,
+    /// Messages not decided yet: they stay unanswered in the inbox meanwhile.
+    held: VecDeque<Message<W>>,
+    attempts: u64,
+}
+
+/// One undo on the chain, with the state it receives.
+struct Link<W: Durable> {
+    undo: usize,
+    seq: u64,
+    state: W::State,
+    json: Arc<str>,
+}
+
+/// The current state's `after` timer.
+#[derive(Clone, Copy)]
+struct After {
+    transition: usize,
+    due_ms: u64,
+}
+
+enum Work<W: Durable> {
+    Step(Step<W>),
+    Unwinding(Unwinding<W>),
+}
+
+/// A transition being attempted.
+struct Step<W: Durable> {
+    transition: usize,
+    event: Option<(W::Event, Arc<str>)>,
+    key: Arc<str>,
+    started_ms: u64,
+    failed: u32,
+    retry_at_ms: Option<u64>,
+    running: Option<AttemptId>,
+}
+
+/// Compensation running.
+struct Unwinding<W: Durable> {
+    cause: Cause<W>,
+    report: Report<Failure>,
+    started_ms: u64,
+    failed: u32,
+    retry_at_ms: Option<u64>,
+    running: Option<AttemptId>,
+}
+
+enum Cause<W: Durable> {
+    Failed(Failure),
+    Cancelled,
+    Transition {
+        transition: usize,
+        attempt: u32,
+        state: W::State,
+        json: Arc<str>,
+    },
+}
+
+impl<W: Durable> Machine<W> {
+    const DEF: &'static Definition = W::DEFINITION;
+
+    /// A new instance in `state`, started at `now_ms`: its first record, and its first step
+    /// if its state has an automatic transition.
+    pub(crate) fn start(
+        id: InstanceId,
+        state: W::State,
+        now_ms: u64,
+    ) -> Result<(Self, Effects), (Unstorable, W::State)> {
+        let json = match codec::encode(&state) {
+            Ok(json) => json,
+            Err(why) => return Err((why, state)),
+        };
+        let mut machine = Self {
+            id,
+            seq: 0,
+            at_ms: now_ms,
+            status: Status::Running,
+            state,
+            json,
+            chain: Vec::new(),
+            timer: None,
+            work: None,
+            ending: None,
+            held: VecDeque::new(),
+            attempts: 0,
+        };
+        let mut fx = Effects::new();
+        machine.arm_timer(now_ms);
+        machine.record(&mut fx, now_ms, RecordKind::Started);
+        machine.advance(now_ms, &mut fx);
+        Ok((machine, fx))
+    }
+
+    /// The instance `snapshot` describes, as it was written.
+    pub(crate) fn restore(snapshot: &Snapshot) -> Result<Self, String> {
+        let def = Self::DEF;
+        let decode_state = |what: &str, json: &str| {
+            codec::decode::<W::State>(json).map_err(|e| format!("{what} cannot be decoded: {e}"))
+        };
+        let transition = |name: &str| {
+            def.transition_index(name)
+                .ok_or_else(|| format!("unknown transition `{name}`"))
+        };
+        let chain = snapshot
+            .chain
+            .iter()
+            .map(|entry| {
+                let undo = def
+                    .undos()
+                    .iter()
+                    .position(|u| u.name() == entry.undo)
+                    .ok_or_else(|| format!("unknown undo `{}`", entry.undo))?;
+                Ok(Link {
+                    undo,
+                    seq: entry.seq,
+                    state: decode_state("the state of an undo", &entry.state)?,
+                    json: Arc::clone(&entry.state),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        let timer = match &snapshot.timer {
+            Some(timer) => Some(After {
+                transition: transition(&timer.transition)?,
+                due_ms: timer.due_ms,
+            }),
+            None => None,
+        };
+        let work = match &snapshot.work {
+            None => None,
+            Some(store::Work::Step(step)) => {
+                let event = match &step.event {
+                    Some(json) => Some((
+                        codec::decode::<W::Event>(json)
+                            .map_err(|e| format!("the step's event cannot be decoded: {e}"))?,
+                        Arc::clone(json),
+                    )),
+                    None => None,
+                };
+                Some(Work::Step(Step {
+                    transition: transition(&step.transition)?,
+                    event,
+                    key: Arc::clone(&step.key),
+                    started_ms: step.started_ms,
+                    failed: step.failed,
+                    retry_at_ms: step.retry_at_ms,
+                    running: None,
+                }))
+            }
+            Some(store::Work::Compensation(unwinding)) => {
+                let cause = match &unwinding.cause {
+                    store::Cause::Failed(failure) => Cause::Failed(failure.clone()),
+                    store::Cause::Cancelled => Cause::Cancelled,
+                    store::Cause::Transition(landing) => Cause::Transition {
+                        transition: transition(&landing.transition)?,
+                        attempt: landing.attempt,
+                        state: decode_state("the landing state", &landing.state)?,
+                        json: Arc::clone(&landing.state),
+                    },
+                };
+                Some(Work::Unwinding(Unwinding {
+                    cause,
+                    report: report_from_lines(def, &unwinding.report),
+                    started_ms: unwinding.started_ms,
+                    failed: unwinding.failed,
+                    retry_at_ms: unwinding.retry_at_ms,
+                    running: None,
+                }))
+            }
+        };
+        Ok(Self {
+            id: snapshot.id.clone(),
+            seq: snapshot.seq,
+            at_ms: snapshot.at_ms,
+            status: snapshot.status,
+            state: decode_state(&format!("state `{}`", snapshot.state_name), &snapshot.state)?,
+            json: Arc::clone(&snapshot.state),
+            chain,
+            timer,
+            work,
+            ending: snapshot.ending.clone(),
+            held: VecDeque::new(),
+            attempts: 0,
+        })
+    }
+
+    /// Carries on after a restart (or a claim taken over): an interrupted attempt is made
+    /// again, with its key and what is left of its timeout; a retry or an undo waits out
+    /// what is left of its wait.
+    pub(crate) fn resume(&mut self, now_ms: u64, fx: &mut Effects) {
+        if !self.status.is_finished() {
+            self.advance(now_ms, fx);
+        }
+    }
+
+    /// Changes the machine by `input`, at `now_ms`, adding what must be done to `fx`.
+    pub(crate) fn handle(&mut self, input: Input<W>, now_ms: u64, fx: &mut Effects) {
+        match input {
+            Input::Tick => {}
+            Input::Message(message) => {
+                if self.status.is_finished() {
+                    fx.answers.push((message.id(), self.ended_answer()));
+                    return;
+                }
+                self.held.push_back(message);
+            }
+            Input::StepDone { attempt, result } => self.step_done(attempt, result, now_ms, fx),
+            Input::UndoDone { attempt, result } => self.undo_done(attempt, result, now_ms, fx),
+        }
+        if !self.status.is_finished() {
+            self.advance(now_ms, fx);
+        }
+    }
+
+    /// The instance as a store keeps it.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let def = Self::DEF;
+        let mut snapshot = Snapshot::new(
+            def.name(),
+            self.id.clone(),
+            def.fingerprint(),
+            self.state.name(),
+            Arc::clone(&self.json),
+        );
+        snapshot.seq = self.seq;
+        snapshot.at_ms = self.at_ms;
+        snapshot.status = self.status;
+        snapshot.chain = self
+            .chain
+            .iter()
+            .map(|link| {
+                store::ChainEntry::new(
+                    def.undos()[link.undo].name(),
+                    link.seq,
+                    Arc::clone(&link.json),
+                )
+            })
+            .collect();
+        snapshot.timer = self
+            .timer
+            .map(|t| store::Timer::new(def.transitions()[t.transition].name(), t.due_ms));
+        snapshot.work = self.work.as_ref().map(|work| match work {
+            Work::Step(step) => store::Work::Step(store::StepWork {
+                transition: def.transitions()[step.transition].name().into(),
+                event: step.event.as_ref().map(|(_, json)| Arc::clone(json)),
+                key: Arc::clone(&step.key),
+                started_ms: step.started_ms,
+                failed: step.failed,
+                retry_at_ms: step.retry_at_ms,
+            }),
+            Work::Unwinding(unwinding) => store::Work::Compensation(store::CompensationWork {
+                cause: match &unwinding.cause {
+                    Cause::Failed(failure) => store::Cause::Failed(failure.clone()),
+                    Cause::Cancelled => store::Cause::Cancelled,
+                    Cause::Transition {
+                        transition,
+                        attempt,
+                        json,
+                        ..
+                    } => store::Cause::Transition(store::Landing {
+                        transition: def.transitions()[*transition].name().into(),
+                        attempt: *attempt,
+                        state: Arc::clone(json),
+                    }),
+                },
+                report: lines_from_report(&unwinding.report),
+                started_ms: unwinding.started_ms,
+                failed: unwinding.failed,
+                retry_at_ms: unwinding.retry_at_ms,
+            }),
+        });
+        snapshot.ending = self.ending.clone();
+        snapshot
+    }
+
+    /// When the instance next needs a worker with no message arriving.
+    pub(crate) fn wake(&self) -> Wake {
+        if self.status.is_finished() {
+            return Wake::OnMessage;
+        }
+        let retry = match &self.work {
+            Some(Work::Step(step)) if step.running.is_none() => step.retry_at_ms,
+            Some(Work::Unwinding(unwinding)) if unwinding.running.is_none() => {
+                unwinding.retry_at_ms
+            }
+            Some(_) => return Wake::Now,
+            None => None,
+        };
+        match (retry, self.timer.map(|t| t.due_ms)) {
+            (Some(a), Some(b)) => Wake::At(a.min(b)),
+            (Some(at), None) | (None, Some(at)) => Wake::At(at),
+            (None, None) => Wake::OnMessage,
+        }
+    }
+
+    /// Whether the instance waits for something outside it (a message, a timer, a retry's
+    /// wait): no attempt is running and none is to be made now.
+    pub(crate) fn is_waiting(&self) -> bool {
+        !matches!(self.wake(), Wake::Now)
+    }
+
+    /// How it ended, once it has.
+    pub(crate) fn outcome(&self) -> Option<Outcome<W::State>> {
+        outcome_of(
+            Self::DEF,
+            self.status,
+            self.state.clone(),
+            self.ending.as_ref(),
+        )
+    }
+
+    /// The state, giving the machine up (an instance that could not be written).
+    pub(crate) fn into_state(self) -> W::State {
+        self.state
+    }
+
+    pub(crate) fn id(&self) -> &InstanceId {
+        &self.id
+    }
+
+    pub(crate) fn state(&self) -> &W::State {
+        &self.state
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        self.status
+    }
+
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The event of the step being attempted, if it has one.
+    pub(crate) fn step_event(&self) -> Option<&W::Event> {
+        match &self.work {
+            Some(Work::Step(step)) => step.event.as_ref().map(|(event, _)| event),
+            _ => None,
+        }
+    }
+
+    /// The state the newest undo on the chain receives.
+    pub(crate) fn undo_state(&self) -> Option<&W::State> {
+        self.chain.last().map(|link| &link.state)
+    }
+
+    /// Appends a record of `kind` to `fx`, numbered after the last one.
+    fn record(&mut self, fx: &mut Effects, now_ms: u64, kind: RecordKind) {
+        self.seq += 1;
+        self.at_ms = now_ms;
+        fx.records.push(Record::new(
+            self.seq,
+            now_ms,
+            kind,
+            self.state.name(),
+        ));
+    }
+
+    fn next_attempt(&mut self) -> AttemptId {
+        self.attempts += 1;
+        AttemptId(self.attempts)
+    }
+
+    /// The idempotency key of a step chosen now: `<instance>/<record count>/<step>`, the
+    /// same for each of its attempts, and recorded with the step.
+    fn key(&self, step: &str) -> Arc<str> {
+        format!("{}/{}/{step}", self.id, self.seq).into()
+    }
+
+    /// Arms the current state's `after` timer, if it has one, from `now_ms`.
+    fn arm_timer(&mut self, now_ms: u64) {
+        self.timer = Self::DEF
+            .timer(self.state.index())
+            .map(|(transition, wait)| After {
+                transition,
+                due_ms: due_in(now_ms, wait),
+            });
+    }
+
+    /// What a message gets when the instance has ended.
+    fn ended_answer(&self) -> Answer {
+        Answer::Ended {
+            status: self.status,
+            state: self.state.name().into(),
+        }
+    }
+
+    /// Issues an attempt of transition `transition` (attempt `number`, begun at `begun_ms`).
+    fn attempt_step(&mut self, fx: &mut Effects, transition: usize, begun_ms: u64) {
+        let attempt = self.next_attempt();
+        let Some(Work::Step(step)) = &mut self.work else {
+            return;
+        };
+        step.running = Some(attempt);
+        fx.command = Some(Command::Step {
+            attempt,
+            transition,
+            number: step.failed + 1,
+            key: Arc::clone(&step.key),
+            deadline_ms: deadline(begun_ms, Self::DEF.transitions()[transition].timeout()),
+        });
+    }
+}
+
+/// How an instance with `status`, in `state`, ended; `None` while it runs.
+pub(crate) fn outcome_of<S>(
+    def: &'static Definition,
+    status: Status,
+    state: S,
+    ending: Option<&store::Ending>,
+) -> Option<Outcome<S>> {
+    let empty = store::Ending::default();
+    let ending = ending.unwrap_or(&empty);
+    let report = report_from_lines(def, &ending.report);
+    Some(match status {
+        Status::Running => return None,
+        Status::Completed => Outcome::Completed(state),
+        Status::Cancelled => Outcome::Cancelled { state, report },
+        Status::Failed => Outcome::Failed {
+            state,
+            failure: ending.failure.clone().unwrap_or_else(|| {
+                Failure::new("", 0, crate::FailureKind::Mismatch, "no failure was recorded")
+            }),
+            report,
+        },
+    })
+}
+
+/// A stored report, with names matched to the definition's.
+fn report_from_lines(def: &'static Definition, lines: &[store::ReportLine]) -> Report<Failure> {
+    lines
+        .iter()
+        .map(|line| match line {
+                store::ReportLine::Undone { undo } => crate::Entry::Undone {
+                    undo: undo_name(def, undo),
+                },
+                store::ReportLine::UndoFailed { undo, failure } => crate::Entry::UndoFailed {
+                    undo: undo_name(def, undo),
+                    error: failure.clone(),
+                },
+                store::ReportLine::Skipped { undo } => crate::Entry::Skipped {
+                    undo: undo_name(def, undo),
+                },
+        })
+        .collect()
+}
+
+/// A report, as stored.
+fn lines_from_report(report: &Report<Failure>) -> Vec<store::ReportLine> {
+    report
+        .entries()
+        .iter()
+        .map(|entry| match entry {
+            crate::Entry::Undone { undo } => store::ReportLine::Undone {
+                undo: (*undo).into(),
+            },
+            crate::Entry::UndoFailed { undo, error } | crate::Entry::AlsoFailed { step: undo, error } => {
+                store::ReportLine::UndoFailed {
+                    undo: (*undo).into(),
+                    failure: error.clone(),
+                }
+            }
+            crate::Entry::Skipped { undo } => store::ReportLine::Skipped {
+                undo: (*undo).into(),
+            },
+        })
+        .collect()
+}
+
+/// The definition's own name for an undo read from a store.
+fn undo_name(def: &'static Definition, name: &str) -> &'static str {
+    def.undos()
+        .iter()
+        .map(crate::UndoDef::name)
+        .find(|n| *n == name)
+        .unwrap_or("(unknown undo)")
+}
+
+impl<W: Durable> Machine<W>
+where
+    W: Workflow,
+{
+    /// The undos on the chain, newest first, for tests and reports.
+    #[cfg(test)]
+    pub(crate) fn chain_names(&self) -> Vec<&'static str> {
+        self.chain
+            .iter()
+            .rev()
+            .map(|link| Self::DEF.undos()[link.undo].name())
+            .collect()
+    }
+}

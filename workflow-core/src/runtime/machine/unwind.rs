@@ -1,0 +1,202 @@
+//! Compensation: the chain's undos, newest first, each once. An undo that fails is retried
+//! under its step's policy, waiting like any retry; if it still fails, the older undos are
+//! skipped and the instance ends failed, with a report naming every undo.
+
+use std::sync::Arc;
+
+use super::decide::millis;
+use super::{AttemptId, Cause, Command, Effects, Machine, Unwinding, Work};
+use crate::runtime::Durable;
+use crate::runtime::policy::{deadline, retry_wait};
+use crate::store::{self, RecordKind, Status};
+use crate::{Failure, Report};
+
+impl<W: Durable> Machine<W> {
+    /// Starts unwinding the chain, for `cause`.
+    pub(super) fn begin_unwinding(&mut self, cause: Cause<W>, now_ms: u64, fx: &mut Effects) {
+        let def = Self::DEF;
+        let stored = match &cause {
+            Cause::Failed(failure) => store::Cause::Failed(failure.clone()),
+            Cause::Cancelled => store::Cause::Cancelled,
+            Cause::Transition {
+                transition,
+                attempt,
+                json,
+                ..
+            } => store::Cause::Transition(store::Landing {
+                transition: def.transitions()[*transition].name().into(),
+                attempt: *attempt,
+                state: Arc::clone(json),
+            }),
+        };
+        // The state's timer and any step in progress are given up: nothing of the state's
+        // own runs while it unwinds.
+        self.timer = None;
+        self.work = Some(Work::Unwinding(Unwinding {
+            cause,
+            report: Report::new(),
+            started_ms: now_ms,
+            failed: 0,
+            retry_at_ms: None,
+            running: None,
+        }));
+        self.record(
+            fx,
+            now_ms,
+            RecordKind::CompensationStarted { cause: stored },
+        );
+        self.unwind(now_ms, fx);
+    }
+
+    /// Runs the newest undo (or waits to retry it), or finishes once the chain is empty.
+    pub(super) fn unwind(&mut self, now_ms: u64, fx: &mut Effects) {
+        let Some(Work::Unwinding(unwinding)) = &self.work else {
+            return;
+        };
+        if unwinding.running.is_some() {
+            return;
+        }
+        let begun_ms = match unwinding.retry_at_ms {
+            Some(at) if at > now_ms => return,
+            Some(at) => at,
+            None => unwinding.started_ms,
+        };
+        let number = unwinding.failed + 1;
+        let Some(link) = self.chain.last() else {
+            return self.finish_unwinding(now_ms, fx);
+        };
+        let undo = link.undo;
+        let def = Self::DEF;
+        let step = &def.transitions()[def.undos()[undo].transition()];
+        let key: Arc<str> = format!("{}/{}/undo/{}", self.id, link.seq, def.undos()[undo].name())
+            .into();
+        let attempt = self.next_attempt();
+        if let Some(Work::Unwinding(unwinding)) = &mut self.work {
+            unwinding.running = Some(attempt);
+        }
+        fx.command = Some(Command::Undo {
+            attempt,
+            undo,
+            number,
+            key,
+            deadline_ms: deadline(begun_ms, step.timeout()),
+        });
+    }
+
+    /// An attempt of the newest undo ended.
+    pub(super) fn undo_done(
+        &mut self,
+        attempt: AttemptId,
+        result: Result<(), Failure>,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        let def = Self::DEF;
+        let Some(Work::Unwinding(unwinding)) = &mut self.work else {
+            return;
+        };
+        if unwinding.running != Some(attempt) {
+            return;
+        }
+        unwinding.running = None;
+        let Some(link) = self.chain.last() else {
+            return;
+        };
+        let undo_def = &def.undos()[link.undo];
+        let number = unwinding.failed + 1;
+        match result {
+            Ok(()) => {
+                unwinding.report.undone(undo_def.name());
+                unwinding.failed = 0;
+                unwinding.retry_at_ms = None;
+                unwinding.started_ms = now_ms;
+                self.chain.pop();
+                self.record(
+                    fx,
+                    now_ms,
+                    RecordKind::Undone {
+                        undo: undo_def.name().into(),
+                        attempt: number,
+                    },
+                );
+            }
+            Err(failure) => {
+                let policy = def.transitions()[undo_def.transition()].retry();
+                let attempts = policy.map_or(1, |p| p.attempts().max(1));
+                let key = format!("{}/{}/undo/{}", self.id, link.seq, undo_def.name());
+                let retry_at = policy
+                    .filter(|_| number < attempts)
+                    .map(|policy| now_ms.saturating_add(millis(retry_wait(policy, number, &key))));
+                unwinding.failed = number;
+                unwinding.retry_at_ms = retry_at;
+                if retry_at.is_none() {
+                    // Given up: the older undos may depend on this one, so they are skipped.
+                    unwinding.report.undo_failed(undo_def.name(), failure.clone());
+                    for older in self.chain.drain(..).rev() {
+                        unwinding.report.skipped(def.undos()[older.undo].name());
+                    }
+                }
+                self.record(
+                    fx,
+                    now_ms,
+                    RecordKind::AttemptFailed {
+                        failure,
+                        retry_at_ms: retry_at,
+                    },
+                );
+            }
+        }
+    }
+
+    /// The chain is unwound: end failed or cancelled, or land where a compensating
+    /// transition goes (unless one of its undos failed).
+    fn finish_unwinding(&mut self, now_ms: u64, fx: &mut Effects) {
+        let Some(Work::Unwinding(unwinding)) = self.work.take() else {
+            return;
+        };
+        let Unwinding {
+            cause, mut report, ..
+        } = unwinding;
+        match cause {
+            Cause::Failed(failure) => self.end(Status::Failed, Some(failure), report, now_ms, fx),
+            Cause::Cancelled => self.end(Status::Cancelled, None, report, now_ms, fx),
+            Cause::Transition {
+                transition,
+                attempt,
+                state,
+                json,
+            } => match report.take_undo_failure() {
+                Some((_, failure)) => self.end(Status::Failed, Some(failure), report, now_ms, fx),
+                None => {
+                    self.settle(transition, attempt, state, json, now_ms, fx);
+                    if !self.status.is_finished() {
+                        self.advance(now_ms, fx);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Ends the instance failed or cancelled, and records how.
+    fn end(
+        &mut self,
+        status: Status,
+        failure: Option<Failure>,
+        report: Report<Failure>,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        self.status = status;
+        self.work = None;
+        self.timer = None;
+        self.chain.clear();
+        let mut ending = store::Ending::default();
+        ending.failure = failure;
+        ending.report = super::lines_from_report(&report);
+        self.ending = Some(ending);
+        self.record(fx, now_ms, RecordKind::Ended { status });
+        let answer = self.ended_answer();
+        fx.answers
+            .extend(self.held.drain(..).map(|m| (m.id(), answer.clone())));
+    }
+}

@@ -1,0 +1,102 @@
+//! An instance's inbox: events and cancels as rows, durable once posted, each answered by the
+//! instance when it decides on it.
+
+use core::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::snapshot::{Name, Status};
+
+/// The number of a message in a store's inbox: unique in the store, and increasing in the
+/// order messages were posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct MessageId(pub u64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A request to an instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Message {
+    /// Apply this event between steps.
+    Event {
+        /// The event's variant name in the flow's `Event` enum.
+        name: Name,
+        /// The event, as JSON.
+        event: Arc<str>,
+    },
+    /// Cancel: compensate and end.
+    Cancel,
+}
+
+impl Message {
+    /// An event message.
+    pub fn event(name: impl Into<Name>, event: impl Into<Arc<str>>) -> Self {
+        Self::Event {
+            name: name.into(),
+            event: event.into(),
+        }
+    }
+
+    /// Whether this is a cancel.
+    #[must_use]
+    pub const fn is_cancel(&self) -> bool {
+        matches!(self, Self::Cancel)
+    }
+}
+
+/// A message in an inbox, not yet answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InboxItem {
+    /// Its number.
+    pub id: MessageId,
+    /// The request.
+    pub message: Message,
+    /// When it was posted, in milliseconds since the Unix epoch.
+    pub posted_ms: u64,
+}
+
+impl InboxItem {
+    /// Message `id`, posted at `posted_ms`.
+    #[must_use]
+    pub const fn new(id: MessageId, message: Message, posted_ms: u64) -> Self {
+        Self {
+            id,
+            message,
+            posted_ms,
+        }
+    }
+}
+
+/// How an instance decided on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Answer {
+    /// The event was accepted and its transition runs; the cancel was accepted and the
+    /// instance compensates.
+    Applied,
+    /// The state the instance was in, and then waited in, does not take this event.
+    NotAccepted {
+        /// That state.
+        state: Name,
+    },
+    /// The message cannot be read as one of the flow's events (it was posted by another
+    /// version of the flow, or damaged).
+    Unreadable {
+        /// Why.
+        reason: String,
+    },
+    /// The instance ended before it could take the message.
+    Ended {
+        /// How it ended.
+        status: Status,
+        /// The state it ended in.
+        state: Name,
+    },
+}

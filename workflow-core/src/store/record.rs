@@ -1,0 +1,97 @@
+//! An instance's history: one [`Record`] per thing that happened to it, in order.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::inbox::MessageId;
+use super::snapshot::{Cause, Name, Status};
+use crate::Failure;
+
+/// One entry of an instance's history.
+///
+/// ```
+/// use workflow_core::store::{Record, RecordKind};
+///
+/// let record = Record::new(1, 0, RecordKind::Started, "Placed");
+/// assert_eq!(record.kind, RecordKind::Started);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Record {
+    /// Its position in the history, from 1.
+    pub seq: u64,
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// What happened.
+    pub kind: RecordKind,
+    /// The state after it.
+    pub state_name: Name,
+}
+
+impl Record {
+    /// Record `seq`, written at `at_ms`, leaving the instance in `state_name`.
+    pub fn new(seq: u64, at_ms: u64, kind: RecordKind, state_name: impl Into<Name>) -> Self {
+        Self {
+            seq,
+            at_ms,
+            kind,
+            state_name: state_name.into(),
+        }
+    }
+}
+
+/// What a [`Record`] records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// The instance started.
+    Started,
+    /// An event from the inbox was accepted; its transition runs.
+    EventAccepted {
+        /// The transition it triggers.
+        transition: Name,
+        /// The event, as JSON.
+        event: Arc<str>,
+        /// The inbox message it came in.
+        message: MessageId,
+    },
+    /// The `after` timer fired; its transition runs.
+    TimerFired {
+        /// The transition it triggers.
+        transition: Name,
+    },
+    /// An attempt of a transition or an undo failed.
+    AttemptFailed {
+        /// What failed, and how.
+        failure: Failure,
+        /// When the next attempt is due; `None` if it was the last.
+        retry_at_ms: Option<u64>,
+    },
+    /// A transition landed.
+    Transition {
+        /// The transition.
+        transition: Name,
+        /// The attempt that succeeded.
+        attempt: u32,
+    },
+    /// Compensation starts: a step failed for good, a cancel was accepted, or a compensating
+    /// transition succeeded.
+    CompensationStarted {
+        /// Why.
+        cause: Cause,
+    },
+    /// An undo ran and succeeded.
+    Undone {
+        /// The undo.
+        undo: Name,
+        /// The attempt that succeeded.
+        attempt: u32,
+    },
+    /// The instance ended failed or cancelled. (A completed instance's last record is the
+    /// transition into its final state.)
+    Ended {
+        /// How.
+        status: Status,
+    },
+}
