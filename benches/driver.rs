@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use workflow_core::InstanceId;
 use workflow_core::prelude::*;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::store::{
     ChainEntry, MemoryStore, Record, RecordKind, Snapshot, Status, Store, StoreError,
 };
@@ -205,7 +205,7 @@ fn driver(c: &mut Criterion) {
                 |runtime| {
                     rt.block_on(async {
                         let id = runtime.start(S0 { n: 0 }).await.unwrap();
-                        let Ok(Finished::Completed(state)) = runtime.outcome(&id).await else {
+                        let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
                             unreachable!()
                         };
                         black_box(state);

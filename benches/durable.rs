@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group};
 use tokio::runtime::Runtime as Tokio;
 use workflow_core::prelude::*;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::store::SqliteStore;
 
 #[path = "common/ten.rs"]
@@ -79,7 +79,7 @@ fn driver(dir: &Path) -> Runtime<ten::Flow, Acts> {
 
 async fn run_one(runtime: &Runtime<ten::Flow, Acts>) {
     let id = runtime.start(S0 { n: 0 }).await.unwrap();
-    let Ok(Finished::Completed(state)) = runtime.outcome(&id).await else {
+    let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
         unreachable!("the flow cannot fail")
     };
     black_box(state);

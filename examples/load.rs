@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use shop::{order, request};
 use workflow_core::StepCtx;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 
 /// S1's activities, doing nothing: what is measured is the driver.
 struct Lean;
@@ -97,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let finished = runtime.outcome(id).await?;
             assert!(matches!(
                 finished,
-                Finished::Completed(order::State::Shipped(_))
+                Outcome::Completed(order::State::Shipped(_))
             ));
         }
         let elapsed = start.elapsed();

@@ -1,14 +1,15 @@
 //! Memory per instance waiting for an event: 10,000 instances of scenario S5 (expense
 //! approval) are started and left waiting for an approver (an event, with a 10s timer armed);
-//! the heap they hold is measured with dhat.
+//! the heap they hold is measured with dhat, on the in-memory store.
 //!
 //! ```text
 //! cargo run --release --example memory [instances]
 //! ```
 //!
-//! Reported separately: what the runtime holds per waiting instance (its task, mailbox and
-//! registry entry, measured with a store that keeps nothing) and what the in-memory store
-//! keeps per instance (the snapshot, with the state as JSON, and its history).
+//! Reported: the heap per waiting instance when the host keeps every waiting instance in
+//! memory (its task and registry entry, beside what the store keeps), and when it keeps none
+//! (`keep_waiting(0)`: the store alone holds them, and an input loads them again). The
+//! difference is what the host spends per instance it keeps ready.
 
 #[path = "expense/flow.rs"]
 mod flow;
@@ -16,71 +17,45 @@ mod flow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use flow::{created, expense};
-use workflow_core::InstanceId;
-use workflow_core::runtime::Runtime;
-use workflow_core::store::{MemoryStore, Record, Snapshot, Store, StoreError, Summary};
+use workflow_core::runtime::{Host, Runtime};
+use workflow_core::store::MemoryStore;
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
 
-/// A store that keeps nothing, to measure the runtime alone.
-struct Forgetful;
-
-#[async_trait]
-impl Store for Forgetful {
-    async fn create(&self, _: Snapshot, _: Record) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn save(&self, _: Snapshot, _: Record) -> Result<(), StoreError> {
-        Ok(())
-    }
-    async fn load(&self, _: &str, _: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
-        Ok(None)
-    }
-    async fn list(&self, _: &str) -> Result<Vec<Summary>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn unfinished(&self, _: &str) -> Result<Vec<Snapshot>, StoreError> {
-        Ok(Vec::new())
-    }
-    async fn history(&self, _: &str, _: &InstanceId) -> Result<Vec<Record>, StoreError> {
-        Ok(Vec::new())
-    }
-}
-
-/// Heap bytes held per instance once `instances` wait in `Waiting`.
-async fn bytes_per_waiting_instance(store: Arc<dyn Store>, instances: u32) -> usize {
+/// Heap bytes held per instance once `instances` wait in `Waiting`, with the host keeping at
+/// most `keep` of them in memory.
+async fn bytes_per_waiting_instance(keep: usize, instances: u32) -> usize {
     let log = flow::Expenses::default();
-    let runtime = Runtime::<expense::Flow, _>::with_store(log, store);
-    // One instance first, so one-off allocations (the runtime's maps growing) are not counted.
+    let runtime = Runtime::<expense::Flow, _>::with_host(
+        log,
+        Host::builder()
+            .store(Arc::new(MemoryStore::new()))
+            .keep_waiting(keep),
+    );
+    // One instance first, so one-off allocations (the host's maps, its tasks) are not counted.
     runtime.start(created("warm-up", 1)).await.ok();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let before = dhat::HeapStats::get().curr_bytes;
-    let mut ids = Vec::with_capacity(instances as usize);
     for n in 0..instances {
-        ids.push(
-            runtime
-                .start_with_id(
-                    format!("claim-{n:06}"),
-                    created(&format!("emp-{n:06}"), 1_000),
-                )
-                .await
-                .ok(),
-        );
+        runtime
+            .start_with_id(
+                format!("claim-{n:06}"),
+                created(&format!("emp-{n:06}"), 1_000),
+            )
+            .await
+            .ok();
     }
     // Let every instance take `submit` and settle in `Waiting`.
     while runtime.activities().log.count("submit") < instances as usize + 1 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let ids_bytes = ids.capacity() * size_of::<Option<InstanceId>>()
-        + ids.len() * (size_of::<usize>() * 2 + 13);
     let log_bytes =
         runtime.activities().log.calls().capacity() * size_of::<workflow_core::testing::Call>() * 2;
     let after = dhat::HeapStats::get().curr_bytes;
-    drop(ids);
-    (after - before).saturating_sub(ids_bytes + log_bytes) / instances as usize
+    runtime.shutdown().await;
+    (after - before).saturating_sub(log_bytes) / instances as usize
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -89,31 +64,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let state = expense::State::from(expense::Waiting {
-        claim: flow::Claim {
-            employee: "emp-000000".into(),
-            amount: 1_000,
-        },
-    });
-    let state_bytes = size_of::<expense::State>() + "emp-000000".len();
-    let runtime_only = rt.block_on(bytes_per_waiting_instance(Arc::new(Forgetful), instances));
-    let with_store = rt.block_on(bytes_per_waiting_instance(
-        Arc::new(MemoryStore::new()),
-        instances,
-    ));
-    drop(state);
+    let kept = rt.block_on(bytes_per_waiting_instance(instances as usize + 1, instances));
+    let stored = rt.block_on(bytes_per_waiting_instance(0, instances));
+    println!("{instances} S5 instances waiting for an event, on the in-memory store");
+    println!("  the host keeps them in memory: {kept:>6} bytes per instance");
+    println!("  the host keeps none:           {stored:>6} bytes per instance (the store's own)");
     println!(
-        "{instances} S5 instances waiting for an event (state {state_bytes} bytes: {} inline + its string)",
-        size_of::<expense::State>()
-    );
-    println!(
-        "  runtime only (task, mailbox, registry):  {runtime_only:>6} bytes per instance, {} beyond the state",
-        runtime_only.saturating_sub(state_bytes)
-    );
-    println!("  with the in-memory store:                {with_store:>6} bytes per instance");
-    println!(
-        "  of which the store (snapshot + history): {:>6} bytes",
-        with_store.saturating_sub(runtime_only)
+        "  so an instance kept ready costs the host {} bytes",
+        kept.saturating_sub(stored)
     );
     Ok(())
 }

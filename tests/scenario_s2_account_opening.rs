@@ -203,21 +203,21 @@ async fn the_same_flow_as_one_composed_step() {
 
 #[tokio::test(start_paused = true)]
 async fn with_the_driver_add_bank_account_fails_and_the_undos_run_in_order() {
-    use workflow_core::runtime::{Finished, Runtime};
+    use workflow_core::FailureKind;
+    use workflow_core::runtime::{Outcome, Runtime};
 
     let runtime = Runtime::<account_opening::Flow, _>::new(BackOffice::failing("add_bank_account"));
     let id = runtime.start(requested()).await.unwrap();
-    let Finished::Failed {
-        step,
-        error,
-        report,
-        ..
+    let Outcome::Failed {
+        failure, report, ..
     } = runtime.outcome(&id).await.unwrap()
     else {
         panic!()
     };
-    assert_eq!(step, "add_bank_account");
-    assert_eq!(error, "add_bank_account: service unavailable");
+    assert_eq!(
+        (failure.step(), failure.kind()),
+        ("add_bank_account", FailureKind::Activity)
+    );
     assert_eq!(
         report.undone_steps(),
         ["remove_client", "clear_postal_addresses"]
@@ -237,14 +237,17 @@ async fn with_the_driver_add_bank_account_fails_and_the_undos_run_in_order() {
 
 #[tokio::test(start_paused = true)]
 async fn with_the_driver_create_account_fails_and_no_undo_runs() {
-    use workflow_core::runtime::{Finished, Runtime};
+    use workflow_core::runtime::{Outcome, Runtime};
 
     let runtime = Runtime::<account_opening::Flow, _>::new(BackOffice::failing("create_account"));
     let id = runtime.start(requested()).await.unwrap();
-    let Finished::Failed { step, report, .. } = runtime.outcome(&id).await.unwrap() else {
+    let Outcome::Failed {
+        failure, report, ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
         panic!()
     };
-    assert_eq!(step, "create_account");
+    assert_eq!(failure.step(), "create_account");
     assert!(report.entries().is_empty());
     assert_eq!(runtime.activities().calls(), ["create_account"]);
 }

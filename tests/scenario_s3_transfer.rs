@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use workflow_core::prelude::*;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::testing::{CallLog, Fault};
-use workflow_core::{Entry, Outcome};
+use workflow_core::{Entry, FailureKind};
 
 workflow! {
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -68,7 +68,7 @@ fn requested() -> Requested {
     }
 }
 
-async fn run(log: &CallLog) -> Finished<transfer::State> {
+async fn run(log: &CallLog) -> Outcome<transfer::State> {
     log.fail_always("settle");
     let runtime = Runtime::<transfer::Flow, _>::new(Bank(log.clone()));
     let id = runtime.start(requested()).await.unwrap();
@@ -103,18 +103,15 @@ async fn three_attempts_with_waits_of_1s_and_2s_then_both_undos_newest_first() {
             (3, Duration::from_secs(3))
         ]
     );
-    let Finished::Failed {
-        step,
-        error,
-        report,
-        ..
+    let Outcome::Failed {
+        failure, report, ..
     } = finished
     else {
         panic!("{finished:?}")
     };
     assert_eq!(
-        (step.as_str(), error.as_str()),
-        ("settle", "injected fault in `settle` (attempt 3)")
+        (failure.step(), failure.attempt(), failure.kind()),
+        ("settle", 3, FailureKind::Activity)
     );
     assert_eq!(report.undone_steps(), ["withdraw_back", "deposit_back"]);
     assert!(
@@ -128,24 +125,28 @@ async fn an_undo_that_fails_is_reported_next_to_the_original_error() {
     let log = CallLog::new();
     log.fail_always("withdraw_back");
     let finished = run(&log).await;
-    let Finished::Failed { error, report, .. } = finished else {
+    let Outcome::Failed {
+        failure, report, ..
+    } = finished
+    else {
         panic!("{finished:?}")
     };
-    assert_eq!(error, "injected fault in `settle` (attempt 3)");
+    assert_eq!((failure.step(), failure.attempt()), ("settle", 3));
+    let [
+        Entry::UndoFailed {
+            undo: "withdraw_back",
+            error: undo_failure,
+        },
+        Entry::Skipped {
+            undo: "deposit_back",
+        },
+    ] = report.entries()
+    else {
+        panic!("{report:?}")
+    };
     assert_eq!(
-        report.entries(),
-        [
-            Entry {
-                step: "withdraw_back",
-                outcome: Outcome::UndoFailed(
-                    "injected fault in `withdraw_back` (attempt 1)".into()
-                )
-            },
-            Entry {
-                step: "deposit_back",
-                outcome: Outcome::Skipped
-            },
-        ]
+        (undo_failure.step(), undo_failure.kind()),
+        ("withdraw_back", FailureKind::Activity)
     );
     assert_eq!(log.count("deposit_back"), 0);
 }

@@ -9,7 +9,7 @@ use flow::{
     submitted,
 };
 use workflow_core::InstanceId;
-use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::runtime::{Outcome, Runtime, RuntimeError};
 
 type Approvers = Runtime<approval::Flow, Approvals>;
 
@@ -23,7 +23,7 @@ fn decision(by: &str, role: &str, approved: bool) -> Decision {
 
 async fn approved(runtime: &Approvers, id: &InstanceId) -> Vec<Decision> {
     match runtime.outcome(id).await.unwrap() {
-        Finished::Completed(approval::State::Approved(approved)) => approved.history,
+        Outcome::Completed(approval::State::Approved(approved)) => approved.history,
         other => panic!("expected Approved, got {other:?}"),
     }
 }
@@ -35,10 +35,16 @@ async fn an_amount_of_5000_skips_the_department_manager() {
     runtime
         .send(&id, SupervisorApproval { by: "sam".into() })
         .await
+        .unwrap()
+        .applied()
+        .await
         .unwrap();
     assert_eq!(runtime.state(&id).await.unwrap().name(), "AtFinance");
     runtime
         .send(&id, FinanceApproval { by: "fiona".into() })
+        .await
+        .unwrap()
+        .applied()
         .await
         .unwrap();
     assert_eq!(
@@ -57,14 +63,23 @@ async fn an_amount_of_50000_needs_the_department_manager() {
     runtime
         .send(&id, SupervisorApproval { by: "sam".into() })
         .await
+        .unwrap()
+        .applied()
+        .await
         .unwrap();
     assert_eq!(runtime.state(&id).await.unwrap().name(), "AtManager");
     runtime
         .send(&id, ManagerApproval { by: "maya".into() })
         .await
+        .unwrap()
+        .applied()
+        .await
         .unwrap();
     runtime
         .send(&id, FinanceApproval { by: "fiona".into() })
+        .await
+        .unwrap()
+        .applied()
         .await
         .unwrap();
     assert_eq!(
@@ -86,6 +101,9 @@ async fn an_approval_for_another_approver_is_refused_and_changes_nothing() {
         .unwrap();
     runtime
         .send(&id, SupervisorApproval { by: "sam".into() })
+        .await
+        .unwrap()
+        .applied()
         .await
         .unwrap();
     let history_before = runtime.history(&id).await.unwrap().len();
@@ -125,12 +143,18 @@ async fn any_approver_may_reject_and_the_history_shows_who() {
     runtime
         .send(&id, SupervisorApproval { by: "sam".into() })
         .await
+        .unwrap()
+        .applied()
+        .await
         .unwrap();
     runtime
         .send(&id, Rejection { by: "maya".into() })
         .await
+        .unwrap()
+        .applied()
+        .await
         .unwrap();
-    let Finished::Completed(approval::State::Rejected(rejected)) =
+    let Outcome::Completed(approval::State::Rejected(rejected)) =
         runtime.outcome(&id).await.unwrap()
     else {
         panic!()

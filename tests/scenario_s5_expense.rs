@@ -7,7 +7,7 @@ mod flow;
 use std::time::Duration;
 
 use flow::{Approve, Expenses, Reject, created, expense};
-use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::runtime::{Outcome, Runtime, RuntimeError};
 use workflow_core::store::Status;
 
 type Claims = Runtime<expense::Flow, Expenses>;
@@ -21,7 +21,7 @@ async fn approved_in_time_is_paid_and_completed() {
         .send(&id, Approve { by: "dana".into() })
         .await
         .unwrap();
-    let Finished::Completed(expense::State::Completed(done)) = runtime.outcome(&id).await.unwrap()
+    let Outcome::Completed(expense::State::Completed(done)) = runtime.outcome(&id).await.unwrap()
     else {
         panic!()
     };
@@ -46,7 +46,7 @@ async fn rejected_means_no_payment() {
         )
         .await
         .unwrap();
-    let Finished::Completed(expense::State::Rejected(rejected)) =
+    let Outcome::Completed(expense::State::Rejected(rejected)) =
         runtime.outcome(&id).await.unwrap()
     else {
         panic!()

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use workflow_core::combinators::adapt;
 use workflow_core::prelude::*;
-use workflow_core::{Aborted, Outcome};
+use workflow_core::{Aborted, Entry};
 
 /// A loan application.
 #[derive(Debug, Clone, PartialEq)]
@@ -285,8 +285,11 @@ async fn a_failed_undo_leaves_the_loan_failed_without_its_input() {
             .report
             .entries()
             .iter()
-            .any(|e| e.step == "withdraw_inquiry"
-                && e.outcome == Outcome::UndoFailed("withdraw_inquiry failed".into()))
+            .any(|e| *e
+                == Entry::UndoFailed {
+                    undo: "withdraw_inquiry",
+                    error: "withdraw_inquiry failed".to_string()
+                })
     );
     assert_eq!(aborted.input, None);
 }

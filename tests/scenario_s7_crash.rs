@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shop::{Money, ShopError, order, request};
-use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::runtime::{Outcome, Runtime, RuntimeError};
 use workflow_core::store::{Record, Snapshot, SqliteStore, Store, StoreError, Summary};
 use workflow_core::{InstanceId, StepCtx};
 
@@ -63,9 +63,13 @@ fn main() -> ExitCode {
 /// The child: runs (or resumes) order `ORDER` to its end, pausing at every point.
 mod child {
     use super::{
-        Arc, AtomicU32, BufRead, Error, Finished, InstanceId, Money, Mutex, ORDER, Ordering, Path,
+        Arc, AtomicU32, BufRead, Error, Outcome, InstanceId, Money, Mutex, ORDER, Ordering, Path,
         PathBuf, Record, Runtime, RuntimeError, ShopError, Snapshot, SqliteStore, StepCtx, Store,
         StoreError, Summary, Write, async_trait, order, placed,
+    };
+    use workflow_core::store::{
+        Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
+        Wake, Watch,
     };
 
     /// Tells the parent where the child is, and waits for its word (or its kill).
@@ -87,6 +91,19 @@ mod child {
         }
     }
 
+    /// What a record is, the same in every run (no times).
+    fn kind(kind: &workflow_core::store::RecordKind) -> String {
+        use workflow_core::store::RecordKind;
+        match kind {
+            RecordKind::AttemptFailed { failure, .. } => format!(
+                "AttemptFailed {} attempt {}",
+                failure.step(),
+                failure.attempt()
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+
     /// The SQLite store, pausing after each record it commits.
     pub struct PausingStore {
         pub inner: SqliteStore,
@@ -95,17 +112,73 @@ mod child {
 
     #[async_trait]
     impl Store for PausingStore {
-        async fn create(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
-            let what = format!("record {} {:?}", record.seq, record.kind);
-            self.inner.create(snapshot, record).await?;
+        async fn create(
+            &self,
+            snapshot: Snapshot,
+            record: Record,
+            wake: Wake,
+            lease: Option<&Lease>,
+        ) -> Result<Option<Claim>, StoreError> {
+            let what = format!("record {} {}", record.seq, kind(&record.kind));
+            let claim = self.inner.create(snapshot, record, wake, lease).await?;
             self.pauses.pause(&what);
+            Ok(claim)
+        }
+        async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
+            let what = commit
+                .records
+                .iter()
+                .map(|r| format!("record {} {}", r.seq, kind(&r.kind)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let records = !commit.records.is_empty();
+            self.inner.commit(claim, commit).await?;
+            if records {
+                self.pauses.pause(&what);
+            }
             Ok(())
         }
-        async fn save(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
-            let what = format!("record {} {:?}", record.seq, record.kind);
-            self.inner.save(snapshot, record).await?;
-            self.pauses.pause(&what);
-            Ok(())
+        async fn claim(
+            &self,
+            flow: &str,
+            id: &InstanceId,
+            lease: &Lease,
+        ) -> Result<Option<Claimed>, StoreError> {
+            self.inner.claim(flow, id, lease).await
+        }
+        async fn claim_due(
+            &self,
+            flows: &[FlowVersion],
+            lease: &Lease,
+            limit: usize,
+        ) -> Result<Due, StoreError> {
+            self.inner.claim_due(flows, lease, limit).await
+        }
+        async fn renew(&self, claims: &[Claim], lease: &Lease) -> Result<Vec<Claim>, StoreError> {
+            self.inner.renew(claims, lease).await
+        }
+        async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+            self.inner.release(claim).await
+        }
+        async fn post(
+            &self,
+            flow: &str,
+            id: &InstanceId,
+            message: Message,
+            at_ms: u64,
+        ) -> Result<MessageId, StoreError> {
+            self.inner.post(flow, id, message, at_ms).await
+        }
+        async fn answer(
+            &self,
+            flow: &str,
+            id: &InstanceId,
+            message: MessageId,
+        ) -> Result<Option<Answer>, StoreError> {
+            self.inner.answer(flow, id, message).await
+        }
+        async fn inbox(&self, flow: &str, id: &InstanceId) -> Result<Vec<InboxItem>, StoreError> {
+            self.inner.inbox(flow, id).await
         }
         async fn load(&self, flow: &str, id: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
             self.inner.load(flow, id).await
@@ -113,11 +186,14 @@ mod child {
         async fn list(&self, flow: &str) -> Result<Vec<Summary>, StoreError> {
             self.inner.list(flow).await
         }
-        async fn unfinished(&self, flow: &str) -> Result<Vec<Snapshot>, StoreError> {
+        async fn unfinished(&self, flow: &str) -> Result<Vec<Summary>, StoreError> {
             self.inner.unfinished(flow).await
         }
         async fn history(&self, flow: &str, id: &InstanceId) -> Result<Vec<Record>, StoreError> {
             self.inner.history(flow, id).await
+        }
+        fn watch(&self) -> &Watch {
+            self.inner.watch()
         }
     }
 
@@ -249,20 +325,20 @@ mod child {
     }
 
     /// How the order ended, as one line the parent compares.
-    fn describe(finished: &Finished<order::State>) -> String {
+    fn describe(finished: &Outcome<order::State>) -> String {
         let state = serde_json::to_string(finished.state()).unwrap_or_default();
         match finished {
-            Finished::Completed(_) => format!("completed {state}"),
-            Finished::Failed {
-                step,
-                error,
-                report,
-                ..
+            Outcome::Completed(_) => format!("completed {state}"),
+            Outcome::Failed {
+                failure, report, ..
             } => format!(
-                "failed at {step} ({error}), undone {:?}, {state}",
+                "failed at {} attempt {} ({}), undone {:?}, {state}",
+                failure.step(),
+                failure.attempt(),
+                failure.kind(),
                 report.undone_steps()
             ),
-            Finished::Cancelled { report, .. } => {
+            Outcome::Cancelled { report, .. } => {
                 format!("cancelled, undone {:?}, {state}", report.undone_steps())
             }
         }

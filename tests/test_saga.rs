@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use workflow_core::{Aborted, Empty, Entry, Link, Outcome, Report, Unwound};
+use workflow_core::{Aborted, Empty, Entry, Link, Report, Unwound};
 
 /// The chain after reserve and pay, as the compiler sees it.
 type AfterPay = Link<order::steps::Pay, Reserved, Link<order::steps::Reserve, Placed, Empty>>;
@@ -87,14 +87,8 @@ async fn an_undo_that_fails_is_reported_and_the_older_ones_are_skipped() {
     assert_eq!(
         aborted.report.entries(),
         [
-            Entry {
-                step: "refund",
-                outcome: Outcome::UndoFailed("refund failed".to_string())
-            },
-            Entry {
-                step: "release",
-                outcome: Outcome::Skipped
-            },
+            Entry::UndoFailed { undo: "refund", error: "refund failed".to_string() },
+            Entry::Skipped { undo: "release" },
         ]
     );
     assert_eq!(
@@ -200,10 +194,7 @@ async fn a_compensating_transition_whose_undo_fails_names_that_undo() {
     assert_eq!(aborted.input, None);
     assert_eq!(
         aborted.report.entries(),
-        [Entry {
-            step: "release",
-            outcome: Outcome::Skipped
-        }]
+        [Entry::Skipped { undo: "release" }]
     );
     assert_eq!(acts.calls(), ["reserve", "pay", "cancel", "refund"]);
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use workflow_core::combinators::{adapt, identity};
-use workflow_core::{Aborted, Either, Entry, Outcome, Report, Step, StepExt};
+use workflow_core::{Aborted, Either, Entry, Report, Step, StepExt};
 
 fn undone(steps: &[&'static str]) -> Report<String> {
     let mut report = Report::new();
@@ -93,14 +93,8 @@ async fn a_failed_undo_skips_the_older_ones() {
     assert_eq!(
         aborted.report.entries(),
         [
-            Entry {
-                step: "refund",
-                outcome: Outcome::UndoFailed("refund failed".to_string())
-            },
-            Entry {
-                step: "release",
-                outcome: Outcome::Skipped
-            },
+            Entry::UndoFailed { undo: "refund", error: "refund failed".to_string() },
+            Entry::Skipped { undo: "release" },
         ]
     );
 }
@@ -209,10 +203,7 @@ async fn when_both_sides_of_par_fail_both_errors_are_kept() {
     );
     assert_eq!(
         aborted.report.entries(),
-        [Entry {
-            step: "ship",
-            outcome: Outcome::AlsoFailed("ship failed".to_string())
-        }]
+        [Entry::AlsoFailed { step: "ship", error: "ship failed".to_string() }]
     );
     assert!(
         aborted.input.is_some(),

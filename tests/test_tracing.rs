@@ -12,7 +12,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 
 /// A span as seen by the test: its name and every field recorded on it.
 type Seen = (String, BTreeMap<String, String>);
@@ -83,7 +83,7 @@ async fn every_instance_and_attempt_has_a_span_with_its_fields() {
         .unwrap();
     assert!(matches!(
         runtime.outcome(&id).await.unwrap(),
-        Finished::Failed { .. }
+        Outcome::Failed { .. }
     ));
 
     let instances = spans.named("instance");

@@ -11,7 +11,7 @@
 mod flow;
 
 use flow::{Approvals, FinanceApproval, ManagerApproval, SupervisorApproval, approval, submitted};
-use workflow_core::runtime::{Finished, Runtime};
+use workflow_core::runtime::{Outcome, Runtime};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     for id in [&small, &large] {
-        if let Finished::Completed(approval::State::Approved(approved)) =
+        if let Outcome::Completed(approval::State::Approved(approved)) =
             runtime.outcome(id).await?
         {
             let trail: Vec<String> = approved

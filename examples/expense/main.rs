@@ -49,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tokio::time::sleep(Duration::from_hours(1)).await;
     match runtime.send(&cat, Approve { by: "dana".into() }).await {
-        Ok(()) => println!("cat's late approval was accepted?!"),
+        Ok(_) => println!("cat's late approval was accepted?!"),
         Err(refused) => println!("an hour late: {refused}"),
     }
     Ok(())

@@ -42,7 +42,7 @@ use shop::{Shop, order, request};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::MakeExt;
 use workflow_core::InstanceId;
-use workflow_core::runtime::{Finished, Runtime, RuntimeError};
+use workflow_core::runtime::{Outcome, Runtime, RuntimeError};
 use workflow_core::store::SqliteStore;
 use workflow_core::testing::CallLog;
 
@@ -95,22 +95,25 @@ fn options() -> Result<Options, String> {
     Ok(options)
 }
 
-fn print_outcome(finished: &Finished<order::State>) {
+fn print_outcome(finished: &Outcome<order::State>) {
     match finished {
-        Finished::Completed(order::State::Shipped(shipped)) => {
+        Outcome::Completed(order::State::Shipped(shipped)) => {
             println!("=> Shipped, tracking {}", shipped.tracking);
         }
-        Finished::Completed(order::State::Cancelled(cancelled)) => {
+        Outcome::Completed(order::State::Cancelled(cancelled)) => {
             println!("=> Cancelled: {}", cancelled.reason);
         }
-        Finished::Completed(other) => println!("=> ended in {}", other.name()),
-        Finished::Failed {
-            step,
-            error,
-            report,
-            ..
-        } => println!("=> Failed at `{step}`: {error}; compensation: {report}"),
-        Finished::Cancelled { report, .. } => {
+        Outcome::Completed(other) => println!("=> ended in {}", other.name()),
+        Outcome::Failed {
+            failure, report, ..
+        } => println!(
+            "=> Failed at `{}` (attempt {}, {}): {}; compensation: {report}",
+            failure.step(),
+            failure.attempt(),
+            failure.kind(),
+            failure.message()
+        ),
+        Outcome::Cancelled { report, .. } => {
             println!("=> Cancelled by request; compensation: {report}");
         }
     }

@@ -49,7 +49,6 @@ impl<W: Durable> fmt::Debug for Client<W> {
 
 /// An event posted to an instance's inbox: durable, and decided by the instance when it is
 /// between steps. [`Delivery::applied`] waits for that decision.
-#[must_use = "an event is delivered whether or not its delivery is awaited; drop it to not wait"]
 pub struct Delivery<W: Durable> {
     store: Arc<dyn Store>,
     id: InstanceId,

@@ -293,7 +293,9 @@ mod tests {
             #[serde(skip_serializing)]
             needed: u32,
         }
-        let error = encode(&Lossy { needed: 1 }).unwrap_err();
+        let lossy = Lossy { needed: 1 };
+        assert_eq!(lossy.needed, 1);
+        let error = encode(&lossy).unwrap_err();
         assert!(error.0.contains("does not read back"), "{error}");
     }
 }

@@ -8,7 +8,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -533,10 +533,19 @@ impl HostShared {
         if self.started.swap(true, Ordering::AcqRel) || self.is_shut_down() {
             return;
         }
+        // Subscribed now, not when the task first runs: a message posted in between is seen.
+        // The tasks hold the host weakly: when its last handle (and its last instance task)
+        // is gone, the host and its store close, and the tasks end.
+        let notices = self.store.watch().subscribe();
+        let weak = Arc::downgrade(self);
         let tasks = vec![
-            tokio::spawn(Arc::clone(self).listen()),
-            tokio::spawn(Arc::clone(self).sweep_forever()),
-            tokio::spawn(Arc::clone(self).renew_forever()),
+            tokio::spawn(listen(weak.clone(), notices)),
+            tokio::spawn(sweep_forever(
+                weak.clone(),
+                Arc::clone(&self.sweep),
+                self.store.poll_interval(),
+            )),
+            tokio::spawn(renew_forever(weak, self.lease)),
         ];
         self.background
             .lock()
@@ -619,88 +628,6 @@ impl HostShared {
         }
     }
 
-    /// Sweeps when woken (by the timer service, a lost notice, or a store that must be
-    /// polled).
-    async fn sweep_forever(self: Arc<Self>) {
-        let poll = self.store.poll_interval();
-        loop {
-            if let Err(error) = self.sweep_now().await {
-                warn!(%error, "cannot look for due instances; trying again");
-                self.timers.wake_at(
-                    tokio::time::Instant::now() + Duration::from_secs(1),
-                    &self.sweep,
-                );
-            }
-            match poll {
-                Some(every) => {
-                    let _ = tokio::time::timeout(every, self.sweep.woken()).await;
-                }
-                None => self.sweep.woken().await,
-            }
-        }
-    }
-
-    /// Acts on the store's notices: delivers messages to instances driven here, claims
-    /// instances created or handed back for any worker.
-    async fn listen(self: Arc<Self>) {
-        let mut notices = self.store.watch().subscribe();
-        loop {
-            match notices.recv().await {
-                Ok(Notice::Posted { flow, id }) => {
-                    let key = (flow.to_string(), id);
-                    let delivered = match self.active().get(&key) {
-                        Some(active) => {
-                            active.wakeup.posted();
-                            true
-                        }
-                        None => false,
-                    };
-                    if !delivered {
-                        self.claim_one(&key.0, &key.1).await;
-                    }
-                }
-                Ok(Notice::Created { flow, id } | Notice::Released { flow, id }) => {
-                    self.claim_one(&flow, &id).await;
-                }
-                Err(RecvError::Lagged(_)) => self.sweep.wake(),
-                Err(RecvError::Closed) => return,
-            }
-        }
-    }
-
-    /// Renews the claims of the instances driven here, three times per lease; an instance
-    /// whose claim was lost is stopped.
-    async fn renew_forever(self: Arc<Self>) {
-        loop {
-            tokio::time::sleep(self.lease / 3).await;
-            let claims: Vec<Claim> = {
-                let active = self.active();
-                let unreadable = self.unreadable();
-                active
-                    .values()
-                    .map(|a| a.claim.clone())
-                    .chain(unreadable.values().map(|(claim, _)| claim.clone()))
-                    .collect()
-            };
-            if claims.is_empty() {
-                continue;
-            }
-            match self.store.renew(&claims, &self.lease_now()).await {
-                Ok(lost) => {
-                    for claim in lost {
-                        let key = (claim.flow.to_string(), claim.id.clone());
-                        warn!(flow = %claim.flow, instance = %claim.id, "claim lost; another worker drives the instance");
-                        if let Some(active) = self.active().get(&key) {
-                            active.wakeup.stop();
-                        }
-                        self.unreadable().remove(&key);
-                    }
-                }
-                Err(error) => warn!(%error, "cannot renew claims; trying again"),
-            }
-        }
-    }
-
     async fn shutdown(self: &Arc<Self>) {
         self.shut_down.store(true, Ordering::Release);
         let background: Vec<JoinHandle<()>> = std::mem::take(
@@ -735,5 +662,107 @@ impl HostShared {
             self.store.watch().changed(&claim.flow, &claim.id);
         }
         self.waiting.store(0, Ordering::Release);
+    }
+}
+
+impl Drop for HostShared {
+    fn drop(&mut self) {
+        // Ends the sweeping task, which waits on this alone.
+        self.sweep.stop();
+        for task in self
+            .background
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+/// Sweeps when woken (by the timer service, a lost notice, or a store that must be polled),
+/// until the host is gone.
+async fn sweep_forever(host: Weak<HostShared>, sweep: Arc<Wakeup>, poll: Option<Duration>) {
+    loop {
+        if sweep.stopping() {
+            return;
+        }
+        {
+            let Some(host) = host.upgrade() else { return };
+            if let Err(error) = host.sweep_now().await {
+                warn!(%error, "cannot look for due instances; trying again");
+                host.timers
+                    .wake_at(tokio::time::Instant::now() + Duration::from_secs(1), &sweep);
+            }
+        }
+        match poll {
+            Some(every) => {
+                let _ = tokio::time::timeout(every, sweep.woken()).await;
+            }
+            None => sweep.woken().await,
+        }
+    }
+}
+
+/// Acts on the store's notices: delivers messages to instances driven here, claims
+/// instances created or handed back for any worker. Ends with the host.
+async fn listen(host: Weak<HostShared>, mut notices: tokio::sync::broadcast::Receiver<Notice>) {
+    loop {
+        let notice = notices.recv().await;
+        let Some(host) = host.upgrade() else { return };
+        match notice {
+            Ok(Notice::Posted { flow, id }) => {
+                let key = (flow.to_string(), id);
+                let delivered = match host.active().get(&key) {
+                    Some(active) => {
+                        active.wakeup.posted();
+                        true
+                    }
+                    None => false,
+                };
+                if !delivered {
+                    host.claim_one(&key.0, &key.1).await;
+                }
+            }
+            Ok(Notice::Created { flow, id } | Notice::Released { flow, id }) => {
+                host.claim_one(&flow, &id).await;
+            }
+            Err(RecvError::Lagged(_)) => host.sweep.wake(),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Renews the claims of the instances driven here, three times per lease; an instance
+/// whose claim was lost is stopped. Ends with the host.
+async fn renew_forever(host: Weak<HostShared>, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let Some(host) = host.upgrade() else { return };
+        let claims: Vec<Claim> = {
+            let active = host.active();
+            let unreadable = host.unreadable();
+            active
+                .values()
+                .map(|a| a.claim.clone())
+                .chain(unreadable.values().map(|(claim, _)| claim.clone()))
+                .collect()
+        };
+        if claims.is_empty() {
+            continue;
+        }
+        match host.store.renew(&claims, &host.lease_now()).await {
+            Ok(lost) => {
+                for claim in lost {
+                    let key = (claim.flow.to_string(), claim.id.clone());
+                    warn!(flow = %claim.flow, instance = %claim.id, "claim lost; another worker drives the instance");
+                    if let Some(active) = host.active().get(&key) {
+                        active.wakeup.stop();
+                    }
+                    host.unreadable().remove(&key);
+                }
+            }
+            Err(error) => warn!(%error, "cannot renew claims; trying again"),
+        }
     }
 }

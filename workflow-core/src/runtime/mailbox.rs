@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, oneshot};
 
-use super::{Finished, RuntimeError};
+use super::{Outcome, RuntimeError};
 use crate::Workflow;
 
 /// Where an instance answers a request.
@@ -24,7 +24,7 @@ pub(crate) enum Message<W: Workflow> {
 #[derive(Clone)]
 pub(crate) enum End<S> {
     /// The instance ended.
-    Finished(Finished<S>),
+    Outcome(Outcome<S>),
     /// The store failed; the instance can be resumed from its last record.
     Stalled(String),
 }

@@ -24,7 +24,7 @@ use super::codec::{self, Unstorable};
 use super::policy::{deadline, due_in};
 use super::{Durable, Outcome};
 use crate::store::{self, Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake};
-use crate::{Definition, Failure, FlowState, InstanceId, Report, Workflow};
+use crate::{Definition, Failure, FlowState, InstanceId, Report};
 
 /// Identifies one attempt the machine asked for, so that a late result of an attempt it no
 /// longer waits for is ignored.
@@ -425,6 +425,7 @@ impl<W: Durable> Machine<W> {
     }
 
     /// How it ended, once it has.
+    #[cfg(test)]
     pub(crate) fn outcome(&self) -> Option<Outcome<W::State>> {
         outcome_of(
             Self::DEF,
@@ -449,10 +450,6 @@ impl<W: Durable> Machine<W> {
 
     pub(crate) fn status(&self) -> Status {
         self.status
-    }
-
-    pub(crate) fn seq(&self) -> u64 {
-        self.seq
     }
 
     /// The event of the step being attempted, if it has one.
@@ -598,19 +595,4 @@ fn undo_name(def: &'static Definition, name: &str) -> &'static str {
         .map(crate::UndoDef::name)
         .find(|n| *n == name)
         .unwrap_or("(unknown undo)")
-}
-
-impl<W: Durable> Machine<W>
-where
-    W: Workflow,
-{
-    /// The undos on the chain, newest first, for tests and reports.
-    #[cfg(test)]
-    pub(crate) fn chain_names(&self) -> Vec<&'static str> {
-        self.chain
-            .iter()
-            .rev()
-            .map(|link| Self::DEF.undos()[link.undo].name())
-            .collect()
-    }
 }

@@ -10,12 +10,14 @@ use proptest::prelude::*;
 use super::{Command, Effects, Input, Machine, Message};
 use crate::runtime::Outcome;
 use crate::store::{Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake};
-use crate::{Entry, Failure, FailureKind, FlowState as _, InstanceId, Workflow};
+use crate::{Entry, Failure, FailureKind, InstanceId, Workflow};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(unreachable_pub, reason = "the flow's event types are public like its states")]
 pub struct Confirm;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[allow(unreachable_pub, reason = "the flow's event types are public like its states")]
 pub struct Finish;
 
 crate::workflow! {

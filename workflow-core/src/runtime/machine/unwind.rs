@@ -132,6 +132,7 @@ impl<W: Durable> Machine<W> {
                 if retry_at.is_none() {
                     // Given up: the older undos may depend on this one, so they are skipped.
                     unwinding.report.undo_failed(undo_def.name(), failure.clone());
+                    self.chain.pop();
                     for older in self.chain.drain(..).rev() {
                         unwinding.report.skipped(def.undos()[older.undo].name());
                     }

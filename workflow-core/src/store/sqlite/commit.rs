@@ -1,33 +1,58 @@
 //! Group commit: writes that arrive while a commit is on its way to disk wait for the next
 //! one and go together, in one transaction and one sync of the log. Each write is
-//! acknowledged only once the commit that holds it has returned, so it is on disk.
+//! acknowledged only once the commit that holds it has returned, so it is on disk, and each
+//! runs in a savepoint of its own: a write the store refuses (or that holds a value SQLite
+//! cannot) fails alone, and the others go ahead.
 //!
-//! The write that finds no commit running starts one, and commits batch after batch while
-//! writes keep coming: on its own thread on a multi-thread runtime, on tokio's blocking pool
-//! on a current-thread one. (A blocking task also tells a paused test clock that work is in
-//! progress, so virtual time does not jump ahead while a write is on its way to disk.)
+//! On a multi-thread tokio runtime the commits are made by a thread of the store's own, so
+//! no runtime worker is held while the log syncs; on a current-thread runtime they are made
+//! on tokio's blocking pool (a blocking task also tells a paused test clock that work is in
+//! progress, so virtual time does not jump ahead while a write is on its way to disk).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::Connection;
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::oneshot;
 
+use super::claims::Claims;
 use super::errors::shared_error;
-use super::rows::{self, Refusal};
-use crate::store::{Record, Snapshot, StoreError};
+use super::rows::{self, Head, Refusal};
+use crate::InstanceId;
+use crate::store::{Claim, Commit, Lease, Message, MessageId, Record, Snapshot, StoreError, Wake};
 
 /// A write waiting for a commit.
 pub(super) enum Write {
-    Create(Snapshot, Record),
-    Save(Snapshot, Record),
+    Create {
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<Lease>,
+    },
+    Commit {
+        claim: Claim,
+        commit: Commit,
+    },
+    Post {
+        flow: String,
+        id: InstanceId,
+        message: Message,
+        at_ms: u64,
+    },
+}
+
+/// What a write did.
+pub(super) enum Written {
+    Created(Option<Claim>),
+    Committed,
+    Posted(MessageId),
 }
 
 struct Job {
     write: Write,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
 /// Writes waiting, and whether a commit is running (which then takes them too).
@@ -35,6 +60,9 @@ struct Job {
 struct Queue {
     jobs: Vec<Job>,
     committing: bool,
+    /// The store's own thread is waiting for work.
+    thread: bool,
+    closed: bool,
 }
 
 /// The store's writing side: its own connection, and the writes waiting for it.
@@ -42,24 +70,32 @@ pub(super) struct Committer {
     /// `None` once the store is closed.
     conn: Mutex<Option<Connection>>,
     queue: Mutex<Queue>,
+    /// Wakes the store's own thread.
+    work: Condvar,
+    claims: Arc<Claims>,
     path: PathBuf,
     commits: AtomicU64,
     writes: AtomicU64,
 }
 
 impl Committer {
-    pub(super) fn new(conn: Connection, path: PathBuf) -> Self {
+    pub(super) fn new(conn: Connection, claims: Arc<Claims>, path: PathBuf) -> Self {
         Self {
             conn: Mutex::new(Some(conn)),
             queue: Mutex::default(),
+            work: Condvar::new(),
+            claims,
             path,
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
         }
     }
 
-    /// Closes the connection, once the commit in progress (if any) is done.
+    /// Closes the connection, once the commit in progress (if any) is done, and stops the
+    /// store's thread.
     pub(super) fn close(&self) {
+        self.queue().closed = true;
+        self.work.notify_all();
         drop(
             self.conn
                 .lock()
@@ -82,29 +118,64 @@ impl Committer {
     }
 
     /// Writes `write` in the next commit, and resolves once that commit is on disk.
-    pub(super) async fn write(self: &Arc<Self>, write: Write) -> Result<(), StoreError> {
+    pub(super) async fn write(self: &Arc<Self>, write: Write) -> Result<Written, StoreError> {
         let (done, committed) = oneshot::channel();
+        let multi_thread =
+            tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread;
         let start = {
             let mut queue = self.queue();
+            if queue.closed {
+                return Err(StoreError::Closed);
+            }
             queue.jobs.push(Job { write, done });
-            !std::mem::replace(&mut queue.committing, true)
+            let start = !std::mem::replace(&mut queue.committing, true);
+            if start && multi_thread && !queue.thread {
+                queue.thread = true;
+                let committer = Arc::clone(self);
+                let spawned = std::thread::Builder::new()
+                    .name("workflow-sqlite-writer".to_string())
+                    .spawn(move || committer.writer_thread());
+                if spawned.is_err() {
+                    queue.thread = false;
+                }
+            }
+            start
         };
         if start {
-            let batches = Batches {
-                committer: Arc::clone(self),
-                finished: false,
-            };
-            // On a multi-thread runtime the writer commits on its own thread (tokio moves the
-            // thread's other tasks elsewhere meanwhile), saving a hand-off to another thread
-            // and back at every commit; a current-thread runtime has no other thread to give
-            // its tasks to, so the commit goes to the blocking pool.
-            if tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-                tokio::task::block_in_place(move || batches.run());
+            if multi_thread && self.queue().thread {
+                self.work.notify_one();
             } else {
+                let batches = Batches {
+                    committer: Arc::clone(self),
+                    finished: false,
+                };
                 tokio::task::spawn_blocking(move || batches.run());
             }
         }
-        committed.await.unwrap_or_else(|_| Err(closed()))
+        committed.await.unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// The store's own thread: commits whenever writes wait, until the store closes.
+    fn writer_thread(self: Arc<Self>) {
+        loop {
+            {
+                let mut queue = self.queue();
+                while !(queue.committing || queue.closed) {
+                    queue = self
+                        .work
+                        .wait(queue)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+                if queue.closed && !queue.committing {
+                    return;
+                }
+            }
+            Batches {
+                committer: Arc::clone(&self),
+                finished: false,
+            }
+            .run();
+        }
     }
 
     /// Commits `jobs` in one transaction and tells each how it went.
@@ -114,45 +185,74 @@ impl Committer {
         let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(conn) = conn.as_mut() else {
             for reply in replies {
-                let _ = reply.send(Err(closed()));
+                let _ = reply.send(Err(StoreError::Closed));
             }
             return;
         };
-        let answers = match commit_all(conn, &writes) {
-            Ok(answers) => {
+        let answers = match commit_all(conn, &self.claims, &writes, &self.path) {
+            Ok(outcomes) => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 self.writes
                     .fetch_add(writes.len() as u64, Ordering::Relaxed);
-                answers
+                writes
+                    .iter()
+                    .zip(outcomes)
+                    .map(|(write, outcome)| self.settle(write, outcome))
+                    .collect()
             }
             // SQLite failed: the transaction rolled back, and every write in it failed.
             Err(error) => writes
                 .iter()
                 .map(|_| Err(shared_error(&error, &self.path)))
-                .collect(),
+                .collect::<Vec<_>>(),
         };
         for (reply, answer) in replies.into_iter().zip(answers) {
             // The writer may have stopped waiting (its task was dropped): nothing to tell.
             let _ = reply.send(answer);
         }
     }
+
+    /// What a committed write did, with the claims brought up to date.
+    fn settle(&self, write: &Write, outcome: Result<Done, StoreError>) -> Result<Written, StoreError> {
+        match (write, outcome?) {
+            (
+                Write::Create {
+                    snapshot, lease, ..
+                },
+                Done::Head(head),
+            ) => Ok(Written::Created(lease.as_ref().and_then(|lease| {
+                self.claims
+                    .take(&snapshot.flow, &snapshot.id, lease, head)
+            }))),
+            (Write::Commit { claim, commit }, Done::Head(head)) => {
+                let ended = commit.release || commit.snapshot.status.is_finished();
+                self.claims.written(claim, head, ended);
+                Ok(Written::Committed)
+            }
+            (_, Done::Posted(message)) => Ok(Written::Posted(message)),
+            (_, Done::Head(_)) => Ok(Written::Committed),
+        }
+    }
 }
 
-/// The answer to a write the store could not commit because it closed first.
-fn closed() -> StoreError {
-    StoreError::Backend("the store closed before the write was committed".into())
+/// What one write did inside the transaction.
+enum Done {
+    Head(Head),
+    Posted(MessageId),
 }
 
-/// Writes each of `writes` in one transaction: each gets its answer (a refused write wrote
-/// nothing), unless SQLite itself fails, which rolls everything back.
+/// Writes each of `writes` in one transaction, each in a savepoint: each gets its answer (a
+/// refused write wrote nothing), unless SQLite itself fails, which rolls everything back.
 fn commit_all(
     conn: &Connection,
+    claims: &Claims,
     writes: &[Write],
-) -> Result<Vec<Result<(), StoreError>>, rusqlite::Error> {
-    // Prepared once and kept, like every statement here: parsing `BEGIN` and `COMMIT` again
-    // at each commit costs a tenth of a commit.
+    path: &Path,
+) -> Result<Vec<Result<Done, StoreError>>, rusqlite::Error> {
+    // Prepared once and kept, like every statement here: parsing them again at each commit
+    // costs a tenth of a commit.
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-    let written = write_all(conn, writes).and_then(|answers| {
+    let written = write_all(conn, claims, writes, path).and_then(|answers| {
         conn.prepare_cached("COMMIT")?.execute([])?;
         Ok(answers)
     });
@@ -166,21 +266,72 @@ fn commit_all(
 
 fn write_all(
     conn: &Connection,
+    claims: &Claims,
     writes: &[Write],
-) -> Result<Vec<Result<(), StoreError>>, rusqlite::Error> {
+    path: &Path,
+) -> Result<Vec<Result<Done, StoreError>>, rusqlite::Error> {
     let mut answers = Vec::with_capacity(writes.len());
     for write in writes {
+        conn.prepare_cached("SAVEPOINT write")?.execute([])?;
         let result = match write {
-            Write::Create(snapshot, record) => rows::create(conn, snapshot, record),
-            Write::Save(snapshot, record) => rows::save(conn, snapshot, record),
+            Write::Create {
+                snapshot,
+                record,
+                wake,
+                ..
+            } => rows::create(conn, snapshot, record, *wake).map(Done::Head),
+            Write::Commit { claim, commit } => match claims.head(claim) {
+                Ok(head) => rows::commit(conn, &head, commit)
+                    .map(Done::Head)
+                    .map_err(|refusal| conflict(refusal, &commit.snapshot)),
+                Err(lost) => Err(Refusal::Store(lost)),
+            },
+            Write::Post {
+                flow,
+                id,
+                message,
+                at_ms,
+            } => rows::post(conn, flow, id, message, *at_ms).map(Done::Posted),
         };
-        answers.push(match result {
-            Ok(()) => Ok(()),
-            Err(Refusal::Store(refused)) => Err(refused),
-            Err(Refusal::Sqlite(error)) => return Err(error),
-        });
+        match result {
+            Ok(done) => {
+                conn.prepare_cached("RELEASE write")?.execute([])?;
+                answers.push(Ok(done));
+            }
+            Err(refusal) => {
+                if conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back (a full disk, an I/O error).
+                    return Err(match refusal {
+                        Refusal::Sqlite(error) => error,
+                        Refusal::Store(_) => rusqlite::Error::ExecuteReturnedResults,
+                    });
+                }
+                conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
+                conn.prepare_cached("RELEASE write")?.execute([])?;
+                answers.push(Err(match refusal {
+                    Refusal::Store(error) => error,
+                    Refusal::Sqlite(error) => super::errors::store_error(error, path),
+                }));
+            }
+        }
     }
     Ok(answers)
+}
+
+/// A write that collides with a journal row already there came second.
+fn conflict(refusal: Refusal, snapshot: &Snapshot) -> Refusal {
+    match refusal {
+        Refusal::Sqlite(error)
+            if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) =>
+        {
+            Refusal::Store(StoreError::Conflict {
+                id: snapshot.id.clone(),
+                expected: snapshot.seq,
+                found: snapshot.seq,
+            })
+        }
+        other => other,
+    }
 }
 
 /// Commits batches until no write is waiting. If it is dropped without running (the runtime
@@ -215,7 +366,7 @@ impl Drop for Batches {
         let mut queue = self.committer.queue();
         queue.committing = false;
         for job in queue.jobs.drain(..) {
-            let _ = job.done.send(Err(closed()));
+            let _ = job.done.send(Err(StoreError::Closed));
         }
     }
 }

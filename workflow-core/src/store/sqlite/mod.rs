@@ -1,8 +1,10 @@
 //! The embedded durable store: one SQLite file, in write-ahead-log mode, synced at every
 //! commit, with concurrent writes sharing commits.
 
+mod claims;
 mod commit;
 mod errors;
+mod migrate;
 mod rows;
 mod schema;
 
@@ -13,10 +15,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use rusqlite::Connection;
 
-use self::commit::{Committer, Write};
+use self::claims::Claims;
+use self::commit::{Committer, Write, Written};
 use self::errors::store_error;
-use self::rows::ReadError;
-use super::{Record, Snapshot, Store, StoreError, Summary};
+use self::rows::{Head, ReadError};
+use super::{
+    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
+    Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+};
 use crate::InstanceId;
 
 /// Instances in one SQLite file: durable, with no server.
@@ -49,6 +55,8 @@ use crate::InstanceId;
 /// ```
 pub struct SqliteStore {
     committer: Arc<Committer>,
+    claims: Arc<Claims>,
+    watch: Watch,
     /// `None` once the store is closed.
     reader: Arc<Mutex<Option<Connection>>>,
     path: PathBuf,
@@ -157,8 +165,11 @@ impl SqliteStore {
         }
         let reader = schema::connect(&path)?;
         schema::make_durable(&reader, &path)?;
+        let claims = Arc::new(Claims::default());
         Ok(Self {
-            committer: Arc::new(Committer::new(writer, path.clone())),
+            committer: Arc::new(Committer::new(writer, Arc::clone(&claims), path.clone())),
+            claims,
+            watch: Watch::new(),
             reader: Arc::new(Mutex::new(Some(reader))),
             path,
             _lock: lock,
@@ -189,9 +200,7 @@ impl SqliteStore {
             let conn = reader.lock().unwrap_or_else(PoisonError::into_inner);
             match conn.as_ref() {
                 Some(conn) => read(conn),
-                None => Err(ReadError::Store(StoreError::Backend(
-                    "the store is closed".into(),
-                ))),
+                None => Err(ReadError::Store(StoreError::Closed)),
             }
         })
         .await
@@ -253,19 +262,240 @@ fn lock(path: &Path) -> Result<File, StoreError> {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn create(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
-        self.committer.write(Write::Create(snapshot, record)).await
+impl SqliteStore {
+    /// Instance `id` of `flow`, with its unanswered messages.
+    async fn load_with_inbox(
+        &self,
+        flow: &str,
+        id: &InstanceId,
+    ) -> Result<Option<(Head, Snapshot, Vec<InboxItem>)>, StoreError> {
+        let (flow, id) = (flow.to_string(), id.as_str().to_string());
+        self.read(move |conn| {
+            let Some((head, snapshot)) = rows::load(conn, &flow, &id)? else {
+                return Ok(None);
+            };
+            let inbox = rows::inbox(conn, &flow, &id, head.num)?;
+            Ok(Some((head, snapshot, inbox)))
+        })
+        .await
     }
 
-    async fn save(&self, snapshot: Snapshot, record: Record) -> Result<(), StoreError> {
-        self.committer.write(Write::Save(snapshot, record)).await
+    /// Tells hosts that `claim` was handed back with work due at once.
+    fn released(&self, claim: &Claim, head: Option<Head>) {
+        if head.is_some_and(|head| head.status == Status::Running && head.wake == Some(0)) {
+            self.watch.notice(Notice::Released {
+                flow: claim.flow.clone(),
+                id: claim.id.clone(),
+            });
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create(
+        &self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+    ) -> Result<Option<Claim>, StoreError> {
+        let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
+        let written = self
+            .committer
+            .write(Write::Create {
+                snapshot,
+                record,
+                wake,
+                lease: lease.cloned(),
+            })
+            .await?;
+        let Written::Created(claim) = written else {
+            return Err(StoreError::Backend("the writer answered another write".into()));
+        };
+        if claim.is_none() {
+            self.watch.notice(Notice::Created {
+                flow: flow.clone(),
+                id: id.clone(),
+            });
+        }
+        self.watch.changed(&flow, &id);
+        Ok(claim)
+    }
+
+    async fn claim(
+        &self,
+        flow: &str,
+        id: &InstanceId,
+        lease: &Lease,
+    ) -> Result<Option<Claimed>, StoreError> {
+        if !self.claims.may_take(flow, id, lease) {
+            return Ok(None);
+        }
+        let Some((head, snapshot, inbox)) = self.load_with_inbox(flow, id).await? else {
+            return Err(StoreError::NotFound {
+                flow: flow.to_string().into(),
+                id: id.clone(),
+            });
+        };
+        if head.status.is_finished() {
+            return Ok(None);
+        }
+        Ok(self
+            .claims
+            .take(&snapshot.flow.clone(), id, lease, head)
+            .map(|claim| Claimed::new(claim, snapshot, inbox)))
+    }
+
+    async fn claim_due(
+        &self,
+        flows: &[FlowVersion],
+        lease: &Lease,
+        limit: usize,
+    ) -> Result<Due, StoreError> {
+        let now = i64::try_from(lease.now_ms).unwrap_or(i64::MAX);
+        let [now_due, with_messages, later] =
+            self.read(move |conn| rows::due(conn, now, 64)).await?;
+        let ours = |flow: &str, fingerprint: &str| {
+            flows
+                .iter()
+                .any(|v| v.name == flow && v.fingerprint.to_string() == fingerprint)
+        };
+        let mut due = Due::default();
+        let mut seen = std::collections::HashSet::new();
+        for candidate in now_due.into_iter().chain(with_messages) {
+            if due.claimed.len() + due.unreadable.len() >= limit {
+                break;
+            }
+            let id = InstanceId::new(candidate.id.as_str());
+            if !ours(&candidate.flow, &candidate.fingerprint)
+                || !seen.insert((candidate.flow.clone(), candidate.id.clone()))
+                || !self.claims.may_take(&candidate.flow, &id, lease)
+            {
+                continue;
+            }
+            match self.load_with_inbox(&candidate.flow, &id).await {
+                Ok(Some((head, snapshot, inbox))) if !head.status.is_finished() => {
+                    let flow = snapshot.flow.clone();
+                    if let Some(claim) = self.claims.take(&flow, &id, lease, head) {
+                        due.claimed.push(Claimed::new(claim, snapshot, inbox));
+                    }
+                }
+                Ok(_) => {}
+                Err(error @ StoreError::Corrupt(_)) => {
+                    let unread = Head {
+                        num: -1,
+                        seq: 0,
+                        wake: None,
+                        status: Status::Running,
+                    };
+                    if let Some(claim) =
+                        self.claims
+                            .take(&candidate.flow.clone().into(), &id, lease, unread)
+                    {
+                        due.unreadable.push((claim, error));
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let next = later.into_iter().find_map(|candidate| {
+            let id = InstanceId::new(candidate.id.as_str());
+            (ours(&candidate.flow, &candidate.fingerprint)
+                && self.claims.may_take(&candidate.flow, &id, lease))
+            .then_some(candidate.wake)
+            .flatten()
+            .and_then(|at| u64::try_from(at).ok())
+        });
+        due.next_ms = match (next, self.claims.earliest_other(&lease.worker)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(due)
+    }
+
+    async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
+        let released = commit.release && commit.wake == Wake::Now;
+        self.committer
+            .write(Write::Commit {
+                claim: claim.clone(),
+                commit,
+            })
+            .await?;
+        if released {
+            self.watch.notice(Notice::Released {
+                flow: claim.flow.clone(),
+                id: claim.id.clone(),
+            });
+        }
+        self.watch.changed(&claim.flow, &claim.id);
+        Ok(())
+    }
+
+    async fn renew(&self, claims: &[Claim], lease: &Lease) -> Result<Vec<Claim>, StoreError> {
+        Ok(self.claims.renew(claims, lease))
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        let head = self.claims.release(claim);
+        self.released(claim, head);
+        Ok(())
+    }
+
+    async fn post(
+        &self,
+        flow: &str,
+        id: &InstanceId,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<MessageId, StoreError> {
+        let written = self
+            .committer
+            .write(Write::Post {
+                flow: flow.to_string(),
+                id: id.clone(),
+                message,
+                at_ms,
+            })
+            .await?;
+        let Written::Posted(message) = written else {
+            return Err(StoreError::Backend("the writer answered another write".into()));
+        };
+        self.watch.notice(Notice::Posted {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+        self.watch.changed(flow, id);
+        Ok(message)
+    }
+
+    async fn answer(
+        &self,
+        flow: &str,
+        id: &InstanceId,
+        message: MessageId,
+    ) -> Result<Option<Answer>, StoreError> {
+        let (flow_text, id_text) = (flow.to_string(), id.as_str().to_string());
+        match self
+            .read(move |conn| rows::answer(conn, &flow_text, &id_text, message))
+            .await?
+        {
+            Some(answer) => Ok(answer),
+            None => Err(StoreError::NotFound {
+                flow: flow.to_string().into(),
+                id: id.clone(),
+            }),
+        }
+    }
+
+    async fn inbox(&self, flow: &str, id: &InstanceId) -> Result<Vec<InboxItem>, StoreError> {
+        let (flow, id) = (flow.to_string(), id.as_str().to_string());
+        self.read(move |conn| rows::inbox_of(conn, &flow, &id)).await
     }
 
     async fn load(&self, flow: &str, id: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
-        let (flow, id) = (flow.to_string(), id.clone());
-        self.read(move |conn| rows::load(conn, &flow, id.as_str()))
+        let (flow, id) = (flow.to_string(), id.as_str().to_string());
+        self.read(move |conn| Ok(rows::load(conn, &flow, &id)?.map(|(_, snapshot)| snapshot)))
             .await
     }
 
@@ -274,14 +504,18 @@ impl Store for SqliteStore {
         self.read(move |conn| rows::list(conn, &flow)).await
     }
 
-    async fn unfinished(&self, flow: &str) -> Result<Vec<Snapshot>, StoreError> {
+    async fn unfinished(&self, flow: &str) -> Result<Vec<Summary>, StoreError> {
         let flow = flow.to_string();
         self.read(move |conn| rows::unfinished(conn, &flow)).await
     }
 
     async fn history(&self, flow: &str, id: &InstanceId) -> Result<Vec<Record>, StoreError> {
-        let (flow, id) = (flow.to_string(), id.clone());
-        self.read(move |conn| rows::history(conn, &flow, id.as_str()))
+        let (flow, id) = (flow.to_string(), id.as_str().to_string());
+        self.read(move |conn| rows::history(conn, &flow, &id))
             .await
+    }
+
+    fn watch(&self) -> &Watch {
+        &self.watch
     }
 }

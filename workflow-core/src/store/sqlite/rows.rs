@@ -1,18 +1,30 @@
-//! Snapshots and records as rows: written inside a commit's transaction, read back on a
-//! reader connection.
+//! Instances, their journal and their inbox as rows: written inside a commit's transaction,
+//! read back on a reader connection.
 //!
-//! A write's first statement decides whether it may go ahead (the instance is new, or its
-//! stored `seq` is the one it follows); when it may not, nothing of it has been written, so a
-//! refused write never disturbs the others committed with it.
+//! Each write to an instance is one row of `journal`: the records it appends and the
+//! snapshot after them (the state in a column of its own, the rest as JSON, the compensation
+//! chain as references to the rows holding each undo's state). The instance's own row in
+//! `instances` changes only when its status or its wake time does, so a run of automatic
+//! transitions writes one row each.
+//!
+//! A write's first statement decides whether it may go ahead; when it may not, nothing of it
+//! has been written, and each write runs in a savepoint of its own, so a refused write never
+//! disturbs the others committed with it.
+
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
 
 use super::errors::corrupt;
-use crate::InstanceId;
-use crate::store::{ChainEntry, Record, RecordKind, Snapshot, Status, StoreError, Summary, Timer};
+use crate::store::{
+    Answer, ChainEntry, Commit, Ending, InboxItem, Message, MessageId, Name, Record, Snapshot,
+    Status, StoreError, Summary, Timer, Wake, Work,
+};
+use crate::{Fingerprint, InstanceId};
 
-/// Why a write did not happen: the store's answer, or SQLite failing (which aborts the
-/// whole commit).
+/// Why a write did not happen: the store's answer (the write alone is undone), or SQLite
+/// failing (the whole commit is).
 pub(super) enum Refusal {
     Store(StoreError),
     Sqlite(rusqlite::Error),
@@ -20,23 +32,146 @@ pub(super) enum Refusal {
 
 impl From<rusqlite::Error> for Refusal {
     fn from(error: rusqlite::Error) -> Self {
-        Self::Sqlite(error)
+        match error {
+            // A value that does not fit a column fails this write, not its commit.
+            rusqlite::Error::ToSqlConversionFailure(why) => {
+                Self::Store(StoreError::Unstorable(why.to_string()))
+            }
+            error => Self::Sqlite(error),
+        }
     }
 }
 
-/// A `u64` as SQLite's signed integer.
-fn int(value: u64) -> Result<i64, rusqlite::Error> {
-    i64::try_from(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+/// What the writer knows of an instance's row, so that a write needs no read first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Head {
+    pub(super) num: i64,
+    pub(super) seq: u64,
+    pub(super) wake: Option<i64>,
+    pub(super) status: Status,
+}
+
+/// A `u64` as SQLite's signed integer; too large a value fails the write alone.
+fn int(what: &str, value: u64) -> Result<i64, Refusal> {
+    i64::try_from(value).map_err(|_| {
+        Refusal::Store(StoreError::Unstorable(format!(
+            "{what} {value}, beyond the largest integer SQLite holds"
+        )))
+    })
+}
+
+fn wake_column(wake: Wake) -> Result<Option<i64>, Refusal> {
+    wake.due_ms().map(|at| int("a due time of", at)).transpose()
 }
 
 /// A value as JSON text.
-fn json<T: serde::Serialize>(value: &T) -> Result<String, rusqlite::Error> {
-    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+fn json<T: Serialize>(value: &T) -> Result<String, Refusal> {
+    serde_json::to_string(value)
+        .map_err(|e| Refusal::Store(StoreError::Unstorable(format!("a value: {e}"))))
 }
 
-/// Creates an instance: its row and its first record.
-pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
-    let inserted = insert_instance(tx, snapshot);
+/// An undo on the chain, by reference: its state is in the journal row that holds record
+/// `seq`.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChainRef {
+    undo: Name,
+    seq: u64,
+}
+
+/// The state an undo receives, kept in the row of the write that put it on the chain when
+/// it differs from that row's state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Landed {
+    seq: u64,
+    state: Arc<str>,
+}
+
+/// The snapshot after a journal row, but for what has columns of its own.
+#[derive(Debug, Serialize, Deserialize)]
+struct Rest {
+    at_ms: u64,
+    status: Status,
+    chain: Vec<ChainRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    timer: Option<Timer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    work: Option<Work>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ending: Option<Ending>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    landed: Vec<Landed>,
+}
+
+/// Appends the journal row of a write whose records start at `first_seq`.
+fn insert_journal(
+    tx: &Connection,
+    num: i64,
+    first_seq: u64,
+    records: &[Record],
+    snapshot: &Snapshot,
+) -> Result<(), Refusal> {
+    let landed = snapshot
+        .chain
+        .iter()
+        .filter(|entry| entry.seq >= first_seq && *entry.state != *snapshot.state)
+        .map(|entry| Landed {
+            seq: entry.seq,
+            state: Arc::clone(&entry.state),
+        })
+        .collect();
+    let rest = Rest {
+        at_ms: snapshot.at_ms,
+        status: snapshot.status,
+        chain: snapshot
+            .chain
+            .iter()
+            .map(|entry| ChainRef {
+                undo: entry.undo.clone(),
+                seq: entry.seq,
+            })
+            .collect(),
+        timer: snapshot.timer.clone(),
+        work: snapshot.work.clone(),
+        ending: snapshot.ending.clone(),
+        landed,
+    };
+    tx.prepare_cached(
+        "INSERT INTO journal (num, seq, first_seq, state_name, state, rest, records)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        num,
+        int("a sequence number", snapshot.seq)?,
+        int("a sequence number", first_seq)?,
+        &*snapshot.state_name,
+        &*snapshot.state,
+        json(&rest)?,
+        json(&records)?,
+    ])?;
+    Ok(())
+}
+
+/// Creates an instance: its row and its first journal row.
+pub(super) fn create(
+    tx: &Connection,
+    snapshot: &Snapshot,
+    record: &Record,
+    wake: Wake,
+) -> Result<Head, Refusal> {
+    let wake = wake_column(wake)?;
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO instances (flow, id, fingerprint, created_ms, status, wake_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            &*snapshot.flow,
+            snapshot.id.as_str(),
+            snapshot.fingerprint.to_string(),
+            int("a time of", snapshot.at_ms)?,
+            snapshot.status.as_str(),
+            wake,
+        ]);
     if let Err(error) = &inserted
         && error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
     {
@@ -46,220 +181,143 @@ pub(super) fn create(tx: &Connection, snapshot: &Snapshot, record: &Record) -> R
         }));
     }
     inserted?;
-    insert_record(tx, tx.last_insert_rowid(), record)?;
-    Ok(())
-}
-
-/// Replaces an instance's snapshot and appends its record, if its stored `seq` is the one
-/// before `snapshot.seq`.
-pub(super) fn save(tx: &Connection, snapshot: &Snapshot, record: &Record) -> Result<(), Refusal> {
-    let expected = snapshot.seq.saturating_sub(1);
-    let stored = tx
-        .prepare_cached("SELECT num, seq, status FROM instances WHERE flow = ?1 AND id = ?2")?
-        .query_row(params![snapshot.flow, snapshot.id.as_str()], |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
-        .optional()?;
-    let Some((num, seq, status)) = stored else {
-        return Err(Refusal::Store(StoreError::NotFound {
-            flow: snapshot.flow.clone(),
-            id: snapshot.id.clone(),
-        }));
-    };
-    if seq != int(expected)? {
-        return Err(Refusal::Store(StoreError::Conflict {
-            id: snapshot.id.clone(),
-            expected,
-            found: u64::try_from(seq).unwrap_or_default(),
-        }));
-    }
-    update_instance(tx, num, snapshot)?;
-    // The status is indexed: it is written only when it changes, an index untouched being a
-    // page less to sync.
-    if status != snapshot.status.as_str() {
-        tx.prepare_cached("UPDATE instances SET status = ?2 WHERE num = ?1")?
-            .execute(params![num, snapshot.status.as_str()])?;
-    }
-    insert_record(tx, num, record)?;
-    Ok(())
-}
-
-fn insert_instance(tx: &Connection, s: &Snapshot) -> Result<usize, rusqlite::Error> {
-    let (timer_transition, timer_due_ms) = timer_columns(s)?;
-    tx.prepare_cached(
-        "INSERT INTO instances (flow, id, seq, at_ms, status, state_name, state, chain,
-             fingerprint, timer_transition, timer_due_ms, pending, ending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        s.flow,
-        s.id.as_str(),
-        int(s.seq)?,
-        int(s.at_ms)?,
-        s.status.as_str(),
-        s.state_name,
-        s.state,
-        json(&s.chain)?,
-        fingerprint_text(s.fingerprint),
-        timer_transition,
-        timer_due_ms,
-        s.pending.as_ref().map(json).transpose()?,
-        s.ending.as_ref().map(json).transpose()?,
-    ])
-}
-
-fn update_instance(tx: &Connection, num: i64, s: &Snapshot) -> Result<usize, rusqlite::Error> {
-    let (timer_transition, timer_due_ms) = timer_columns(s)?;
-    tx.prepare_cached(
-        "UPDATE instances SET seq = ?2, at_ms = ?3, state_name = ?4, state = ?5, chain = ?6,
-             fingerprint = ?7, timer_transition = ?8, timer_due_ms = ?9, pending = ?10,
-             ending = ?11
-         WHERE num = ?1",
-    )?
-    .execute(params![
+    let num = tx.last_insert_rowid();
+    insert_journal(tx, num, record.seq, std::slice::from_ref(record), snapshot)?;
+    Ok(Head {
         num,
-        int(s.seq)?,
-        int(s.at_ms)?,
-        s.state_name,
-        s.state,
-        json(&s.chain)?,
-        fingerprint_text(s.fingerprint),
-        timer_transition,
-        timer_due_ms,
-        s.pending.as_ref().map(json).transpose()?,
-        s.ending.as_ref().map(json).transpose()?,
-    ])
-}
-
-fn timer_columns(s: &Snapshot) -> Result<(Option<&str>, Option<i64>), rusqlite::Error> {
-    Ok(match &s.timer {
-        Some(timer) => (Some(timer.transition.as_str()), Some(int(timer.due_ms)?)),
-        None => (None, None),
+        seq: snapshot.seq,
+        wake,
+        status: snapshot.status,
     })
 }
 
-fn insert_record(tx: &Connection, num: i64, record: &Record) -> Result<(), rusqlite::Error> {
+/// Writes an instance upgraded from an older format: its row, numbered `num`, and one
+/// journal row holding its whole history and its snapshot.
+pub(super) fn migrate_instance(
+    tx: &Connection,
+    num: i64,
+    snapshot: &Snapshot,
+    records: &[Record],
+    wake: Wake,
+) -> Result<(), Refusal> {
     tx.prepare_cached(
-        "INSERT INTO records (num, seq, at_ms, state_name, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO instances (num, flow, id, fingerprint, created_ms, status, wake_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         num,
-        int(record.seq)?,
-        int(record.at_ms)?,
-        record.state_name,
-        json(&record.kind)?,
+        &*snapshot.flow,
+        snapshot.id.as_str(),
+        snapshot.fingerprint.to_string(),
+        int("a time of", records.first().map_or(snapshot.at_ms, |r| r.at_ms))?,
+        snapshot.status.as_str(),
+        wake_column(wake)?,
     ])?;
-    Ok(())
+    insert_journal(tx, num, 1, records, snapshot)
 }
 
-fn fingerprint_text(fingerprint: u64) -> String {
-    format!("{fingerprint:016x}")
-}
-
-/// The columns of an `instances` row, in the order [`INSTANCE_COLUMNS`] selects them.
-struct InstanceRow {
-    id: String,
-    seq: i64,
-    at_ms: i64,
-    status: String,
-    state_name: String,
-    state: String,
-    chain: String,
-    fingerprint: String,
-    timer_transition: Option<String>,
-    timer_due_ms: Option<i64>,
-    pending: Option<String>,
-    ending: Option<String>,
-}
-
-const INSTANCE_COLUMNS: &str = "id, seq, at_ms, status, state_name, state, chain, \
-     fingerprint, timer_transition, timer_due_ms, pending, ending";
-
-impl InstanceRow {
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            id: row.get(0)?,
-            seq: row.get(1)?,
-            at_ms: row.get(2)?,
-            status: row.get(3)?,
-            state_name: row.get(4)?,
-            state: row.get(5)?,
-            chain: row.get(6)?,
-            fingerprint: row.get(7)?,
-            timer_transition: row.get(8)?,
-            timer_due_ms: row.get(9)?,
-            pending: row.get(10)?,
-            ending: row.get(11)?,
-        })
+/// Writes `commit` after `head`; returns the head after it.
+pub(super) fn commit(tx: &Connection, head: &Head, commit: &Commit) -> Result<Head, Refusal> {
+    let snapshot = &commit.snapshot;
+    let first = commit.records.first().map_or(head.seq + 1, |r| r.seq);
+    let last = commit.records.last().map_or(head.seq, |r| r.seq);
+    if first != head.seq + 1 || last != snapshot.seq {
+        return Err(Refusal::Store(StoreError::Conflict {
+            id: snapshot.id.clone(),
+            expected: first.saturating_sub(1),
+            found: head.seq,
+        }));
     }
-
-    /// The snapshot this row holds, or why it holds none.
-    fn into_snapshot(self, flow: &str) -> Result<Snapshot, StoreError> {
-        let id = self.id.as_str();
-        let number =
-            |what: &str, value: i64| u64::try_from(value).map_err(|e| corrupt(flow, id, what, e));
-        let timer = match (self.timer_transition, self.timer_due_ms) {
-            (Some(transition), Some(due)) => Some(Timer {
-                transition,
-                due_ms: number("timer_due_ms", due)?,
-            }),
-            _ => None,
+    let wake = if snapshot.status.is_finished() {
+        None
+    } else {
+        wake_column(commit.wake)?
+    };
+    if !commit.records.is_empty() {
+        insert_journal(tx, head.num, first, &commit.records, snapshot)?;
+    }
+    for (message, answer) in &commit.answers {
+        tx.prepare_cached("UPDATE inbox SET answer = ?2 WHERE msg = ?1 AND answer IS NULL")?
+            .execute(params![int("a message number", message.0)?, json(answer)?])?;
+    }
+    if snapshot.status.is_finished() {
+        let ended = Answer::Ended {
+            status: snapshot.status,
+            state: snapshot.state_name.clone(),
         };
-        let chain: Vec<ChainEntry> =
-            serde_json::from_str(&self.chain).map_err(|e| corrupt(flow, id, "chain", e))?;
-        let pending = self
-            .pending
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| corrupt(flow, id, "pending", e))?;
-        let ending = self
-            .ending
-            .as_deref()
-            .map(serde_json::from_str)
-            .transpose()
-            .map_err(|e| corrupt(flow, id, "ending", e))?;
-        Ok(Snapshot {
-            flow: flow.to_string(),
-            fingerprint: u64::from_str_radix(&self.fingerprint, 16)
-                .map_err(|e| corrupt(flow, id, "fingerprint", e))?,
-            seq: number("seq", self.seq)?,
-            at_ms: number("at_ms", self.at_ms)?,
-            status: parse_status(&self.status).ok_or_else(|| {
-                corrupt(
-                    flow,
-                    id,
-                    "status",
-                    format!("`{}` is not a status", self.status),
-                )
-            })?,
-            state_name: self.state_name,
-            state: self.state,
-            chain,
-            timer,
-            pending,
-            ending,
-            id: InstanceId::from(self.id),
-        })
+        tx.prepare_cached("UPDATE inbox SET answer = ?2 WHERE num = ?1 AND answer IS NULL")?
+            .execute(params![head.num, json(&ended)?])?;
     }
+    // Indexed columns are written only when they change: an index left alone is a page
+    // less to sync.
+    if wake != head.wake || snapshot.status != head.status {
+        tx.prepare_cached("UPDATE instances SET status = ?2, wake_ms = ?3 WHERE num = ?1")?
+            .execute(params![head.num, snapshot.status.as_str(), wake])?;
+    }
+    Ok(Head {
+        num: head.num,
+        seq: last,
+        wake,
+        status: snapshot.status,
+    })
 }
 
-fn parse_status(text: &str) -> Option<Status> {
-    [
-        Status::Running,
-        Status::Completed,
-        Status::Failed,
-        Status::Cancelled,
-    ]
-    .into_iter()
-    .find(|status| status.as_str() == text)
+/// Posts `message` to instance `id`'s inbox.
+pub(super) fn post(
+    tx: &Connection,
+    flow: &str,
+    id: &InstanceId,
+    message: &Message,
+    at_ms: u64,
+) -> Result<MessageId, Refusal> {
+    let found = tx
+        .prepare_cached("SELECT num, status FROM instances WHERE flow = ?1 AND id = ?2")?
+        .query_row(params![flow, id.as_str()], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })
+        .optional()?;
+    let refuse = |error| Err(Refusal::Store(error));
+    let Some((num, status)) = found else {
+        return refuse(StoreError::NotFound {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+    };
+    match Status::parse(&status) {
+        Some(Status::Running) => {}
+        Some(status) => {
+            return refuse(StoreError::Ended {
+                flow: flow.to_string().into(),
+                id: id.clone(),
+                status,
+            });
+        }
+        None => return refuse(corrupt(flow, id.as_str(), "status", &status)),
+    }
+    let (kind, name, payload) = match message {
+        Message::Event { name, event } => ("event", Some(&**name), Some(&**event)),
+        Message::Cancel => ("cancel", None, None),
+    };
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO inbox (num, kind, name, payload, posted_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![num, kind, name, payload, int("a time of", at_ms)?]);
+    if let Err(error) = &inserted
+        && error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+    {
+        return refuse(StoreError::CancelPosted {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+    }
+    inserted?;
+    Ok(MessageId(
+        u64::try_from(tx.last_insert_rowid()).unwrap_or_default(),
+    ))
 }
 
-/// A failed read: SQLite failed, or what it returned is not a valid snapshot or record.
+/// A failed read: SQLite failed, or what it returned is not a valid row.
 pub(super) enum ReadError {
     Sqlite(rusqlite::Error),
     Store(StoreError),
@@ -277,116 +335,307 @@ impl From<StoreError> for ReadError {
     }
 }
 
-/// Instance `id`'s snapshot.
-pub(super) fn load(conn: &Connection, flow: &str, id: &str) -> Result<Option<Snapshot>, ReadError> {
+fn number(flow: &str, id: &str, what: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|e| corrupt(flow, id, what, e))
+}
+
+fn status(flow: &str, id: &str, text: &str) -> Result<Status, StoreError> {
+    Status::parse(text)
+        .ok_or_else(|| corrupt(flow, id, "status", format!("`{text}` is not a status")))
+}
+
+fn fingerprint(flow: &str, id: &str, text: &str) -> Result<Fingerprint, StoreError> {
+    text.parse()
+        .map_err(|e| corrupt(flow, id, "fingerprint", e))
+}
+
+/// An instance's row.
+struct InstanceRow {
+    num: i64,
+    fingerprint: String,
+    status: String,
+    wake: Option<i64>,
+}
+
+/// Instance `id` of `flow`: what the writer needs of it, and its snapshot.
+pub(super) fn load(
+    conn: &Connection,
+    flow: &str,
+    id: &str,
+) -> Result<Option<(Head, Snapshot)>, ReadError> {
     let row = conn
-        .prepare_cached(&format!(
-            "SELECT {INSTANCE_COLUMNS} FROM instances WHERE flow = ?1 AND id = ?2"
-        ))?
-        .query_row(params![flow, id], InstanceRow::read)
+        .prepare_cached(
+            "SELECT num, fingerprint, status, wake_ms FROM instances WHERE flow = ?1 AND id = ?2",
+        )?
+        .query_row(params![flow, id], |row| {
+            Ok(InstanceRow {
+                num: row.get(0)?,
+                fingerprint: row.get(1)?,
+                status: row.get(2)?,
+                wake: row.get(3)?,
+            })
+        })
         .optional()?;
-    match row {
-        None => Ok(None),
-        Some(row) => Ok(Some(row.into_snapshot(flow)?)),
+    let Some(row) = row else { return Ok(None) };
+    let (seq, first_seq, state_name, state, rest): (i64, i64, String, String, String) = conn
+        .prepare_cached(
+            "SELECT seq, first_seq, state_name, state, rest FROM journal WHERE num = ?1
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row(params![row.num], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?
+        .ok_or_else(|| corrupt(flow, id, "journal", "the instance has no journal"))?;
+    let rest: Rest = serde_json::from_str(&rest).map_err(|e| corrupt(flow, id, "journal", e))?;
+    let seq = number(flow, id, "seq", seq)?;
+    let first_seq = number(flow, id, "seq", first_seq)?;
+    let state: Arc<str> = state.into();
+    let mut chain = Vec::with_capacity(rest.chain.len());
+    for link in rest.chain {
+        let state = if link.seq >= first_seq {
+            rest.landed
+                .iter()
+                .find(|landed| landed.seq == link.seq)
+                .map_or_else(|| Arc::clone(&state), |landed| Arc::clone(&landed.state))
+        } else {
+            chain_state(conn, flow, id, row.num, link.seq)?
+        };
+        chain.push(ChainEntry::new(link.undo, link.seq, state));
     }
+    let head = Head {
+        num: row.num,
+        seq,
+        wake: row.wake,
+        status: status(flow, id, &row.status)?,
+    };
+    let mut snapshot = Snapshot::new(
+        flow.to_string(),
+        InstanceId::new(id),
+        fingerprint(flow, id, &row.fingerprint)?,
+        state_name,
+        state,
+    );
+    snapshot.seq = seq;
+    snapshot.at_ms = rest.at_ms;
+    snapshot.status = rest.status;
+    snapshot.chain = chain;
+    snapshot.timer = rest.timer;
+    snapshot.work = rest.work;
+    snapshot.ending = rest.ending;
+    Ok(Some((head, snapshot)))
 }
 
-fn unfinished_query() -> String {
-    format!(
-        "SELECT {INSTANCE_COLUMNS} FROM instances
-         WHERE flow = ?1 AND status = 'running' ORDER BY id"
-    )
+/// The state of the undo recorded by record `seq`: in the journal row holding that record.
+fn chain_state(
+    conn: &Connection,
+    flow: &str,
+    id: &str,
+    num: i64,
+    seq: u64,
+) -> Result<Arc<str>, ReadError> {
+    let seq = i64::try_from(seq).map_err(|e| corrupt(flow, id, "chain", e))?;
+    let (state, rest): (String, String) = conn
+        .prepare_cached(
+            "SELECT state, rest FROM journal WHERE num = ?1 AND seq >= ?2 AND first_seq <= ?2
+             ORDER BY seq LIMIT 1",
+        )?
+        .query_row(params![num, seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| corrupt(flow, id, "chain", format!("no journal row holds record {seq}")))?;
+    let rest: Rest = serde_json::from_str(&rest).map_err(|e| corrupt(flow, id, "journal", e))?;
+    let landed = rest
+        .landed
+        .into_iter()
+        .find(|landed| i64::try_from(landed.seq) == Ok(seq));
+    Ok(landed.map_or_else(|| state.into(), |landed| landed.state))
 }
 
-/// Every unfinished instance of `flow`, by id.
-pub(super) fn unfinished(conn: &Connection, flow: &str) -> Result<Vec<Snapshot>, ReadError> {
-    let rows: Vec<InstanceRow> = conn
-        .prepare_cached(&unfinished_query())?
-        .query_map(params![flow], InstanceRow::read)?
-        .collect::<Result<_, _>>()?;
-    let mut snapshots = Vec::with_capacity(rows.len());
-    for row in rows {
-        snapshots.push(row.into_snapshot(flow)?);
-    }
-    Ok(snapshots)
+fn inbox_item(flow: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Result<InboxItem, StoreError>> {
+    let msg: i64 = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let name: Option<String> = row.get(2)?;
+    let payload: Option<String> = row.get(3)?;
+    let posted: i64 = row.get(4)?;
+    Ok((|| {
+        let message = match (kind.as_str(), name, payload) {
+            ("cancel", _, _) => Message::Cancel,
+            ("event", Some(name), Some(payload)) => Message::event(name, payload),
+            _ => return Err(corrupt(flow, id, "inbox", format!("message {msg} of kind `{kind}`"))),
+        };
+        Ok(InboxItem::new(
+            MessageId(number(flow, id, "message", msg)?),
+            message,
+            number(flow, id, "posted", posted)?,
+        ))
+    })())
 }
 
-/// Every instance of `flow`, by id.
-pub(super) fn list(conn: &Connection, flow: &str) -> Result<Vec<Summary>, ReadError> {
+/// Instance `num`'s unanswered messages, oldest first.
+pub(super) fn inbox(conn: &Connection, flow: &str, id: &str, num: i64) -> Result<Vec<InboxItem>, ReadError> {
     let mut statement = conn.prepare_cached(
-        "SELECT id, state_name, status, seq FROM instances WHERE flow = ?1 ORDER BY id",
+        "SELECT msg, kind, name, payload, posted_ms FROM inbox
+         WHERE num = ?1 AND answer IS NULL ORDER BY msg",
     )?;
+    let rows = statement.query_map(params![num], |row| inbox_item(flow, id, row))?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(row??);
+    }
+    Ok(items)
+}
+
+/// Instance `id`'s unanswered messages, oldest first.
+pub(super) fn inbox_of(conn: &Connection, flow: &str, id: &str) -> Result<Vec<InboxItem>, ReadError> {
+    let num: Option<i64> = conn
+        .prepare_cached("SELECT num FROM instances WHERE flow = ?1 AND id = ?2")?
+        .query_row(params![flow, id], |row| row.get(0))
+        .optional()?;
+    match num {
+        Some(num) => inbox(conn, flow, id, num),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// How instance `id` answered message `msg`, if it has.
+pub(super) fn answer(
+    conn: &Connection,
+    flow: &str,
+    id: &str,
+    msg: MessageId,
+) -> Result<Option<Option<Answer>>, ReadError> {
+    let msg_number = i64::try_from(msg.0).map_err(|e| corrupt(flow, id, "message", e))?;
+    let answer: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT b.answer FROM inbox b JOIN instances i USING (num)
+             WHERE b.msg = ?3 AND i.flow = ?1 AND i.id = ?2",
+        )?
+        .query_row(params![flow, id, msg_number], |row| row.get(0))
+        .optional()?;
+    match answer {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(text)) => Ok(Some(Some(
+            serde_json::from_str(&text).map_err(|e| corrupt(flow, id, "answer", e))?,
+        ))),
+    }
+}
+
+fn summaries(
+    conn: &Connection,
+    flow: &str,
+    running_only: bool,
+) -> Result<Vec<Summary>, ReadError> {
+    let sql = format!(
+        "SELECT i.id, i.status, i.fingerprint, j.state_name, j.seq
+         FROM instances i JOIN journal j ON j.num = i.num
+             AND j.seq = (SELECT max(seq) FROM journal WHERE num = i.num)
+         WHERE i.flow = ?1 {} ORDER BY i.id",
+        if running_only {
+            "AND i.status = 'running'"
+        } else {
+            ""
+        }
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map(params![flow], |row| {
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, String>(1)?,
             row.get::<_, String>(2)?,
-            row.get::<_, i64>(3)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, i64>(4)?,
         ))
     })?;
-    let mut summaries = Vec::new();
+    let mut out = Vec::new();
     for row in rows {
-        let (id, state_name, status, seq) = row?;
-        summaries.push(Summary {
-            status: parse_status(&status).ok_or_else(|| {
-                corrupt(flow, &id, "status", format!("`{status}` is not a status"))
-            })?,
-            seq: u64::try_from(seq).map_err(|e| corrupt(flow, &id, "seq", e))?,
-            id: InstanceId::from(id),
+        let (id, status_text, fingerprint_text, state_name, seq) = row?;
+        let mut summary = Summary::of(&Snapshot::new(
+            flow.to_string(),
+            InstanceId::new(id.as_str()),
+            fingerprint(flow, &id, &fingerprint_text)?,
             state_name,
-        });
+            "",
+        ));
+        summary.status = status(flow, &id, &status_text)?;
+        summary.seq = number(flow, &id, "seq", seq)?;
+        out.push(summary);
     }
-    Ok(summaries)
+    Ok(out)
+}
+
+/// Every instance of `flow`, by id.
+pub(super) fn list(conn: &Connection, flow: &str) -> Result<Vec<Summary>, ReadError> {
+    summaries(conn, flow, false)
+}
+
+/// Every running instance of `flow`, by id.
+pub(super) fn unfinished(conn: &Connection, flow: &str) -> Result<Vec<Summary>, ReadError> {
+    summaries(conn, flow, true)
 }
 
 /// Instance `id`'s records, in order.
 pub(super) fn history(conn: &Connection, flow: &str, id: &str) -> Result<Vec<Record>, ReadError> {
     let mut statement = conn.prepare_cached(
-        "SELECT r.seq, r.at_ms, r.state_name, r.kind FROM instances i JOIN records r USING (num)
-         WHERE i.flow = ?1 AND i.id = ?2 ORDER BY r.seq",
+        "SELECT j.records FROM instances i JOIN journal j USING (num)
+         WHERE i.flow = ?1 AND i.id = ?2 ORDER BY j.seq",
     )?;
-    let rows = statement.query_map(params![flow, id], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, i64>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-        ))
-    })?;
+    let rows = statement.query_map(params![flow, id], |row| row.get::<_, String>(0))?;
     let mut records = Vec::new();
     for row in rows {
-        let (seq, at_ms, state_name, kind) = row?;
-        records.push(Record {
-            seq: u64::try_from(seq).map_err(|e| corrupt(flow, id, "record seq", e))?,
-            at_ms: u64::try_from(at_ms).map_err(|e| corrupt(flow, id, "record time", e))?,
-            kind: serde_json::from_str::<RecordKind>(&kind)
-                .map_err(|e| corrupt(flow, id, "record", e))?,
-            state_name,
-        });
+        let batch: Vec<Record> =
+            serde_json::from_str(&row?).map_err(|e| corrupt(flow, id, "record", e))?;
+        records.extend(batch);
     }
     Ok(records)
 }
 
-#[cfg(test)]
-mod tests {
-    use rusqlite::Connection;
+/// A running instance that may need a worker.
+pub(super) struct Candidate {
+    pub(super) flow: String,
+    pub(super) id: String,
+    pub(super) fingerprint: String,
+    pub(super) wake: Option<i64>,
+}
 
-    /// Resuming reads the running instances through their index, however many ended
-    /// instances the file holds.
-    #[test]
-    fn unfinished_instances_are_read_through_their_index() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(super::super::schema::SCHEMA).unwrap();
-        let plan: String = conn
-            .query_row(
-                &format!("EXPLAIN QUERY PLAN {}", super::unfinished_query()),
-                ["Order"],
-                |row| row.get(3),
-            )
-            .unwrap();
-        assert_eq!(
-            plan,
-            "SEARCH instances USING INDEX instances_running (flow=?)"
-        );
-    }
+fn candidates(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Candidate>, ReadError> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let rows = statement.query_map(params, |row| {
+        Ok(Candidate {
+            flow: row.get(0)?,
+            id: row.get(1)?,
+            fingerprint: row.get(2)?,
+            wake: row.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Running instances whose wake time has come (earliest first), then those with unanswered
+/// messages, then the next `later` to come due.
+pub(super) fn due(conn: &Connection, now_ms: i64, later: usize) -> Result<[Vec<Candidate>; 3], ReadError> {
+    let now = candidates(
+        conn,
+        "SELECT flow, id, fingerprint, wake_ms FROM instances
+         WHERE status = 'running' AND wake_ms IS NOT NULL AND wake_ms <= ?1 ORDER BY wake_ms",
+        params![now_ms],
+    )?;
+    let messages = candidates(
+        conn,
+        "SELECT flow, id, fingerprint, wake_ms FROM instances
+         WHERE num IN (SELECT num FROM inbox WHERE answer IS NULL) AND status = 'running'",
+        params![],
+    )?;
+    let next = candidates(
+        conn,
+        "SELECT flow, id, fingerprint, wake_ms FROM instances
+         WHERE status = 'running' AND wake_ms IS NOT NULL AND wake_ms > ?1
+         ORDER BY wake_ms LIMIT ?2",
+        params![now_ms, i64::try_from(later).unwrap_or(i64::MAX)],
+    )?;
+    Ok([now, messages, next])
 }

@@ -16,48 +16,57 @@ use crate::store::StoreError;
 /// `application_id` of every store file: "WKFL".
 pub(super) const APPLICATION_ID: i64 = 0x574B_464C;
 
-/// The format this version writes, and the newest it reads.
-pub(super) const FORMAT: i64 = 1;
+/// The format this version writes, and the newest it reads. Older formats are upgraded
+/// when the file is opened (see [`super::migrate`]).
+pub(super) const FORMAT: i64 = 2;
 
 /// The tables, created in a new file.
 ///
-/// - `instances`: one row per instance, the latest snapshot: state, compensation chain (as
-///   JSON, oldest first), pending work, the `after` timer. Rows are numbered in the order
-///   instances start (`num`), so the rows of running instances sit together at the end of the
-///   table, and a commit writes few pages. Running instances are indexed, so resuming is one
-///   query that reads no finished instance.
-/// - `records`: the append-only history, by instance number and `seq`: the records of running
-///   instances are appended at the end of the table too.
+/// - `instances`: one row per instance: what it is (flow, id, definition), its status, and
+///   when it next needs a worker on its own (`wake_ms`: 0 at once, a due time, or `NULL` for
+///   only when a message arrives), indexed so that finding due work reads only due rows.
+///   Rows are numbered in the order instances start (`num`).
+/// - `journal`: one row per write to an instance, by instance number and the sequence
+///   number of its last record: the records it appended, and the snapshot after them (state,
+///   and the rest as JSON; an undo's state is kept once, in the row that put it on the chain).
+/// - `inbox`: events and cancels posted to instances, each with its answer once decided;
+///   the unanswered ones are indexed, and an instance has at most one cancel.
 pub(super) const SCHEMA: &str = "
 CREATE TABLE instances (
-    num              INTEGER PRIMARY KEY,
-    flow             TEXT    NOT NULL,
-    id               TEXT    NOT NULL,
-    seq              INTEGER NOT NULL,
-    at_ms            INTEGER NOT NULL,
-    status           TEXT    NOT NULL,
-    state_name       TEXT    NOT NULL,
-    state            TEXT    NOT NULL,
-    chain            TEXT    NOT NULL,
-    fingerprint      TEXT    NOT NULL,
-    timer_transition TEXT,
-    timer_due_ms     INTEGER,
-    pending          TEXT,
-    ending           TEXT
+    num         INTEGER PRIMARY KEY,
+    flow        TEXT    NOT NULL,
+    id          TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    created_ms  INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    wake_ms     INTEGER
 );
 CREATE UNIQUE INDEX instances_by_id ON instances (flow, id);
-CREATE INDEX instances_running ON instances (flow, id) WHERE status = 'running';
-CREATE TABLE records (
+CREATE INDEX instances_due ON instances (wake_ms) WHERE status = 'running' AND wake_ms IS NOT NULL;
+CREATE TABLE journal (
     num        INTEGER NOT NULL,
     seq        INTEGER NOT NULL,
-    at_ms      INTEGER NOT NULL,
+    first_seq  INTEGER NOT NULL,
     state_name TEXT    NOT NULL,
-    kind       TEXT    NOT NULL,
+    state      TEXT    NOT NULL,
+    rest       TEXT    NOT NULL,
+    records    TEXT    NOT NULL,
     PRIMARY KEY (num, seq)
 ) WITHOUT ROWID;
+CREATE TABLE inbox (
+    msg       INTEGER PRIMARY KEY AUTOINCREMENT,
+    num       INTEGER NOT NULL,
+    kind      TEXT    NOT NULL,
+    name      TEXT,
+    payload   TEXT,
+    posted_ms INTEGER NOT NULL,
+    answer    TEXT
+);
+CREATE INDEX inbox_open ON inbox (num, msg) WHERE answer IS NULL;
+CREATE UNIQUE INDEX inbox_one_cancel ON inbox (num) WHERE kind = 'cancel';
 ";
 
-const TABLES: [&str; 2] = ["instances", "records"];
+const TABLES: [&str; 3] = ["inbox", "instances", "journal"];
 
 /// A connection to the file at `path`, which it creates if missing. Nothing is written yet.
 pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -109,7 +118,7 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     let application_id: i64 = tx
         .pragma_query_value(None, "application_id", |row| row.get(0))
         .map_err(|e| store_error(e, path))?;
-    let format: i64 = tx
+    let mut format: i64 = tx
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(|e| store_error(e, path))?;
     let mut tables: Vec<String> = {
@@ -132,6 +141,7 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
                 .and_then(|()| tx.execute_batch(SCHEMA))
                 .map_err(|e| store_error(e, path))?;
             tables = TABLES.iter().map(ToString::to_string).collect();
+            format = FORMAT;
         }
         0 => {
             return Err(foreign(format!(
@@ -152,6 +162,13 @@ pub(super) fn prepare(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             found: format,
             supported: FORMAT,
         });
+    }
+    if format < FORMAT {
+        // Upgraded in this transaction: all of it, or (on any error) none of it.
+        super::migrate::upgrade(&tx, format, path)?;
+        tx.pragma_update(None, "user_version", FORMAT)
+            .map_err(|e| store_error(e, path))?;
+        tables = TABLES.iter().map(ToString::to_string).collect();
     }
     if let Some(missing) = TABLES
         .iter()
