@@ -17,10 +17,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use workflow_core::InstanceId;
+use workflow_core::Workflow;
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::store::{
-    ChainEntry, MemoryStore, Record, RecordKind, Snapshot, Status, Store, StoreError,
+    ChainEntry, Claim, Commit, Lease, MemoryStore, Record, RecordKind, Snapshot, Status, Store,
+    StoreError, Wake, WorkerId,
 };
 
 #[path = "common/ten.rs"]
@@ -86,76 +88,71 @@ async fn by_hand(acts: &Acts, s0: S0) -> Result<S10, Infallible> {
 /// A hand-written instance that records each step, as the driver does.
 struct Recorded {
     store: MemoryStore,
-    id: InstanceId,
-    seq: u64,
-    chain: Vec<ChainEntry>,
+    claim: Claim,
+    snapshot: Snapshot,
 }
 
 impl Recorded {
     async fn start(store: MemoryStore, id: &str, state: &ten::State) -> Result<Self, StoreError> {
-        let mut this = Self {
-            store,
-            id: InstanceId::from(id.to_string()),
-            seq: 0,
-            chain: Vec::new(),
-        };
         let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let (snapshot, record) = this.snapshot(state, json, RecordKind::Started);
-        this.store.create(snapshot, record).await?;
-        this.seq = 1;
-        Ok(this)
+        let mut snapshot = Snapshot::new(
+            "Ten",
+            InstanceId::from(id.to_string()),
+            ten::Flow::DEFINITION.fingerprint(),
+            state.name(),
+            json,
+        );
+        snapshot.at_ms = now_ms();
+        let record = Record::new(1, now_ms(), RecordKind::Started, state.name());
+        let lease = Lease::new(WorkerId::new("by-hand"), now_ms(), now_ms() + 30_000);
+        let claim = store
+            .create(snapshot.clone(), record, Wake::Now, Some(&lease))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("not claimed".into()))?;
+        Ok(Self {
+            store,
+            claim,
+            snapshot,
+        })
     }
 
-    /// Records that `transition` landed in `state`, whose undo is `undo`.
     async fn step(
         &mut self,
-        transition: &str,
-        undo: &str,
+        transition: &'static str,
+        undo: &'static str,
         state: &ten::State,
     ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.chain.push(ChainEntry {
-            undo: undo.into(),
-            seq: self.seq + 1,
-            state: json.as_str().into(),
-        });
-        let kind = RecordKind::Transition {
-            transition: transition.to_string(),
-            attempt: 1,
-        };
-        let (snapshot, record) = self.snapshot(state, json, kind);
-        self.store.save(snapshot, record).await?;
-        self.seq += 1;
-        Ok(())
-    }
-
-    fn snapshot(&self, state: &ten::State, json: String, kind: RecordKind) -> (Snapshot, Record) {
-        let status = if state.is_final() {
-            Status::Completed
+        let json: std::sync::Arc<str> = serde_json::to_string(state)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .into();
+        let seq = self.snapshot.seq + 1;
+        let snapshot = &mut self.snapshot;
+        snapshot.seq = seq;
+        snapshot.at_ms = now_ms();
+        snapshot.state_name = state.name().into();
+        snapshot.state = std::sync::Arc::clone(&json);
+        if state.is_final() {
+            snapshot.status = Status::Completed;
+            snapshot.chain.clear();
         } else {
-            Status::Running
+            snapshot.chain.push(ChainEntry::new(undo, seq, json));
+        }
+        let record = Record::new(
+            seq,
+            now_ms(),
+            RecordKind::Transition {
+                transition: transition.into(),
+                attempt: 1,
+            },
+            state.name(),
+        );
+        let wake = if state.is_final() {
+            Wake::OnMessage
+        } else {
+            Wake::Now
         };
-        let snapshot = Snapshot {
-            flow: "Ten".to_string(),
-            fingerprint: 0,
-            id: self.id.clone(),
-            seq: self.seq + 1,
-            at_ms: now_ms(),
-            status,
-            state_name: state.name().to_string(),
-            state: json,
-            chain: self.chain.clone(),
-            timer: None,
-            pending: None,
-            ending: None,
-        };
-        let record = Record {
-            seq: self.seq + 1,
-            at_ms: now_ms(),
-            kind,
-            state_name: state.name().to_string(),
-        };
-        (snapshot, record)
+        let commit = Commit::new(snapshot.clone(), vec![record], wake);
+        self.store.commit(&self.claim, commit).await
     }
 }
 

@@ -64,7 +64,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let kept = rt.block_on(bytes_per_waiting_instance(instances as usize + 1, instances));
+    let kept = rt.block_on(bytes_per_waiting_instance(
+        instances as usize + 1,
+        instances,
+    ));
     let stored = rt.block_on(bytes_per_waiting_instance(0, instances));
     println!("{instances} S5 instances waiting for an event, on the in-memory store");
     println!("  the host keeps them in memory: {kept:>6} bytes per instance");

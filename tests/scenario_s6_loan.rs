@@ -280,17 +280,11 @@ async fn a_failed_undo_leaves_the_loan_failed_without_its_input() {
         aborted.error, "check_income failed",
         "the original error is kept"
     );
-    assert!(
-        aborted
-            .report
-            .entries()
-            .iter()
-            .any(|e| *e
-                == Entry::UndoFailed {
-                    undo: "withdraw_inquiry",
-                    error: "withdraw_inquiry failed".to_string()
-                })
-    );
+    assert!(aborted.report.entries().iter().any(|e| *e
+        == Entry::UndoFailed {
+            undo: "withdraw_inquiry",
+            error: "withdraw_inquiry failed".to_string()
+        }));
     assert_eq!(aborted.input, None);
 }
 

@@ -63,7 +63,7 @@ fn main() -> ExitCode {
 /// The child: runs (or resumes) order `ORDER` to its end, pausing at every point.
 mod child {
     use super::{
-        Arc, AtomicU32, BufRead, Error, Outcome, InstanceId, Money, Mutex, ORDER, Ordering, Path,
+        Arc, AtomicU32, BufRead, Error, InstanceId, Money, Mutex, ORDER, Ordering, Outcome, Path,
         PathBuf, Record, Runtime, RuntimeError, ShopError, Snapshot, SqliteStore, StepCtx, Store,
         StoreError, Summary, Write, async_trait, order, placed,
     };

@@ -142,7 +142,12 @@ async fn a_failing_step_compensates_and_the_instance_ends_failed() {
         panic!()
     };
     assert_eq!(
-        (failure.step(), failure.attempt(), failure.kind(), state.name()),
+        (
+            failure.step(),
+            failure.attempt(),
+            failure.kind(),
+            state.name()
+        ),
         ("ship", 1, FailureKind::Activity, "Paid")
     );
     assert_eq!(report.undone_steps(), ["refund", "release"]);
@@ -245,12 +250,18 @@ async fn an_event_the_state_does_not_accept_is_refused_and_changes_nothing() {
         .unwrap();
     let rejected = runtime.send(&id, Close).await.unwrap_err();
     let RuntimeError::NotAccepted {
-        state, event, accepted, ..
+        state,
+        event,
+        accepted,
+        ..
     } = &rejected.error
     else {
         panic!("{rejected}")
     };
-    assert_eq!((*state, *event, accepted.as_str()), ("Open", "Close", "`Assign`"));
+    assert_eq!(
+        (*state, *event, accepted.as_str()),
+        ("Open", "Close", "`Assign`")
+    );
     assert_eq!(
         rejected.into_value(),
         ticket::Event::Close(Close),
@@ -331,7 +342,10 @@ async fn an_event_sent_while_the_instance_moves_on_by_itself_waits_for_a_state_t
         ),
         "{refused}"
     );
-    assert_eq!(refused.into_value(), ticket::Event::Assign(Assign { to: "ivy".into() }));
+    assert_eq!(
+        refused.into_value(),
+        ticket::Event::Assign(Assign { to: "ivy".into() })
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -786,4 +800,88 @@ impl order::Activities for LoggedOrder {
     async fn refund(&self, _: &order::Paid, ctx: &StepCtx) -> Result<(), Fault> {
         self.call(ctx)
     }
+}
+
+/// A host that keeps no waiting instance in memory: each wait hands the claim back, and the
+/// instance is loaded from the store when its input arrives.
+fn cold(desk: Desk, store: std::sync::Arc<dyn workflow_core::store::Store>) -> Tickets {
+    Tickets::with_host(
+        desk,
+        workflow_core::runtime::Host::builder()
+            .store(store)
+            .keep_waiting(0),
+    )
+}
+
+async fn instances_the_host_does_not_keep_take_their_events_timers_and_retries(
+    store: std::sync::Arc<dyn workflow_core::store::Store>,
+) {
+    let desk = Desk::new();
+    desk.log.fail("close", 1);
+    let runtime = cold(desk, store);
+    // Events: each one loads the instance again.
+    let id = runtime.start_with_id("C-1", open("cold")).await.unwrap();
+    tokio::time::sleep(Duration::from_mins(1)).await;
+    runtime
+        .send(&id, Assign { to: "kim".into() })
+        .await
+        .unwrap()
+        .applied()
+        .await
+        .unwrap();
+    runtime
+        .send(&id, Close)
+        .await
+        .unwrap()
+        .applied()
+        .await
+        .unwrap();
+    // `close` fails once and waits 1s to retry, out of memory: the retry comes on time.
+    assert!(matches!(
+        runtime.outcome(&id).await.unwrap(),
+        Outcome::Completed(ticket::State::Closed(_))
+    ));
+    let closes: Vec<_> = runtime
+        .activities()
+        .log
+        .calls()
+        .into_iter()
+        .filter(|c| c.step == "close")
+        .map(|c| (c.attempt, c.at.as_secs(), c.key))
+        .collect();
+    assert_eq!(closes.len(), 2);
+    assert_eq!((closes[0].0, closes[1].0), (1, 2));
+    assert_eq!(closes[1].1 - closes[0].1, 1, "retried 1s later");
+    assert_eq!(closes[0].2, closes[1].2, "with the same key");
+
+    // A timer: the instance waits in the store, and is claimed again when it is due.
+    let start = tokio::time::Instant::now();
+    let id = runtime
+        .start_with_id("C-2", open("forgotten"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        runtime.outcome(&id).await.unwrap(),
+        Outcome::Completed(ticket::State::Expired(_))
+    ));
+    assert_eq!(start.elapsed(), Duration::from_hours(1));
+    runtime.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn instances_the_host_does_not_keep_take_their_inputs_in_memory() {
+    instances_the_host_does_not_keep_take_their_events_timers_and_retries(std::sync::Arc::new(
+        workflow_core::store::MemoryStore::new(),
+    ))
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn instances_the_host_does_not_keep_take_their_inputs_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = workflow_core::store::SqliteStore::open(dir.path().join("tickets.sqlite")).unwrap();
+    instances_the_host_does_not_keep_take_their_events_timers_and_retries(std::sync::Arc::new(
+        store,
+    ))
+    .await;
 }

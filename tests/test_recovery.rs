@@ -413,7 +413,10 @@ async fn an_instance_stored_under_another_definition_is_refused_and_left_as_it_w
     else {
         panic!("{}", resumed.refused[0])
     };
-    assert_eq!((*flow, refused, *was, *now), ("Claim", &id, stored, current));
+    assert_eq!(
+        (*flow, refused, *was, *now),
+        ("Claim", &id, stored, current)
+    );
     let refused = changed.send(&id, Approve::default()).await.unwrap_err();
     assert!(
         matches!(refused.error, RuntimeError::DefinitionChanged { .. }),
@@ -479,8 +482,19 @@ async fn a_full_store_refuses_a_start_and_an_event_and_hands_them_back_changing_
         rejected.error
     );
     assert_eq!(rejected.into_value(), claim::Event::Approve(long));
-    assert_eq!(runtime.history(&id).await.unwrap(), before, "nothing written");
-    assert!(runtime.store().inbox("Claim", &id).await.unwrap().is_empty());
+    assert_eq!(
+        runtime.history(&id).await.unwrap(),
+        before,
+        "nothing written"
+    );
+    assert!(
+        runtime
+            .store()
+            .inbox("Claim", &id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(runtime.state(&id).await.unwrap().name(), "Waiting");
     crash(runtime).await;
 }
@@ -540,7 +554,7 @@ async fn a_write_that_does_not_fit_stalls_the_instance_with_a_typed_error_and_it
     // With room again (no size limit), the instance carries on from where it was.
     let runtime = Runtime::<note::Flow, _>::with_store(Clerk, open(&path));
     let resumed = runtime.resume().await.unwrap();
-    assert_eq!(resumed.instances, [id.clone()]);
+    assert_eq!(resumed.instances, std::slice::from_ref(&id));
     let outcome = runtime.outcome(&id).await.unwrap();
     assert_eq!(outcome.state().name(), "Filed");
 }

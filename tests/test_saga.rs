@@ -87,7 +87,10 @@ async fn an_undo_that_fails_is_reported_and_the_older_ones_are_skipped() {
     assert_eq!(
         aborted.report.entries(),
         [
-            Entry::UndoFailed { undo: "refund", error: "refund failed".to_string() },
+            Entry::UndoFailed {
+                undo: "refund",
+                error: "refund failed".to_string()
+            },
             Entry::Skipped { undo: "release" },
         ]
     );

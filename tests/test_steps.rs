@@ -93,7 +93,10 @@ async fn a_failed_undo_skips_the_older_ones() {
     assert_eq!(
         aborted.report.entries(),
         [
-            Entry::UndoFailed { undo: "refund", error: "refund failed".to_string() },
+            Entry::UndoFailed {
+                undo: "refund",
+                error: "refund failed".to_string()
+            },
             Entry::Skipped { undo: "release" },
         ]
     );
@@ -203,7 +206,10 @@ async fn when_both_sides_of_par_fail_both_errors_are_kept() {
     );
     assert_eq!(
         aborted.report.entries(),
-        [Entry::AlsoFailed { step: "ship", error: "ship failed".to_string() }]
+        [Entry::AlsoFailed {
+            step: "ship",
+            error: "ship failed".to_string()
+        }]
     );
     assert!(
         aborted.input.is_some(),

@@ -52,8 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     for id in [&small, &large] {
-        if let Outcome::Completed(approval::State::Approved(approved)) =
-            runtime.outcome(id).await?
+        if let Outcome::Completed(approval::State::Approved(approved)) = runtime.outcome(id).await?
         {
             let trail: Vec<String> = approved
                 .history

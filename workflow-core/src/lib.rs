@@ -16,6 +16,10 @@ pub mod testing;
 mod undo;
 mod workflow;
 
+/// A `HashMap` with a fast hasher, for the maps looked up at every step (none of their keys
+/// are chosen by an attacker to collide: they are ids the store already holds).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub use combinators::StepExt;
 pub use context::{InstanceId, StepCtx};
 pub use definition::{
@@ -49,6 +53,7 @@ pub mod __private {
     pub use core::convert::Infallible;
     pub use core::time::Duration;
     pub use std::boxed::Box;
+    pub use std::sync::Arc;
 
     // The `core` names generated code needs, under one short path: the flow module imports
     // this module as `__wf`, which keeps the expansion small and immune to shadowing.

@@ -35,7 +35,11 @@ pub(crate) type Attempted<T> = Result<T, (FailureKind, String)>;
 pub(crate) trait Layer: Send + Sync {
     /// Wraps `inner`. What the layer needs of `attempt` it takes now: the future it
     /// returns holds only `inner` and values of its own.
-    fn layer<T, F>(&self, attempt: &Attempt<'_>, inner: F) -> impl Future<Output = Attempted<T>> + Send + use<Self, T, F>
+    fn layer<T, F>(
+        &self,
+        attempt: &Attempt<'_>,
+        inner: F,
+    ) -> impl Future<Output = Attempted<T>> + Send + use<Self, T, F>
     where
         T: Send,
         F: Future<Output = Attempted<T>> + Send;
@@ -45,7 +49,11 @@ pub(crate) trait Layer: Send + Sync {
 pub(crate) struct Stack<Outer, Inner>(pub(crate) Outer, pub(crate) Inner);
 
 impl<Outer: Layer, Inner: Layer> Layer for Stack<Outer, Inner> {
-    fn layer<T, F>(&self, attempt: &Attempt<'_>, inner: F) -> impl Future<Output = Attempted<T>> + Send + use<Outer, Inner, T, F>
+    fn layer<T, F>(
+        &self,
+        attempt: &Attempt<'_>,
+        inner: F,
+    ) -> impl Future<Output = Attempted<T>> + Send + use<Outer, Inner, T, F>
     where
         T: Send,
         F: Future<Output = Attempted<T>> + Send,
@@ -59,7 +67,11 @@ impl<Outer: Layer, Inner: Layer> Layer for Stack<Outer, Inner> {
 pub(crate) struct Traced;
 
 impl Layer for Traced {
-    fn layer<T, F>(&self, attempt: &Attempt<'_>, inner: F) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
+    fn layer<T, F>(
+        &self,
+        attempt: &Attempt<'_>,
+        inner: F,
+    ) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
     where
         T: Send,
         F: Future<Output = Attempted<T>> + Send,
@@ -107,7 +119,11 @@ impl Layer for Traced {
 pub(crate) struct Deadline;
 
 impl Layer for Deadline {
-    fn layer<T, F>(&self, attempt: &Attempt<'_>, inner: F) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
+    fn layer<T, F>(
+        &self,
+        attempt: &Attempt<'_>,
+        inner: F,
+    ) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
     where
         T: Send,
         F: Future<Output = Attempted<T>> + Send,
@@ -131,25 +147,31 @@ impl Layer for Deadline {
 pub(crate) struct CatchPanic;
 
 impl Layer for CatchPanic {
-    fn layer<T, F>(&self, _: &Attempt<'_>, inner: F) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
+    fn layer<T, F>(
+        &self,
+        _: &Attempt<'_>,
+        inner: F,
+    ) -> impl Future<Output = Attempted<T>> + Send + use<T, F>
     where
         T: Send,
         F: Future<Output = Attempted<T>> + Send,
     {
-        AssertUnwindSafe(inner).catch_unwind().map(|result| match result {
-            Ok(attempted) => attempted,
-            Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(ToString::to_string)
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".to_string());
-                Err((
-                    FailureKind::Panic,
-                    format!("the activity panicked: {message}"),
-                ))
-            }
-        })
+        AssertUnwindSafe(inner)
+            .catch_unwind()
+            .map(|result| match result {
+                Ok(attempted) => attempted,
+                Err(panic) => {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(ToString::to_string)
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_string());
+                    Err((
+                        FailureKind::Panic,
+                        format!("the activity panicked: {message}"),
+                    ))
+                }
+            })
     }
 }
 
@@ -160,7 +182,11 @@ pub(crate) type Standard = Stack<Traced, Stack<Deadline, CatchPanic>>;
 pub(crate) const STANDARD: Standard = Stack(Traced, Stack(Deadline, CatchPanic));
 
 /// Runs `call`, one attempt described by `attempt`, through `layers`.
-pub(crate) async fn run<L, T, E, F>(layers: &L, attempt: &Attempt<'_>, call: F) -> Result<T, Failure>
+pub(crate) async fn run<L, T, E, F>(
+    layers: &L,
+    attempt: &Attempt<'_>,
+    call: F,
+) -> Result<T, Failure>
 where
     L: Layer,
     T: Send,

@@ -6,12 +6,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::Durable;
 use super::codec;
 use super::host::HostShared;
 use super::machine::{Machine, outcome_of};
 use super::outcome::{Outcome, Rejected, RuntimeError};
 use super::policy::now_ms;
-use super::Durable;
 use crate::store::{
     Answer, Cause, Message, MessageId, Record, Snapshot, Store, StoreError, Summary, Work,
 };
@@ -114,7 +114,10 @@ impl<W: Durable> Delivery<W> {
     }
 }
 
-async fn wait(notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>, poll: Option<core::time::Duration>) {
+async fn wait(
+    notified: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    poll: Option<core::time::Duration>,
+) {
     match poll {
         Some(every) => {
             let _ = tokio::time::timeout(every, notified).await;
@@ -335,7 +338,7 @@ impl<W: Durable> Client<W> {
                     return Ok(outcome);
                 }
             }
-            self.check_version(&snapshot)?;
+            Self::check_version(&snapshot)?;
             if let Some(host) = &self.host {
                 if host.is_shut_down() {
                     return Err(RuntimeError::ShutDown { id: id.clone() });
@@ -395,11 +398,11 @@ impl<W: Durable> Client<W> {
                 state: state_name(W::DEFINITION, &snapshot.state_name),
             });
         }
-        self.check_version(&snapshot)?;
+        Self::check_version(&snapshot)?;
         Ok(snapshot)
     }
 
-    fn check_version(&self, snapshot: &Snapshot) -> Result<(), RuntimeError> {
+    fn check_version(snapshot: &Snapshot) -> Result<(), RuntimeError> {
         let def = W::DEFINITION;
         if snapshot.fingerprint == def.fingerprint() {
             return Ok(());

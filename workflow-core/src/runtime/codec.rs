@@ -5,11 +5,18 @@
 //! non-finite floats, and after, the text is decoded back once: a value that does not come
 //! back is refused with a typed error, and nothing is written.
 
+use std::any::TypeId;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::ser::{self, Serialize};
+
+use crate::FlowState;
+
+/// A set with a fast hasher: looked up at every write of a state.
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Why a value cannot be stored: what it is, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,18 +30,51 @@ impl fmt::Display for Unstorable {
 
 /// `value` as JSON, if it comes back from JSON as it went in.
 pub(crate) fn encode<T: Serialize + DeserializeOwned>(value: &T) -> Result<Arc<str>, Unstorable> {
+    let text = write(value)?;
+    read_back::<T>(&text)?;
+    Ok(text.into())
+}
+
+/// A flow's state as JSON, if it comes back from JSON as it went in.
+///
+/// Every value is checked for floats JSON cannot hold; the read back, which costs as much as
+/// the write, is made once per state of each flow in each thread: what it finds (a field
+/// written but not read, a `Serialize` and a `Deserialize` that disagree) is a property of
+/// the state's type, not of one value.
+pub(crate) fn encode_state<S>(state: &S) -> Result<Arc<str>, Unstorable>
+where
+    S: FlowState + Serialize + DeserializeOwned,
+{
+    thread_local! {
+        static READ_BACK: RefCell<FastSet<(TypeId, usize)>> = RefCell::new(FastSet::default());
+    }
+    let text = write(state)?;
+    let key = (TypeId::of::<S>(), state.index());
+    if !READ_BACK.with_borrow(|checked| checked.contains(&key)) {
+        read_back::<S>(&text)?;
+        READ_BACK.with_borrow_mut(|checked| checked.insert(key));
+    }
+    Ok(text.into())
+}
+
+/// `value` as JSON, refusing floats JSON cannot hold.
+fn write<T: Serialize>(value: &T) -> Result<String, Unstorable> {
     value
         .serialize(FiniteFloats)
         .map_err(|NonFinite(path)| Unstorable(path))?;
-    let text = serde_json::to_string(value)
-        .map_err(|error| Unstorable(format!("it cannot be written as JSON: {error}")))?;
-    if let Err(error) = serde_json::from_str::<T>(&text) {
-        return Err(Unstorable(format!(
+    serde_json::to_string(value)
+        .map_err(|error| Unstorable(format!("it cannot be written as JSON: {error}")))
+}
+
+/// Checks that `text` reads back as a `T`.
+fn read_back<T: DeserializeOwned>(text: &str) -> Result<(), Unstorable> {
+    match serde_json::from_str::<T>(text) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(Unstorable(format!(
             "it does not read back from the JSON it is written as ({error}): check its \
              `Serialize` and `Deserialize` agree"
-        )));
+        ))),
     }
-    Ok(text.into())
 }
 
 /// `text`, decoded.
@@ -113,7 +153,12 @@ impl ser::Serializer for FiniteFloats {
     fn serialize_unit(self) -> Result<(), NonFinite> {
         Ok(())
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), NonFinite> {
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), NonFinite> {
         Ok(())
     }
     fn serialize_newtype_struct<T: ?Sized + Serialize>(
@@ -277,13 +322,23 @@ mod tests {
             previous: Some(f64::INFINITY),
             samples: vec![],
         };
-        assert!(encode(&hidden).unwrap_err().0.starts_with("field `previous`"));
+        assert!(
+            encode(&hidden)
+                .unwrap_err()
+                .0
+                .starts_with("field `previous`")
+        );
         let nested = Reading {
             celsius: 1.0,
             previous: None,
             samples: vec![1.0, f32::NEG_INFINITY],
         };
-        assert!(encode(&nested).unwrap_err().0.starts_with("field `samples`"));
+        assert!(
+            encode(&nested)
+                .unwrap_err()
+                .0
+                .starts_with("field `samples`")
+        );
     }
 
     #[test]

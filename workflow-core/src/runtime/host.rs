@@ -5,7 +5,6 @@
 //! it may; the store keeps them until an input arrives.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -22,10 +21,10 @@ use super::outcome::{Resumed, RuntimeError};
 use super::policy::{due_in, instant_of, now_ms};
 use super::timers::{Timers, Wakeup};
 use super::{Durable, Runnable};
+use crate::InstanceId;
 use crate::store::{
     Claim, Claimed, FlowVersion, Lease, MemoryStore, Notice, Store, StoreError, WorkerId,
 };
-use crate::InstanceId;
 
 /// How many instances a sweep claims at a time.
 const SWEEP_BATCH: usize = 256;
@@ -94,11 +93,11 @@ pub(crate) struct HostShared {
     lease: Duration,
     keep_waiting: usize,
     waiting: AtomicUsize,
-    flows: HashMap<&'static str, Arc<dyn Hosted>>,
+    flows: crate::FastMap<&'static str, Arc<dyn Hosted>>,
     versions: Vec<FlowVersion>,
-    active: Mutex<HashMap<Key, Active>>,
-    stalled: Mutex<HashMap<Key, Arc<StoreError>>>,
-    unreadable: Mutex<HashMap<Key, (Claim, String)>>,
+    active: Mutex<crate::FastMap<Key, Active>>,
+    stalled: Mutex<crate::FastMap<Key, Arc<StoreError>>>,
+    unreadable: Mutex<crate::FastMap<Key, (Claim, String)>>,
     background: Mutex<Vec<JoinHandle<()>>>,
     started: AtomicBool,
     shut_down: AtomicBool,
@@ -234,6 +233,10 @@ impl HostBuilder {
     /// # Panics
     ///
     /// If the host already runs a flow with `W`'s name.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the flow's marker value names the flow, so that `W` is inferred"
+    )]
     pub fn flow<W, A>(mut self, flow: W, activities: A) -> Self
     where
         W: Runnable<A>,
@@ -290,7 +293,7 @@ impl HostBuilder {
     /// If two flows share a name.
     #[must_use]
     pub fn build(self) -> Host {
-        let mut flows = HashMap::new();
+        let mut flows = crate::FastMap::default();
         let mut versions = Vec::new();
         for flow in self.flows {
             let version = flow.version();
@@ -306,9 +309,7 @@ impl HostBuilder {
         }
         Host {
             shared: Arc::new(HostShared {
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
                 worker: self.worker.unwrap_or_else(WorkerId::random),
                 timers: Arc::new(Timers::default()),
                 lease: self.lease,
@@ -316,9 +317,9 @@ impl HostBuilder {
                 waiting: AtomicUsize::new(0),
                 flows,
                 versions,
-                active: Mutex::new(HashMap::new()),
-                stalled: Mutex::new(HashMap::new()),
-                unreadable: Mutex::new(HashMap::new()),
+                active: Mutex::new(crate::FastMap::default()),
+                stalled: Mutex::new(crate::FastMap::default()),
+                unreadable: Mutex::new(crate::FastMap::default()),
                 background: Mutex::new(Vec::new()),
                 started: AtomicBool::new(false),
                 shut_down: AtomicBool::new(false),
@@ -376,8 +377,11 @@ impl Host {
     /// The store's error, if it cannot be read.
     pub async fn resume(&self) -> Result<Resumed, RuntimeError> {
         self.shared.ensure_started();
-        self.shared.sweep_now().await?;
-        let mut resumed = Resumed::default();
+        let mut resumed = Resumed {
+            // What this call claimed may end before the store is listed: it is reported too.
+            instances: self.shared.sweep_now().await?,
+            refused: Vec::new(),
+        };
         for version in &self.shared.versions {
             for summary in self.shared.store.unfinished(&version.name).await? {
                 let key = (version.name.to_string(), summary.id.clone());
@@ -393,11 +397,12 @@ impl Host {
                         id: summary.id,
                         reason: reason.clone(),
                     });
-                } else {
+                } else if !resumed.instances.contains(&summary.id) {
                     resumed.instances.push(summary.id);
                 }
             }
         }
+        resumed.instances.sort();
         // Stalled instances try their write again now.
         for key in self.shared.stalled_keys() {
             if let Some(active) = self.shared.active().get(&key) {
@@ -445,18 +450,18 @@ fn static_name(name: &crate::store::Name) -> &'static str {
 }
 
 impl HostShared {
-    fn active(&self) -> MutexGuard<'_, HashMap<Key, Active>> {
+    fn active(&self) -> MutexGuard<'_, crate::FastMap<Key, Active>> {
         // Each critical section is one map operation: a poisoned lock holds a consistent map.
         self.active.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn unreadable(&self) -> MutexGuard<'_, HashMap<Key, (Claim, String)>> {
+    fn unreadable(&self) -> MutexGuard<'_, crate::FastMap<Key, (Claim, String)>> {
         self.unreadable
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn stalled_map(&self) -> MutexGuard<'_, HashMap<Key, Arc<StoreError>>> {
+    fn stalled_map(&self) -> MutexGuard<'_, crate::FastMap<Key, Arc<StoreError>>> {
         self.stalled.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -503,12 +508,18 @@ impl HostShared {
             .is_ok()
     }
 
+    /// Sweeps the store at `at_ms`: an instance handed back waits there for its timer.
+    pub(crate) fn sweep_at(&self, at_ms: u64) {
+        self.timers.wake_at(instant_of(at_ms), &self.sweep);
+    }
+
     pub(crate) fn leave_hot(&self) {
         self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// An instance's task left.
     pub(crate) fn finished(self: &Arc<Self>, claim: &Claim, wakeup: &Arc<Wakeup>, exit: Exit) {
+        let exit = &exit;
         let key = (claim.flow.to_string(), claim.id.clone());
         {
             let mut active = self.active();
@@ -602,10 +613,11 @@ impl HostShared {
         }
     }
 
-    /// Claims and drives every instance due now.
-    async fn sweep_now(self: &Arc<Self>) -> Result<(), StoreError> {
+    /// Claims and drives every instance due now; returns those it claimed.
+    async fn sweep_now(self: &Arc<Self>) -> Result<Vec<InstanceId>, StoreError> {
+        let mut claimed = Vec::new();
         if self.versions.is_empty() {
-            return Ok(());
+            return Ok(claimed);
         }
         loop {
             let due = self
@@ -616,14 +628,15 @@ impl HostShared {
                 self.park_unreadable(claim, error.to_string());
             }
             let full = due.claimed.len() == SWEEP_BATCH;
-            for claimed in due.claimed {
-                self.activate(claimed).await;
+            for due in due.claimed {
+                claimed.push(due.claim.id.clone());
+                self.activate(due).await;
             }
             if !full {
                 if let Some(next) = due.next_ms {
                     self.timers.wake_at(instant_of(next), &self.sweep);
                 }
-                return Ok(());
+                return Ok(claimed);
             }
         }
     }
@@ -684,6 +697,13 @@ impl Drop for HostShared {
 /// until the host is gone.
 async fn sweep_forever(host: Weak<HostShared>, sweep: Arc<Wakeup>, poll: Option<Duration>) {
     loop {
+        // The first sweep is `Host::resume`'s, which reports what it claimed.
+        match poll {
+            Some(every) => {
+                let _ = tokio::time::timeout(every, sweep.woken()).await;
+            }
+            None => sweep.woken().await,
+        }
         if sweep.stopping() {
             return;
         }
@@ -694,12 +714,6 @@ async fn sweep_forever(host: Weak<HostShared>, sweep: Arc<Wakeup>, poll: Option<
                 host.timers
                     .wake_at(tokio::time::Instant::now() + Duration::from_secs(1), &sweep);
             }
-        }
-        match poll {
-            Some(every) => {
-                let _ = tokio::time::timeout(every, sweep.woken()).await;
-            }
-            None => sweep.woken().await,
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::store::{Answer, Claim, Commit, InboxItem, Message, MessageId, StoreEr
 use crate::{FlowState, InstanceId, StepCtx};
 
 /// Why a driven instance's task left.
+#[derive(Clone, Copy)]
 pub(crate) enum Exit {
     /// The instance ended.
     Ended,
@@ -69,7 +70,8 @@ pub(crate) fn feed<W: Durable>(
                     json,
                 },
                 Err(error) => {
-                    let reason = format!("not an event of flow `{}`: {error}", W::DEFINITION.name());
+                    let reason =
+                        format!("not an event of flow `{}`: {error}", W::DEFINITION.name());
                     fx.answers.push((item.id, Answer::Unreadable { reason }));
                     continue;
                 }
@@ -87,7 +89,8 @@ where
 {
     /// Runs the instance until its task leaves, then tells the host why.
     pub(crate) async fn run(mut self) {
-        let span = info_span!("instance", flow = W::DEFINITION.name(), instance = %self.machine.id());
+        let span =
+            info_span!("instance", flow = W::DEFINITION.name(), instance = %self.machine.id());
         let exit = self.drive().instrument(span).await;
         if self.hot {
             self.host.leave_hot();
@@ -201,6 +204,9 @@ where
 
     /// Hands the claim back: the instance waits in the store for a message or its timer.
     async fn release(&mut self) -> Exit {
+        if let Wake::At(at) = self.machine.wake() {
+            self.host.sweep_at(at);
+        }
         if self.fx.must_write() {
             return match self.write(true).await {
                 Ok(()) => Exit::Released,
@@ -235,7 +241,9 @@ where
                     step: step.name(),
                     is_undo: false,
                     number,
-                    deadline: deadline_ms.zip(step.timeout()).map(|(at, t)| (instant_of(at), t)),
+                    deadline: deadline_ms
+                        .zip(step.timeout())
+                        .map(|(at, t)| (instant_of(at), t)),
                 };
                 let call = W::run_transition(
                     &*self.flow.activities,
@@ -270,7 +278,9 @@ where
                     step: undo_def.name(),
                     is_undo: true,
                     number,
-                    deadline: deadline_ms.zip(step.timeout()).map(|(at, t)| (instant_of(at), t)),
+                    deadline: deadline_ms
+                        .zip(step.timeout())
+                        .map(|(at, t)| (instant_of(at), t)),
                 };
                 let call = W::run_undo(&*self.flow.activities, undo, state, &ctx);
                 let result = attempt::run(&attempt::STANDARD, &attempt, call).await;

@@ -24,10 +24,10 @@ mod outcome;
 mod policy;
 mod timers;
 
-#[allow(deprecated)]
-pub use outcome::Finished;
 pub use client::{Client, Delivery};
 pub use host::{Host, HostBuilder};
+#[allow(deprecated)]
+pub use outcome::Finished;
 pub use outcome::{Outcome, Rejected, Resumed, RuntimeError};
 
 use std::fmt;
@@ -133,9 +133,7 @@ where
     /// `W` with `activities`.
     pub fn with_host(activities: A, builder: HostBuilder) -> Self {
         let activities = Arc::new(activities);
-        let host = builder
-            .flow_shared::<W, A>(Arc::clone(&activities))
-            .build();
+        let host = builder.flow_shared::<W, A>(Arc::clone(&activities)).build();
         let client = host.client::<W>();
         Self {
             host,

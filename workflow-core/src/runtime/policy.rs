@@ -45,21 +45,33 @@ fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
 pub(crate) fn now_ms() -> u64 {
     type Origins = HashMap<Option<tokio::runtime::Id>, (u64, Instant)>;
     static ORIGINS: OnceLock<Mutex<Origins>> = OnceLock::new();
+    thread_local! {
+        /// The origin last used on this thread: a worker thread serves one runtime.
+        static LAST: std::cell::Cell<Option<(Option<tokio::runtime::Id>, u64, Instant)>> =
+            const { std::cell::Cell::new(None) };
+    }
     let runtime = tokio::runtime::Handle::try_current()
         .ok()
         .map(|handle| handle.id());
     let now = Instant::now();
-    let (wall_ms, origin) = *ORIGINS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(runtime)
-        .or_insert_with(|| {
-            let wall = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            (wall, now)
-        });
+    let (wall_ms, origin) = match LAST.get() {
+        Some((id, wall, origin)) if id == runtime => (wall, origin),
+        _ => {
+            let (wall, origin) = *ORIGINS
+                .get_or_init(Mutex::default)
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(runtime)
+                .or_insert_with(|| {
+                    let wall = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+                    (wall, now)
+                });
+            LAST.set(Some((runtime, wall, origin)));
+            (wall, origin)
+        }
+    };
     let elapsed = now.saturating_duration_since(origin);
     wall_ms.saturating_add(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::StoreError;
 use super::inbox::{Answer, InboxItem, MessageId};
 use super::record::Record;
 use super::snapshot::{Name, Snapshot};
-use super::StoreError;
 use crate::{Fingerprint, InstanceId};
 
 /// Who holds a claim: one worker process (or one host in a process).

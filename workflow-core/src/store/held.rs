@@ -26,12 +26,7 @@ impl Held {
     }
 
     /// A new claim for `lease`, with fencing token `token`.
-    pub(crate) fn take(
-        flow: &Name,
-        id: &InstanceId,
-        lease: &Lease,
-        token: u64,
-    ) -> (Self, Claim) {
+    pub(crate) fn take(flow: &Name, id: &InstanceId, lease: &Lease, token: u64) -> (Self, Claim) {
         let held = Self {
             worker: lease.worker.clone(),
             token,
@@ -58,6 +53,9 @@ mod tests {
         assert!(Held::may_take(Some(&held), &lease("b", 30_001)));
         assert!(Held::is(Some(&held), &claim));
         let other = Claim::new("F", InstanceId::new("i"), WorkerId::new("a"), 2);
-        assert!(!Held::is(Some(&held), &other), "another token is another claim");
+        assert!(
+            !Held::is(Some(&held), &other),
+            "another token is another claim"
+        );
     }
 }

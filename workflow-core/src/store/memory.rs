@@ -1,14 +1,13 @@
 //! The in-memory store: the default, for tests and demos. Nothing survives the process.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 
 use super::held::Held;
 use super::{
-    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
-    Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId, Notice,
+    Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -31,7 +30,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     /// By flow, then by instance: a write looks its instance up without building a key.
-    flows: HashMap<super::Name, HashMap<InstanceId, Entry>>,
+    flows: crate::FastMap<super::Name, crate::FastMap<InstanceId, Entry>>,
     next_message: u64,
     next_token: u64,
 }
@@ -239,6 +238,8 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
+        let wakes = commit.snapshot.status.is_finished() || !commit.answers.is_empty();
+        let released = commit.release && commit.wake == Wake::Now;
         {
             let mut inner = self.lock();
             let entry = inner.entry(&claim.flow, &claim.id)?;
@@ -251,7 +252,11 @@ impl Store for MemoryStore {
                 release,
             } = commit;
             for (message, answer) in answers {
-                if let Some(row) = entry.inbox.iter_mut().find(|row| row.item.id == message) {
+                if let Some(row) = entry
+                    .inbox
+                    .iter_mut()
+                    .find(|row| row.item.id == message && row.answer.is_none())
+                {
                     row.answer = Some(answer);
                 }
             }
@@ -275,7 +280,15 @@ impl Store for MemoryStore {
                 entry.held = None;
             }
         }
-        self.watch.changed(&claim.flow, &claim.id);
+        if released {
+            self.watch.notice(Notice::Released {
+                flow: claim.flow.clone(),
+                id: claim.id.clone(),
+            });
+        }
+        if wakes {
+            self.watch.changed(&claim.flow, &claim.id);
+        }
         Ok(())
     }
 

@@ -180,7 +180,10 @@ pub trait Store: Send + Sync + 'static {
     /// A backend or corruption error.
     async fn history(&self, flow: &str, id: &InstanceId) -> Result<Vec<Record>, StoreError>;
 
-    /// Where the store tells hosts and waiting callers about changes.
+    /// Where the store tells hosts and waiting callers about changes: hosts get a
+    /// [`Notice`] for each instance created without a claim, each message posted and each
+    /// claim handed back with work due; an instance's waiters are woken when it is created,
+    /// when a message is posted to it, when it answers a message and when it ends.
     fn watch(&self) -> &Watch;
 
     /// How often a host should look at the store on its own, for changes made where this

@@ -50,9 +50,14 @@ impl Status {
     /// The status [`as_str`](Self::as_str) wrote.
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Running, Self::Completed, Self::Failed, Self::Cancelled]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        [
+            Self::Running,
+            Self::Completed,
+            Self::Failed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 }
 
@@ -249,6 +254,14 @@ pub struct Ending {
     pub failure: Option<Failure>,
     /// Every undo that ran, failed or was skipped, newest first.
     pub report: Vec<ReportLine>,
+}
+
+impl Ending {
+    /// An ending with `failure` (for a failed instance) and the compensation `report`.
+    #[must_use]
+    pub const fn new(failure: Option<Failure>, report: Vec<ReportLine>) -> Self {
+        Self { failure, report }
+    }
 }
 
 /// One line of a compensation report, as stored.

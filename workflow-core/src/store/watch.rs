@@ -6,7 +6,6 @@
 //! or the store's connection dropped) looks at the store again, and a store shared by
 //! several processes is polled too.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -57,8 +56,9 @@ pub enum Notice {
 /// ```
 #[derive(Debug)]
 pub struct Watch {
-    notices: broadcast::Sender<Notice>,
-    waiters: Mutex<HashMap<Name, HashMap<InstanceId, Weak<Notify>>>>,
+    /// Made on the first subscription: a store no host listens to sends nothing.
+    notices: std::sync::OnceLock<broadcast::Sender<Notice>>,
+    waiters: Mutex<crate::FastMap<Name, crate::FastMap<InstanceId, Weak<Notify>>>>,
     /// How many instances have waiters: a commit with none to wake takes no lock.
     watched: AtomicUsize,
 }
@@ -81,7 +81,6 @@ pub struct InstanceWatch<'a> {
 impl InstanceWatch<'_> {
     /// Resolves at the next change of the instance. Create it (and `enable` it) before
     /// looking at the store, so that a change between the look and the wait is not missed.
-    #[must_use]
     pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
         self.notify.notified()
     }
@@ -92,8 +91,8 @@ impl Watch {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            notices: broadcast::Sender::new(4096),
-            waiters: Mutex::new(HashMap::new()),
+            notices: std::sync::OnceLock::new(),
+            waiters: Mutex::new(crate::FastMap::default()),
             watched: AtomicUsize::new(0),
         }
     }
@@ -102,13 +101,17 @@ impl Watch {
     /// the store as a whole again.
     #[must_use]
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
-        self.notices.subscribe()
+        self.notices
+            .get_or_init(|| broadcast::Sender::new(1024))
+            .subscribe()
     }
 
     /// Sends `notice` to every subscribed host.
     pub fn notice(&self, notice: Notice) {
         // No host subscribed is fine: nothing runs the flow here.
-        let _ = self.notices.send(notice);
+        if let Some(notices) = self.notices.get() {
+            let _ = notices.send(notice);
+        }
     }
 
     /// A registration to be woken when instance `id` of `flow` changes.
@@ -119,9 +122,10 @@ impl Watch {
             Some(instances) => instances,
             None => waiters.entry(Name::Owned(flow.to_string())).or_default(),
         };
-        let notify = match instances.get(id).and_then(Weak::upgrade) {
-            Some(notify) => notify,
-            None => {
+        let notify = if let Some(notify) = instances.get(id).and_then(Weak::upgrade) {
+            notify
+        } else {
+            {
                 let notify = Arc::new(Notify::new());
                 if instances
                     .insert(id.clone(), Arc::downgrade(&notify))
@@ -150,21 +154,21 @@ impl Watch {
         let Some(instances) = waiters.get_mut(flow) else {
             return;
         };
-        match instances.get(id).map(Weak::upgrade) {
-            Some(Some(notify)) => notify.notify_waiters(),
-            Some(None) => {
+        if let Some(entry) = instances.get(id) {
+            if let Some(notify) = entry.upgrade() {
+                notify.notify_waiters();
+            } else {
                 // Its waiters are gone: forget it.
                 instances.remove(id);
                 self.watched.fetch_sub(1, Ordering::Relaxed);
             }
-            None => {}
         }
     }
 
     /// Wakes every waiter: the store closed, or cannot tell what changed.
     pub fn changed_all(&self) {
         let waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
-        for notify in waiters.values().flat_map(HashMap::values) {
+        for notify in waiters.values().flat_map(crate::FastMap::values) {
             if let Some(notify) = notify.upgrade() {
                 notify.notify_waiters();
             }

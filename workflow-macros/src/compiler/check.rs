@@ -32,6 +32,7 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_unique_transition_names(&flow, errors);
     check_unique_undo_names(&flow, errors);
     check_naming_conventions(&flow, errors);
+    check_module_name_is_usable(&flow, errors);
     check_transition_names_free_on_saga(&flow, errors);
     check_generated_names_do_not_clash(&flow, errors);
     check_no_repeated_state_in_transition(&flow, errors);
@@ -205,6 +206,27 @@ fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
     }
     for undo in &flow.undos {
         method_like(&undo.name, "undo", errors);
+    }
+}
+
+// Rule: the flow's module, named after it in snake case, can be declared: `Crate`, `Self`
+// and `Super` would give `crate`, `self` and `super`, which Rust allows no module to be named
+// (even as raw identifiers). Other keywords are written as raw identifiers (`r#type`).
+fn check_module_name_is_usable(flow: &Flow, errors: &mut Errors) {
+    let snake = flow.name.unraw().to_string().to_snake_case();
+    if crate::compiler::model::PATH_KEYWORDS.contains(&snake.as_str()) {
+        errors.push(
+            Diagnostic::new(
+                flow.name.span(),
+                format!(
+                    "flow `{}` would generate a module named `{snake}`, a path keyword that \
+                     Rust allows no module to take",
+                    flow.name
+                ),
+            )
+            .expected("a flow name whose snake case is not `crate`, `self` or `super`")
+            .help(format!("rename the flow, for example `{}Flow`", flow.name)),
+        );
     }
 }
 

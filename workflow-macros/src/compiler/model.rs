@@ -269,6 +269,34 @@ pub(crate) fn pascal_ident(name: &Ident, suffix: &str) -> Ident {
     )
 }
 
+/// Rust's keywords: a flow's module named like one of these is written as a raw identifier
+/// (`Type` -> `r#type`), or, for [`PATH_KEYWORDS`], refused.
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
+];
+
+/// Keywords that cannot be raw identifiers: a flow whose module would be named like one is
+/// an error of the `check` pass.
+pub(crate) const PATH_KEYWORDS: &[&str] = &["crate", "self", "super"];
+
+/// The module of flow `name`: its name in snake case, as a raw identifier if it is a keyword.
+/// A name that cannot be a module at all gets a stand-in, and an error from the checks.
+fn module_ident(name: &Ident) -> Ident {
+    use syn::ext::IdentExt as _;
+    let snake = name.unraw().to_string().to_snake_case();
+    if PATH_KEYWORDS.contains(&snake.as_str()) {
+        Ident::new(&format!("{snake}_flow"), name.span())
+    } else if KEYWORDS.contains(&snake.as_str()) {
+        Ident::new_raw(&snake, name.span())
+    } else {
+        Ident::new(&snake, name.span())
+    }
+}
+
 /// Builds the model. The flag is `false` when a state name could not be resolved; the graph-wide
 /// checks are then skipped, as they would report consequences rather than causes.
 pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
@@ -276,7 +304,7 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
         .attrs
         .into_iter()
         .partition(|a| a.path().is_ident("doc"));
-    let module = Ident::new(&decl.name.to_string().to_snake_case(), decl.name.span());
+    let module = module_ident(&decl.name);
     let item_vis = item_visibility(&decl.vis);
     let nested_vis = syn::parse2(item_vis.clone())
         .map_or_else(|_| item_vis.clone(), |vis| item_visibility(&vis));
@@ -552,6 +580,11 @@ fn event_index(events: &mut Vec<Event>, ty: Type, errors: &mut Errors) -> Option
     Some(events.len() - 1)
 }
 
+/// The longest duration a flow may write: 100 years. Every store keeps due times as
+/// milliseconds since 1970 in a signed 64-bit integer; a bound far below that keeps every
+/// due time, and any sum of one with the clock, exact in every store and in JSON.
+const MAX_DURATION_MS: u64 = 100 * 365 * 24 * 3_600_000;
+
 /// Converts a duration literal (`500ms`, `30s`, `15min`, `2h`).
 fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
     let written = lit.to_token_stream().to_string();
@@ -625,6 +658,18 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(u64::from(per_unit)));
+    in_range(lit, &written, option, millis, errors)
+}
+
+/// A duration of `millis` (`None`: too large for a `u64`), if it is above zero and at most
+/// [`MAX_DURATION_MS`].
+fn in_range(
+    lit: &Lit,
+    written: &str,
+    option: &str,
+    millis: Option<u64>,
+    errors: &mut Errors,
+) -> Option<Duration> {
     match millis {
         Some(0) => {
             errors.push(
@@ -641,6 +686,20 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
             );
             None
         }
+        Some(ms) if ms > MAX_DURATION_MS => {
+            errors.push(
+                Diagnostic::new(
+                    lit.span(),
+                    format!("found `{written}` in `{option}`, longer than a wait may last"),
+                )
+                .expected("a duration of at most 100 years (`876000h`)")
+                .help(
+                    "a due time is stored as milliseconds since 1970 in a 64-bit integer; \
+                     model a longer wait as a state that renews its timer",
+                ),
+            );
+            None
+        }
         Some(ms) => Some(Duration::from_millis(ms)),
         None => {
             errors.push(
@@ -648,7 +707,7 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
                     lit.span(),
                     format!("found `{written}` in `{option}`, too long to represent"),
                 )
-                .expected("a duration below about 584 million years")
+                .expected("a duration of at most 100 years (`876000h`)")
                 .help("use a smaller number"),
             );
             None

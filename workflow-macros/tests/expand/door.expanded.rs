@@ -259,6 +259,36 @@ A transition's method receives its source state by reference, so a retry can cal
             ctx: &__wf::StepCtx,
         ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send;
     }
+    /// Activities shared behind an `Arc` are activities too: one set can serve several
+    /// flows and hosts.
+    impl<__T: Activities> Activities for __wf::Arc<__T> {
+        type Error = __T::Error;
+        #[inline]
+        fn open(
+            &self,
+            from: &Closed,
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send {
+            __T::open(self, from, ctx)
+        }
+        #[inline]
+        fn kick(
+            &self,
+            from: &Closed,
+            event: &Kick,
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send {
+            __T::kick(self, from, event, ctx)
+        }
+        #[inline]
+        fn close(
+            &self,
+            state: &Opened,
+            ctx: &__wf::StepCtx,
+        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send {
+            __T::close(self, state, ctx)
+        }
+    }
     impl Closed {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
 

@@ -40,7 +40,9 @@ impl<W: Durable> Machine<W> {
                     fx.answers.push((id, Answer::Applied));
                     self.begin_unwinding(Cause::Cancelled, now_ms, fx);
                 }
-                Some(Message::Event { id, event, json }) => self.accept(id, event, json, now_ms, fx),
+                Some(Message::Event { id, event, json }) => {
+                    self.accept(id, event, json, now_ms, fx);
+                }
                 None => {}
             }
             return;
@@ -162,13 +164,16 @@ impl<W: Durable> Machine<W> {
         }
         step.running = None;
         let (transition, number) = (step.transition, step.failed + 1);
-        let result = result.and_then(|next| match codec::encode(&next) {
+        let result = result.and_then(|next| match codec::encode_state(&next) {
             Ok(json) => Ok((next, json)),
             Err(why) => Err(Failure::new(
                 Self::DEF.transitions()[transition].name(),
                 number,
                 FailureKind::Unstorable,
-                format!("the state `{}` it returned cannot be stored: {why}", next.name()),
+                format!(
+                    "the state `{}` it returned cannot be stored: {why}",
+                    next.name()
+                ),
             )),
         });
         match result {

@@ -192,7 +192,7 @@ impl<W: Durable> Machine<W> {
         state: W::State,
         now_ms: u64,
     ) -> Result<(Self, Effects), (Unstorable, W::State)> {
-        let json = match codec::encode(&state) {
+        let json = match codec::encode_state(&state) {
             Ok(json) => json,
             Err(why) => return Err((why, state)),
         };
@@ -394,7 +394,7 @@ impl<W: Durable> Machine<W> {
                 retry_at_ms: unwinding.retry_at_ms,
             }),
         });
-        snapshot.ending = self.ending.clone();
+        snapshot.ending.clone_from(&self.ending);
         snapshot
     }
 
@@ -469,12 +469,8 @@ impl<W: Durable> Machine<W> {
     fn record(&mut self, fx: &mut Effects, now_ms: u64, kind: RecordKind) {
         self.seq += 1;
         self.at_ms = now_ms;
-        fx.records.push(Record::new(
-            self.seq,
-            now_ms,
-            kind,
-            self.state.name(),
-        ));
+        fx.records
+            .push(Record::new(self.seq, now_ms, kind, self.state.name()));
     }
 
     fn next_attempt(&mut self) -> AttemptId {
@@ -485,7 +481,7 @@ impl<W: Durable> Machine<W> {
     /// The idempotency key of a step chosen now: `<instance>/<record count>/<step>`, the
     /// same for each of its attempts, and recorded with the step.
     fn key(&self, step: &str) -> Arc<str> {
-        format!("{}/{}/{step}", self.id, self.seq).into()
+        step_key(&self.id, self.seq, "", step)
     }
 
     /// Arms the current state's `after` timer, if it has one, from `now_ms`.
@@ -523,6 +519,20 @@ impl<W: Durable> Machine<W> {
     }
 }
 
+/// `<instance>/<seq>/<kind><step>`: an idempotency key. Written by hand: it is made at
+/// every step, and `format!` costs several times as much.
+fn step_key(id: &InstanceId, seq: u64, kind: &str, step: &str) -> Arc<str> {
+    use std::fmt::Write as _;
+    let mut key = String::with_capacity(id.as_str().len() + kind.len() + step.len() + 22);
+    key.push_str(id.as_str());
+    key.push('/');
+    let _ = write!(key, "{seq}");
+    key.push('/');
+    key.push_str(kind);
+    key.push_str(step);
+    key.into()
+}
+
 /// How an instance with `status`, in `state`, ended; `None` while it runs.
 pub(crate) fn outcome_of<S>(
     def: &'static Definition,
@@ -540,7 +550,12 @@ pub(crate) fn outcome_of<S>(
         Status::Failed => Outcome::Failed {
             state,
             failure: ending.failure.clone().unwrap_or_else(|| {
-                Failure::new("", 0, crate::FailureKind::Mismatch, "no failure was recorded")
+                Failure::new(
+                    "",
+                    0,
+                    crate::FailureKind::Mismatch,
+                    "no failure was recorded",
+                )
             }),
             report,
         },
@@ -552,16 +567,16 @@ fn report_from_lines(def: &'static Definition, lines: &[store::ReportLine]) -> R
     lines
         .iter()
         .map(|line| match line {
-                store::ReportLine::Undone { undo } => crate::Entry::Undone {
-                    undo: undo_name(def, undo),
-                },
-                store::ReportLine::UndoFailed { undo, failure } => crate::Entry::UndoFailed {
-                    undo: undo_name(def, undo),
-                    error: failure.clone(),
-                },
-                store::ReportLine::Skipped { undo } => crate::Entry::Skipped {
-                    undo: undo_name(def, undo),
-                },
+            store::ReportLine::Undone { undo } => crate::Entry::Undone {
+                undo: undo_name(def, undo),
+            },
+            store::ReportLine::UndoFailed { undo, failure } => crate::Entry::UndoFailed {
+                undo: undo_name(def, undo),
+                error: failure.clone(),
+            },
+            store::ReportLine::Skipped { undo } => crate::Entry::Skipped {
+                undo: undo_name(def, undo),
+            },
         })
         .collect()
 }
@@ -575,12 +590,11 @@ fn lines_from_report(report: &Report<Failure>) -> Vec<store::ReportLine> {
             crate::Entry::Undone { undo } => store::ReportLine::Undone {
                 undo: (*undo).into(),
             },
-            crate::Entry::UndoFailed { undo, error } | crate::Entry::AlsoFailed { step: undo, error } => {
-                store::ReportLine::UndoFailed {
-                    undo: (*undo).into(),
-                    failure: error.clone(),
-                }
-            }
+            crate::Entry::UndoFailed { undo, error }
+            | crate::Entry::AlsoFailed { step: undo, error } => store::ReportLine::UndoFailed {
+                undo: (*undo).into(),
+                failure: error.clone(),
+            },
             crate::Entry::Skipped { undo } => store::ReportLine::Skipped {
                 undo: (*undo).into(),
             },

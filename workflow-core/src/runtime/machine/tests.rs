@@ -13,11 +13,17 @@ use crate::store::{Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake
 use crate::{Entry, Failure, FailureKind, InstanceId, Workflow};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[allow(unreachable_pub, reason = "the flow's event types are public like its states")]
+#[allow(
+    unreachable_pub,
+    reason = "the flow's event types are public like its states"
+)]
 pub struct Confirm;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[allow(unreachable_pub, reason = "the flow's event types are public like its states")]
+#[allow(
+    unreachable_pub,
+    reason = "the flow's event types are public like its states"
+)]
 pub struct Finish;
 
 crate::workflow! {
@@ -115,11 +121,17 @@ impl Sim {
     fn commit(&mut self, mut fx: Effects) {
         for record in fx.records.drain(..) {
             let expected = self.records.last().map_or(1, |r| r.seq + 1);
-            assert_eq!(record.seq, expected, "records are numbered one after the other");
+            assert_eq!(
+                record.seq, expected,
+                "records are numbered one after the other"
+            );
             self.records.push(record);
         }
         for (id, answer) in fx.answers.drain(..) {
-            let entry = self.inbox.get_mut(&id).expect("an answer to a posted message");
+            let entry = self
+                .inbox
+                .get_mut(&id)
+                .expect("an answer to a posted message");
             assert!(entry.1.is_none(), "message {id} answered twice");
             entry.1 = Some(answer);
         }
@@ -257,7 +269,10 @@ impl Sim {
     }
 
     fn steps(&self) -> Vec<&str> {
-        self.calls.iter().map(|(name, _, _)| name.as_str()).collect()
+        self.calls
+            .iter()
+            .map(|(name, _, _)| name.as_str())
+            .collect()
     }
 }
 
@@ -276,7 +291,15 @@ fn automatic_steps_run_one_after_another_and_the_instance_waits_for_its_event() 
     assert_eq!(sim.steps(), ["book", "pay", "confirm", "finish"]);
     assert_eq!(
         sim.kinds(),
-        ["started", "-> book", "-> pay", "event confirm", "-> confirm", "event finish", "-> finish"]
+        [
+            "started",
+            "-> book",
+            "-> pay",
+            "event confirm",
+            "-> confirm",
+            "event finish",
+            "-> finish"
+        ]
     );
     assert_eq!(sim.inbox[&confirm].1, Some(Answer::Applied));
     assert_eq!(
@@ -302,16 +325,22 @@ fn a_failed_attempt_waits_and_is_retried_with_the_same_key_then_the_chain_unwind
     sim.complete(true); // unbook
     let pays: Vec<_> = sim.calls.iter().filter(|c| c.0 == "pay").collect();
     assert_eq!(pays.len(), 3);
-    assert!(pays.iter().all(|c| c.1 == pays[0].1), "one key for every attempt");
-    assert_eq!(
-        pays.iter().map(|c| c.2).collect::<Vec<_>>(),
-        [1, 2, 3]
+    assert!(
+        pays.iter().all(|c| c.1 == pays[0].1),
+        "one key for every attempt"
     );
+    assert_eq!(pays.iter().map(|c| c.2).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(
         sim.kinds(),
         [
-            "started", "-> book", "failed pay", "failed pay", "failed pay", "compensate",
-            "undone unbook", "ended failed"
+            "started",
+            "-> book",
+            "failed pay",
+            "failed pay",
+            "failed pay",
+            "compensate",
+            "undone unbook",
+            "ended failed"
         ]
     );
     let Some(Outcome::Failed {
@@ -320,7 +349,10 @@ fn a_failed_attempt_waits_and_is_retried_with_the_same_key_then_the_chain_unwind
     else {
         panic!("failed");
     };
-    assert_eq!((failure.step(), failure.attempt(), failure.kind()), ("pay", 3, FailureKind::Activity));
+    assert_eq!(
+        (failure.step(), failure.attempt(), failure.kind()),
+        ("pay", 3, FailureKind::Activity)
+    );
     assert_eq!(report.entries(), [Entry::Undone { undo: "unbook" }]);
 }
 
@@ -330,7 +362,10 @@ fn an_event_during_an_attempt_is_held_and_decided_when_it_ends() {
     sim.complete(true); // book; pay is running
     let early = sim.send_confirm();
     let wrong = sim.send_finish();
-    assert_eq!(sim.inbox[&early].1, None, "held, not decided, while pay runs");
+    assert_eq!(
+        sim.inbox[&early].1, None,
+        "held, not decided, while pay runs"
+    );
     sim.complete(true); // pay lands in Paid, which takes the confirmation
     assert_eq!(sim.inbox[&early].1, Some(Answer::Applied));
     assert_eq!(sim.inbox[&wrong].1, None, "Confirmed may take it next");
@@ -349,7 +384,9 @@ fn an_event_the_waiting_state_does_not_take_is_refused_and_changes_nothing() {
     let finish = sim.send_finish();
     assert_eq!(
         sim.inbox[&finish].1,
-        Some(Answer::NotAccepted { state: "Paid".into() })
+        Some(Answer::NotAccepted {
+            state: "Paid".into()
+        })
     );
     assert_eq!(sim.records.len(), before, "no record");
     assert_eq!(sim.machine.state().name(), "Paid");
@@ -365,7 +402,10 @@ fn a_cancel_during_a_retry_wait_gives_the_step_up_and_compensates() {
     sim.complete(true); // unbook
     sim.advance(10_000);
     assert!(sim.command.is_none(), "the abandoned step is not retried");
-    assert!(matches!(sim.machine.outcome(), Some(Outcome::Cancelled { .. })));
+    assert!(matches!(
+        sim.machine.outcome(),
+        Some(Outcome::Cancelled { .. })
+    ));
     assert_eq!(sim.steps(), ["book", "pay", "unbook"]);
 }
 
@@ -387,7 +427,13 @@ fn the_timer_fires_when_due_and_its_transition_compensates_before_landing() {
     );
     assert_eq!(
         sim.kinds()[3..],
-        ["timer lapse", "compensate", "undone refund", "undone unbook", "-> lapse"]
+        [
+            "timer lapse",
+            "compensate",
+            "undone refund",
+            "undone unbook",
+            "-> lapse"
+        ]
     );
 }
 
@@ -520,27 +566,44 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     // An event refused was refused by a state that does not take it.
     let def = trip::Flow::DEFINITION;
     for (id, (message, answer)) in &sim.inbox {
-        if let (Message::Event { event, .. }, Some(Answer::NotAccepted { state })) = (message, answer) {
+        if let (Message::Event { event, .. }, Some(Answer::NotAccepted { state })) =
+            (message, answer)
+        {
             let state = def.state_index(state).unwrap();
             prop_assert!(
-                def.on_event(state, crate::FlowEvent::index(event)).is_none(),
-                "message {} refused by {}, which takes it", id, def.states()[state].name()
+                def.on_event(state, crate::FlowEvent::index(event))
+                    .is_none(),
+                "message {} refused by {}, which takes it",
+                id,
+                def.states()[state].name()
             );
         }
     }
     // No undo succeeded twice; undos ran newest first (their keys carry their seq).
     let undone: BTreeSet<_> = sim.undone.iter().collect();
-    prop_assert_eq!(undone.len(), sim.undone.len(), "an undo succeeded twice: {:?}", sim.undone);
+    prop_assert_eq!(
+        undone.len(),
+        sim.undone.len(),
+        "an undo succeeded twice: {:?}",
+        sim.undone
+    );
     let seqs: Vec<u64> = sim
         .undone
         .iter()
         .map(|key| key.split('/').nth(1).unwrap().parse().unwrap())
         .collect();
-    prop_assert!(seqs.windows(2).all(|w| w[0] > w[1]), "undos out of order: {:?}", sim.undone);
+    prop_assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "undos out of order: {:?}",
+        sim.undone
+    );
     // Every undo that ran undoes a transition that landed.
     for key in &sim.undone {
         let seq: u64 = key.split('/').nth(1).unwrap().parse().unwrap();
-        let landed = sim.records.iter().any(|r| r.seq == seq && matches!(r.kind, RecordKind::Transition { .. }));
+        let landed = sim
+            .records
+            .iter()
+            .any(|r| r.seq == seq && matches!(r.kind, RecordKind::Transition { .. }));
         prop_assert!(landed, "undo {} of nothing", key);
     }
     // The outcome agrees with the history.
@@ -552,7 +615,12 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
             prop_assert!(matches!(last, RecordKind::Transition { .. }), "{:?}", last);
         }
         Outcome::Failed { .. } | Outcome::Cancelled { .. } => {
-            prop_assert_eq!(last, &RecordKind::Ended { status: outcome.status() });
+            prop_assert_eq!(
+                last,
+                &RecordKind::Ended {
+                    status: outcome.status()
+                }
+            );
         }
     }
     if let Some(report) = outcome.report() {
@@ -569,7 +637,11 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
             .into_iter()
             .rev()
             .collect();
-        let reported: Vec<String> = report.undone_steps().iter().map(ToString::to_string).collect();
+        let reported: Vec<String> = report
+            .undone_steps()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         prop_assert_eq!(reported, recorded);
     }
     // The stored snapshot reads back as the machine.

@@ -68,8 +68,7 @@ impl<W: Durable> Machine<W> {
         let undo = link.undo;
         let def = Self::DEF;
         let step = &def.transitions()[def.undos()[undo].transition()];
-        let key: Arc<str> = format!("{}/{}/undo/{}", self.id, link.seq, def.undos()[undo].name())
-            .into();
+        let key = super::step_key(&self.id, link.seq, "undo/", def.undos()[undo].name());
         let attempt = self.next_attempt();
         if let Some(Work::Unwinding(unwinding)) = &mut self.work {
             unwinding.running = Some(attempt);
@@ -123,7 +122,7 @@ impl<W: Durable> Machine<W> {
             Err(failure) => {
                 let policy = def.transitions()[undo_def.transition()].retry();
                 let attempts = policy.map_or(1, |p| p.attempts().max(1));
-                let key = format!("{}/{}/undo/{}", self.id, link.seq, undo_def.name());
+                let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
                 let retry_at = policy
                     .filter(|_| number < attempts)
                     .map(|policy| now_ms.saturating_add(millis(retry_wait(policy, number, &key))));
@@ -131,7 +130,9 @@ impl<W: Durable> Machine<W> {
                 unwinding.retry_at_ms = retry_at;
                 if retry_at.is_none() {
                     // Given up: the older undos may depend on this one, so they are skipped.
-                    unwinding.report.undo_failed(undo_def.name(), failure.clone());
+                    unwinding
+                        .report
+                        .undo_failed(undo_def.name(), failure.clone());
                     self.chain.pop();
                     for older in self.chain.drain(..).rev() {
                         unwinding.report.skipped(def.undos()[older.undo].name());
@@ -159,22 +160,22 @@ impl<W: Durable> Machine<W> {
             cause, mut report, ..
         } = unwinding;
         match cause {
-            Cause::Failed(failure) => self.end(Status::Failed, Some(failure), report, now_ms, fx),
-            Cause::Cancelled => self.end(Status::Cancelled, None, report, now_ms, fx),
+            Cause::Failed(failure) => self.end(Status::Failed, Some(failure), &report, now_ms, fx),
+            Cause::Cancelled => self.end(Status::Cancelled, None, &report, now_ms, fx),
             Cause::Transition {
                 transition,
                 attempt,
                 state,
                 json,
-            } => match report.take_undo_failure() {
-                Some((_, failure)) => self.end(Status::Failed, Some(failure), report, now_ms, fx),
-                None => {
-                    self.settle(transition, attempt, state, json, now_ms, fx);
-                    if !self.status.is_finished() {
-                        self.advance(now_ms, fx);
-                    }
+            } => {
+                if let Some((_, failure)) = report.take_undo_failure() {
+                    return self.end(Status::Failed, Some(failure), &report, now_ms, fx);
                 }
-            },
+                self.settle(transition, attempt, state, json, now_ms, fx);
+                if !self.status.is_finished() {
+                    self.advance(now_ms, fx);
+                }
+            }
         }
     }
 
@@ -183,7 +184,7 @@ impl<W: Durable> Machine<W> {
         &mut self,
         status: Status,
         failure: Option<Failure>,
-        report: Report<Failure>,
+        report: &Report<Failure>,
         now_ms: u64,
         fx: &mut Effects,
     ) {
@@ -191,10 +192,10 @@ impl<W: Durable> Machine<W> {
         self.work = None;
         self.timer = None;
         self.chain.clear();
-        let mut ending = store::Ending::default();
-        ending.failure = failure;
-        ending.report = super::lines_from_report(&report);
-        self.ending = Some(ending);
+        self.ending = Some(store::Ending::new(
+            failure,
+            super::lines_from_report(report),
+        ));
         self.record(fx, now_ms, RecordKind::Ended { status });
         let answer = self.ended_answer();
         fx.answers

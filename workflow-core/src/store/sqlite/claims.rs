@@ -3,7 +3,6 @@
 //! row (its number, last sequence number, wake time and status), so that a write under the
 //! claim needs no read first.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::rows::Head;
@@ -19,14 +18,30 @@ pub(super) struct ClaimRow {
 }
 
 /// Every claim held on the file.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Claims {
     inner: Mutex<Inner>,
 }
 
+impl Default for Claims {
+    /// No claims. Tokens start from the clock (microseconds since 1970), so that a claim
+    /// taken before the store was last opened never equals one taken after.
+    fn default() -> Self {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        Self {
+            inner: Mutex::new(Inner {
+                rows: crate::FastMap::default(),
+                tokens: micros,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    rows: HashMap<Name, HashMap<InstanceId, ClaimRow>>,
+    rows: crate::FastMap<Name, crate::FastMap<InstanceId, ClaimRow>>,
     tokens: u64,
 }
 
@@ -50,7 +65,13 @@ impl Claims {
     }
 
     /// Takes a claim on `id` for `lease`, on the row `head`, if nobody holds a live one.
-    pub(super) fn take(&self, flow: &Name, id: &InstanceId, lease: &Lease, head: Head) -> Option<Claim> {
+    pub(super) fn take(
+        &self,
+        flow: &Name,
+        id: &InstanceId,
+        lease: &Lease,
+        head: Head,
+    ) -> Option<Claim> {
         let mut inner = self.lock();
         inner.tokens += 1;
         let token = inner.tokens;
@@ -61,8 +82,8 @@ impl Claims {
         if !Held::may_take(rows.get(id).map(|row| &row.held), lease) {
             return None;
         }
-        let (held, claim) = Held::take(flow, id, lease, token);
-        rows.insert(id.clone(), ClaimRow { held, head });
+        let (hold, claim) = Held::take(flow, id, lease, token);
+        rows.insert(id.clone(), ClaimRow { held: hold, head });
         Some(claim)
     }
 
@@ -126,15 +147,24 @@ impl Claims {
         rows.remove(&claim.id).map(|row| row.head)
     }
 
-    /// When the earliest claim held by someone other than `worker` ends, if any: its instance
-    /// may be due then.
-    pub(super) fn earliest_other(&self, worker: &crate::store::WorkerId) -> Option<u64> {
+    /// When the earliest live claim on an instance of `flows` held by another worker than
+    /// `lease`'s ends, if any: its instance may be due then.
+    pub(super) fn earliest_other(
+        &self,
+        flows: &[crate::store::FlowVersion],
+        lease: &Lease,
+    ) -> Option<u64> {
         let inner = self.lock();
         inner
             .rows
-            .values()
-            .flat_map(HashMap::values)
-            .filter(|row| row.held.worker != *worker && row.head.wake.is_some())
+            .iter()
+            .filter(|(flow, _)| flows.iter().any(|v| v.name == **flow))
+            .flat_map(|(_, rows)| rows.values())
+            .filter(|row| {
+                row.held.worker != lease.worker
+                    && row.head.wake.is_some()
+                    && row.held.until_ms >= lease.now_ms
+            })
             .map(|row| row.held.until_ms.saturating_add(1))
             .min()
     }

@@ -131,10 +131,10 @@ impl Committer {
             let start = !std::mem::replace(&mut queue.committing, true);
             if start && multi_thread && !queue.thread {
                 queue.thread = true;
-                let committer = Arc::clone(self);
+                let writer = Arc::clone(self);
                 let spawned = std::thread::Builder::new()
                     .name("workflow-sqlite-writer".to_string())
-                    .spawn(move || committer.writer_thread());
+                    .spawn(move || writer.writer_thread());
                 if spawned.is_err() {
                     queue.thread = false;
                 }
@@ -213,7 +213,11 @@ impl Committer {
     }
 
     /// What a committed write did, with the claims brought up to date.
-    fn settle(&self, write: &Write, outcome: Result<Done, StoreError>) -> Result<Written, StoreError> {
+    fn settle(
+        &self,
+        write: &Write,
+        outcome: Result<Done, StoreError>,
+    ) -> Result<Written, StoreError> {
         match (write, outcome?) {
             (
                 Write::Create {
@@ -221,8 +225,7 @@ impl Committer {
                 },
                 Done::Head(head),
             ) => Ok(Written::Created(lease.as_ref().and_then(|lease| {
-                self.claims
-                    .take(&snapshot.flow, &snapshot.id, lease, head)
+                self.claims.take(&snapshot.flow, &snapshot.id, lease, head)
             }))),
             (Write::Commit { claim, commit }, Done::Head(head)) => {
                 let ended = commit.release || commit.snapshot.status.is_finished();

@@ -37,7 +37,11 @@ pub(super) fn upgrade(tx: &Connection, from: i64, path: &Path) -> Result<(), Sto
 
 /// Format 1, as the first release wrote it.
 mod v1 {
-    use super::*;
+    use super::{
+        Arc, Cause, ChainEntry, CompensationWork, Connection, Deserialize, Ending, Failure,
+        FailureKind, InstanceId, Landing, MessageId, Path, Record, RecordKind, ReportLine,
+        Snapshot, Status, StepWork, StoreError, Timer, Wake, Work, params, rows, store_error,
+    };
 
     #[derive(Deserialize)]
     struct ChainEntryV1 {
@@ -214,7 +218,8 @@ mod v1 {
              DROP INDEX IF EXISTS instances_running;",
         )
         .map_err(sql)?;
-        tx.execute_batch(super::super::schema::SCHEMA).map_err(sql)?;
+        tx.execute_batch(super::super::schema::SCHEMA)
+            .map_err(sql)?;
         let old: Vec<InstanceV1> = {
             let mut statement = tx
                 .prepare(
@@ -275,7 +280,9 @@ mod v1 {
         let mut snapshot = Snapshot::new(
             old.flow,
             InstanceId::new(old.id),
-            old.fingerprint.parse().map_err(|e| bad(&id, "fingerprint", e))?,
+            old.fingerprint
+                .parse()
+                .map_err(|e| bad(&id, "fingerprint", e))?,
             old.state_name,
             old.state,
         );
@@ -327,12 +334,10 @@ mod v1 {
             }),
         });
         snapshot.ending = ending.map(|ending| {
-            let mut new = Ending::default();
-            new.failure = ending
-                .failure
-                .map(|(step, error)| failure(step, 0, error));
-            new.report = report(ending.report);
-            new
+            Ending::new(
+                ending.failure.map(|(step, error)| failure(step, 0, error)),
+                report(ending.report),
+            )
         });
         // Format 1 did not say when an instance without work in progress needs a worker
         // (its automatic step, if its state has one, was implied): such an instance is due at
@@ -342,12 +347,28 @@ mod v1 {
             (Status::Running, None) => Wake::Now,
             _ => Wake::OnMessage,
         };
-        let records: Vec<Record> = {
+        let records = records(tx, old.num, &id, path)?;
+        rows::migrate_instance(tx, old.num, &snapshot, &records, wake).map_err(|refusal| {
+            match refusal {
+                rows::Refusal::Store(error) => error,
+                rows::Refusal::Sqlite(error) => store_error(error, path),
+            }
+        })
+    }
+
+    /// Instance `num`'s records, in the current format.
+    fn records(
+        tx: &Connection,
+        num: i64,
+        id: &str,
+        path: &Path,
+    ) -> Result<Vec<Record>, StoreError> {
+        {
             let mut statement = tx
                 .prepare("SELECT seq, at_ms, state_name, kind FROM v1_records WHERE num = ?1 ORDER BY seq")
                 .map_err(|e| store_error(e, path))?;
             let rows = statement
-                .query_map(params![old.num], |row| {
+                .query_map(params![num], |row| {
                     Ok((
                         row.get::<_, i64>(0)?,
                         row.get::<_, i64>(1)?,
@@ -360,7 +381,7 @@ mod v1 {
             for row in rows {
                 let (seq, at_ms, state_name, kind_json) = row.map_err(|e| store_error(e, path))?;
                 let old_kind: RecordKindV1 =
-                    serde_json::from_str(&kind_json).map_err(|e| bad(&id, "record", e))?;
+                    serde_json::from_str(&kind_json).map_err(|e| bad(id, "record", e))?;
                 records.push(Record::new(
                     seq.cast_unsigned(),
                     at_ms.cast_unsigned(),
@@ -368,11 +389,7 @@ mod v1 {
                     state_name,
                 ));
             }
-            records
-        };
-        rows::migrate_instance(tx, old.num, &snapshot, &records, wake).map_err(|refusal| match refusal {
-            rows::Refusal::Store(error) => error,
-            rows::Refusal::Sqlite(error) => store_error(error, path),
-        })
+            Ok(records)
+        }
     }
 }

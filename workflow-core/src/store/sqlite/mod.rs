@@ -20,8 +20,8 @@ use self::commit::{Committer, Write, Written};
 use self::errors::store_error;
 use self::rows::{Head, ReadError};
 use super::{
-    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
-    Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId, Notice,
+    Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -311,7 +311,9 @@ impl Store for SqliteStore {
             })
             .await?;
         let Written::Created(claim) = written else {
-            return Err(StoreError::Backend("the writer answered another write".into()));
+            return Err(StoreError::Backend(
+                "the writer answered another write".into(),
+            ));
         };
         if claim.is_none() {
             self.watch.notice(Notice::Created {
@@ -354,8 +356,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Due, StoreError> {
         let now = i64::try_from(lease.now_ms).unwrap_or(i64::MAX);
-        let [now_due, with_messages, later] =
-            self.read(move |conn| rows::due(conn, now, 64)).await?;
+        let [now_due, with_messages] = self.read(move |conn| rows::due(conn, now)).await?;
         let ours = |flow: &str, fingerprint: &str| {
             flows
                 .iter()
@@ -399,15 +400,30 @@ impl Store for SqliteStore {
                 Err(error) => return Err(error),
             }
         }
-        let next = later.into_iter().find_map(|candidate| {
-            let id = InstanceId::new(candidate.id.as_str());
-            (ours(&candidate.flow, &candidate.fingerprint)
-                && self.claims.may_take(&candidate.flow, &id, lease))
-            .then_some(candidate.wake)
-            .flatten()
-            .and_then(|at| u64::try_from(at).ok())
-        });
-        due.next_ms = match (next, self.claims.earliest_other(&lease.worker)) {
+        // The earliest future wake among instances this worker may run, looking past the
+        // others (other flows, other versions, claimed) a page at a time.
+        let mut next = None;
+        let (mut after_ms, mut after_num) = (now, i64::MAX);
+        'pages: loop {
+            let page = self
+                .read(move |conn| rows::later(conn, after_ms, after_num, 256))
+                .await?;
+            let full = page.len() == 256;
+            for (num, candidate) in page {
+                (after_ms, after_num) = (candidate.wake.unwrap_or(i64::MAX), num);
+                let id = InstanceId::new(candidate.id.as_str());
+                if ours(&candidate.flow, &candidate.fingerprint)
+                    && self.claims.may_take(&candidate.flow, &id, lease)
+                {
+                    next = candidate.wake.and_then(|at| u64::try_from(at).ok());
+                    break 'pages;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        due.next_ms = match (next, self.claims.earliest_other(flows, lease)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -416,6 +432,7 @@ impl Store for SqliteStore {
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
         let released = commit.release && commit.wake == Wake::Now;
+        let wakes = commit.snapshot.status.is_finished() || !commit.answers.is_empty();
         self.committer
             .write(Write::Commit {
                 claim: claim.clone(),
@@ -428,7 +445,9 @@ impl Store for SqliteStore {
                 id: claim.id.clone(),
             });
         }
-        self.watch.changed(&claim.flow, &claim.id);
+        if wakes {
+            self.watch.changed(&claim.flow, &claim.id);
+        }
         Ok(())
     }
 
@@ -459,7 +478,9 @@ impl Store for SqliteStore {
             })
             .await?;
         let Written::Posted(message) = written else {
-            return Err(StoreError::Backend("the writer answered another write".into()));
+            return Err(StoreError::Backend(
+                "the writer answered another write".into(),
+            ));
         };
         self.watch.notice(Notice::Posted {
             flow: flow.to_string().into(),
@@ -475,22 +496,15 @@ impl Store for SqliteStore {
         id: &InstanceId,
         message: MessageId,
     ) -> Result<Option<Answer>, StoreError> {
-        let (flow_text, id_text) = (flow.to_string(), id.as_str().to_string());
-        match self
-            .read(move |conn| rows::answer(conn, &flow_text, &id_text, message))
-            .await?
-        {
-            Some(answer) => Ok(answer),
-            None => Err(StoreError::NotFound {
-                flow: flow.to_string().into(),
-                id: id.clone(),
-            }),
-        }
+        let (flow, id) = (flow.to_string(), id.as_str().to_string());
+        self.read(move |conn| rows::answer(conn, &flow, &id, message))
+            .await
     }
 
     async fn inbox(&self, flow: &str, id: &InstanceId) -> Result<Vec<InboxItem>, StoreError> {
         let (flow, id) = (flow.to_string(), id.as_str().to_string());
-        self.read(move |conn| rows::inbox_of(conn, &flow, &id)).await
+        self.read(move |conn| rows::inbox_of(conn, &flow, &id))
+            .await
     }
 
     async fn load(&self, flow: &str, id: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
@@ -511,8 +525,7 @@ impl Store for SqliteStore {
 
     async fn history(&self, flow: &str, id: &InstanceId) -> Result<Vec<Record>, StoreError> {
         let (flow, id) = (flow.to_string(), id.as_str().to_string());
-        self.read(move |conn| rows::history(conn, &flow, &id))
-            .await
+        self.read(move |conn| rows::history(conn, &flow, &id)).await
     }
 
     fn watch(&self) -> &Watch {

@@ -209,7 +209,10 @@ pub(super) fn migrate_instance(
         &*snapshot.flow,
         snapshot.id.as_str(),
         snapshot.fingerprint.to_string(),
-        int("a time of", records.first().map_or(snapshot.at_ms, |r| r.at_ms))?,
+        int(
+            "a time of",
+            records.first().map_or(snapshot.at_ms, |r| r.at_ms)
+        )?,
         snapshot.status.as_str(),
         wake_column(wake)?,
     ])?;
@@ -237,8 +240,14 @@ pub(super) fn commit(tx: &Connection, head: &Head, commit: &Commit) -> Result<He
         insert_journal(tx, head.num, first, &commit.records, snapshot)?;
     }
     for (message, answer) in &commit.answers {
-        tx.prepare_cached("UPDATE inbox SET answer = ?2 WHERE msg = ?1 AND answer IS NULL")?
-            .execute(params![int("a message number", message.0)?, json(answer)?])?;
+        tx.prepare_cached(
+            "UPDATE inbox SET answer = ?2 WHERE msg = ?1 AND num = ?3 AND answer IS NULL",
+        )?
+        .execute(params![
+            int("a message number", message.0)?,
+            json(answer)?,
+            head.num
+        ])?;
     }
     if snapshot.status.is_finished() {
         let ended = Answer::Ended {
@@ -442,7 +451,14 @@ fn chain_state(
         )?
         .query_row(params![num, seq], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
-        .ok_or_else(|| corrupt(flow, id, "chain", format!("no journal row holds record {seq}")))?;
+        .ok_or_else(|| {
+            corrupt(
+                flow,
+                id,
+                "chain",
+                format!("no journal row holds record {seq}"),
+            )
+        })?;
     let rest: Rest = serde_json::from_str(&rest).map_err(|e| corrupt(flow, id, "journal", e))?;
     let landed = rest
         .landed
@@ -451,7 +467,11 @@ fn chain_state(
     Ok(landed.map_or_else(|| state.into(), |landed| landed.state))
 }
 
-fn inbox_item(flow: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Result<InboxItem, StoreError>> {
+fn inbox_item(
+    flow: &str,
+    id: &str,
+    row: &Row<'_>,
+) -> rusqlite::Result<Result<InboxItem, StoreError>> {
     let msg: i64 = row.get(0)?;
     let kind: String = row.get(1)?;
     let name: Option<String> = row.get(2)?;
@@ -461,7 +481,14 @@ fn inbox_item(flow: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Result<In
         let message = match (kind.as_str(), name, payload) {
             ("cancel", _, _) => Message::Cancel,
             ("event", Some(name), Some(payload)) => Message::event(name, payload),
-            _ => return Err(corrupt(flow, id, "inbox", format!("message {msg} of kind `{kind}`"))),
+            _ => {
+                return Err(corrupt(
+                    flow,
+                    id,
+                    "inbox",
+                    format!("message {msg} of kind `{kind}`"),
+                ));
+            }
         };
         Ok(InboxItem::new(
             MessageId(number(flow, id, "message", msg)?),
@@ -472,7 +499,12 @@ fn inbox_item(flow: &str, id: &str, row: &Row<'_>) -> rusqlite::Result<Result<In
 }
 
 /// Instance `num`'s unanswered messages, oldest first.
-pub(super) fn inbox(conn: &Connection, flow: &str, id: &str, num: i64) -> Result<Vec<InboxItem>, ReadError> {
+pub(super) fn inbox(
+    conn: &Connection,
+    flow: &str,
+    id: &str,
+    num: i64,
+) -> Result<Vec<InboxItem>, ReadError> {
     let mut statement = conn.prepare_cached(
         "SELECT msg, kind, name, payload, posted_ms FROM inbox
          WHERE num = ?1 AND answer IS NULL ORDER BY msg",
@@ -486,7 +518,11 @@ pub(super) fn inbox(conn: &Connection, flow: &str, id: &str, num: i64) -> Result
 }
 
 /// Instance `id`'s unanswered messages, oldest first.
-pub(super) fn inbox_of(conn: &Connection, flow: &str, id: &str) -> Result<Vec<InboxItem>, ReadError> {
+pub(super) fn inbox_of(
+    conn: &Connection,
+    flow: &str,
+    id: &str,
+) -> Result<Vec<InboxItem>, ReadError> {
     let num: Option<i64> = conn
         .prepare_cached("SELECT num FROM instances WHERE flow = ?1 AND id = ?2")?
         .query_row(params![flow, id], |row| row.get(0))
@@ -497,13 +533,13 @@ pub(super) fn inbox_of(conn: &Connection, flow: &str, id: &str) -> Result<Vec<In
     }
 }
 
-/// How instance `id` answered message `msg`, if it has.
+/// How instance `id` answered message `msg`, if it has; `NotFound` if it has no such message.
 pub(super) fn answer(
     conn: &Connection,
     flow: &str,
     id: &str,
     msg: MessageId,
-) -> Result<Option<Option<Answer>>, ReadError> {
+) -> Result<Option<Answer>, ReadError> {
     let msg_number = i64::try_from(msg.0).map_err(|e| corrupt(flow, id, "message", e))?;
     let answer: Option<Option<String>> = conn
         .prepare_cached(
@@ -513,19 +549,18 @@ pub(super) fn answer(
         .query_row(params![flow, id, msg_number], |row| row.get(0))
         .optional()?;
     match answer {
-        None => Ok(None),
-        Some(None) => Ok(Some(None)),
-        Some(Some(text)) => Ok(Some(Some(
+        None => Err(ReadError::Store(StoreError::NotFound {
+            flow: flow.to_string().into(),
+            id: InstanceId::new(id),
+        })),
+        Some(None) => Ok(None),
+        Some(Some(text)) => Ok(Some(
             serde_json::from_str(&text).map_err(|e| corrupt(flow, id, "answer", e))?,
-        ))),
+        )),
     }
 }
 
-fn summaries(
-    conn: &Connection,
-    flow: &str,
-    running_only: bool,
-) -> Result<Vec<Summary>, ReadError> {
+fn summaries(conn: &Connection, flow: &str, running_only: bool) -> Result<Vec<Summary>, ReadError> {
     let sql = format!(
         "SELECT i.id, i.status, i.fingerprint, j.state_name, j.seq
          FROM instances i JOIN journal j ON j.num = i.num
@@ -615,9 +650,9 @@ fn candidates(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Running instances whose wake time has come (earliest first), then those with unanswered
-/// messages, then the next `later` to come due.
-pub(super) fn due(conn: &Connection, now_ms: i64, later: usize) -> Result<[Vec<Candidate>; 3], ReadError> {
+/// Running instances whose wake time has come (earliest first), and those with unanswered
+/// messages.
+pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<[Vec<Candidate>; 2], ReadError> {
     let now = candidates(
         conn,
         "SELECT flow, id, fingerprint, wake_ms FROM instances
@@ -630,12 +665,40 @@ pub(super) fn due(conn: &Connection, now_ms: i64, later: usize) -> Result<[Vec<C
          WHERE num IN (SELECT num FROM inbox WHERE answer IS NULL) AND status = 'running'",
         params![],
     )?;
-    let next = candidates(
-        conn,
-        "SELECT flow, id, fingerprint, wake_ms FROM instances
-         WHERE status = 'running' AND wake_ms IS NOT NULL AND wake_ms > ?1
-         ORDER BY wake_ms LIMIT ?2",
-        params![now_ms, i64::try_from(later).unwrap_or(i64::MAX)],
+    Ok([now, messages])
+}
+
+/// The next `limit` running instances to come due after `after_ms` (and, at `after_ms`
+/// itself, after instance number `after_num`), earliest first, with their numbers.
+pub(super) fn later(
+    conn: &Connection,
+    after_ms: i64,
+    after_num: i64,
+    limit: usize,
+) -> Result<Vec<(i64, Candidate)>, ReadError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT num, flow, id, fingerprint, wake_ms FROM instances
+         WHERE status = 'running' AND wake_ms IS NOT NULL
+           AND (wake_ms > ?1 OR (wake_ms = ?1 AND num > ?2))
+         ORDER BY wake_ms, num LIMIT ?3",
     )?;
-    Ok([now, messages, next])
+    let rows = statement.query_map(
+        params![
+            after_ms,
+            after_num,
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |row| {
+            Ok((
+                row.get(0)?,
+                Candidate {
+                    flow: row.get(1)?,
+                    id: row.get(2)?,
+                    fingerprint: row.get(3)?,
+                    wake: row.get(4)?,
+                },
+            ))
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

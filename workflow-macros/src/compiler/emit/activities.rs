@@ -16,6 +16,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
          state it lands in. An undo's method receives the state its step produced.",
         flow.name
     ));
+    let forwards = forwarding_methods(flow);
     let transitions = flow.transitions.iter().map(|transition| {
         let name = &transition.name;
         let input = input_type(flow, transition);
@@ -84,5 +85,56 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #(#transitions)*
             #(#undos)*
         }
+
+        /// Activities shared behind an `Arc` are activities too: one set can serve several
+        /// flows and hosts.
+        impl<__T: Activities> Activities for #rt::Arc<__T> {
+            type Error = __T::Error;
+
+            #forwards
+        }
     }
+}
+
+/// The methods of `Activities for Arc<T>`: each calls `T`'s.
+fn forwarding_methods(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    let transitions = flow.transitions.iter().map(|transition| {
+        let name = &transition.name;
+        let input = input_type(flow, transition);
+        let output = output_type(flow, transition);
+        let (param, arg) = match transition.trigger {
+            Trigger::On { event, .. } => {
+                let ty = user_type(flow, &flow.events[event].ty);
+                (quote!(event: &#ty,), quote!(event,))
+            }
+            _ => (quote!(), quote!()),
+        };
+        quote! {
+            #[inline]
+            fn #name(
+                &self,
+                from: #input,
+                #param
+                ctx: &#rt::StepCtx,
+            ) -> impl #rt::Future<Output = #rt::Result<#output, Self::Error>> + #rt::Send {
+                __T::#name(self, from, #arg ctx)
+            }
+        }
+    });
+    let undos = flow.undos.iter().map(|undo| {
+        let name = &undo.name;
+        let state = &flow.states[undo.state].name;
+        quote! {
+            #[inline]
+            fn #name(
+                &self,
+                state: &#state,
+                ctx: &#rt::StepCtx,
+            ) -> impl #rt::Future<Output = #rt::Result<(), Self::Error>> + #rt::Send {
+                __T::#name(self, state, ctx)
+            }
+        }
+    });
+    quote!(#(#transitions)* #(#undos)*)
 }

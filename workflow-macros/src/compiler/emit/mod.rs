@@ -19,6 +19,7 @@ mod typestate;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Type;
+use syn::ext::IdentExt as _;
 use syn::visit_mut::VisitMut;
 
 use super::check::Checked;
@@ -92,7 +93,7 @@ pub(crate) fn user_type(flow: &Flow, ty: &Type) -> Type {
 }
 
 fn alias(flow: &Flow, name: &syn::Ident) -> syn::Ident {
-    format_ident!("__{}_{}", flow.module, name, span = name.span())
+    format_ident!("__{}_{}", flow.module.unraw(), name, span = name.span())
 }
 
 struct ThroughAlias<'a> {

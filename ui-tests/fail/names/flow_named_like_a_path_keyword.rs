@@ -1,0 +1,11 @@
+use workflow_core::workflow;
+
+workflow! {
+    pub Super {
+        initial Draft {}
+        final Done {}
+        finish: Draft -> Done;
+    }
+}
+
+fn main() {}
