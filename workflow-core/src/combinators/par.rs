@@ -10,7 +10,7 @@ use crate::{Aborted, Arrow, Report, Step};
 ///
 /// If one side fails, the other side's completed work is undone, and the failure hands the
 /// pair of inputs back. If both fail, the left error is the failure and the right one is in
-/// the report as [`Outcome::AlsoFailed`](crate::Outcome::AlsoFailed). Undoing a completed
+/// the report as [`Entry::AlsoFailed`](crate::Entry::AlsoFailed). Undoing a completed
 /// `par` undoes both sides.
 ///
 /// ```
