@@ -18,7 +18,8 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use workflow_core::prelude::*;
-use workflow_core::{Chain, Report, Step};
+use workflow_core::saga::Chain;
+use workflow_core::{Report, Step};
 
 #[path = "common/ten.rs"]
 mod flow;

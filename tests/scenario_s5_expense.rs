@@ -89,9 +89,5 @@ async fn an_approval_an_hour_late_finds_the_flow_timed_out() {
             ..
         }
     ));
-    assert_eq!(
-        refused.to_string(),
-        "instance `cat` has already ended, completed, in state `TimedOut`"
-    );
     assert_eq!(runtime.activities().log.count("approve"), 0);
 }

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use workflow_core::{Aborted, Empty, Entry, Link, Report, Unwound};
+use workflow_core::saga::{Empty, Link};
+use workflow_core::{Aborted, Entry, Report, Unwound};
 
 /// The chain after reserve and pay, as the compiler sees it.
 type AfterPay = Link<order::steps::Pay, Reserved, Link<order::steps::Reserve, Placed, Empty>>;

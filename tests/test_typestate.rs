@@ -5,9 +5,8 @@ mod common;
 
 use common::*;
 use workflow_core::prelude::*;
-use workflow_core::{
-    Dispatch, DispatchError, FlowState, Mismatch, RetryPolicy, StateKind, Trigger, WrongState,
-};
+use workflow_core::plumbing::{Dispatch, DispatchError, Mismatch};
+use workflow_core::{FlowState, RetryPolicy, StateKind, Trigger, WrongState};
 
 #[tokio::test]
 async fn happy_path_moves_through_every_state() {

@@ -1,4 +1,76 @@
-#![doc = include_str!("../../README.md")]
+//! Business workflows (orders, approvals, payments) declared in one [`workflow!`] block,
+//! checked by the compiler, and run durably.
+//!
+//! A flow is a set of states and the transitions between them. The macro turns it into
+//! **typestate types**: each state is a struct and each transition a method that consumes
+//! the state it starts from, so a step the flow does not allow is a compile error. Each
+//! transition may name an **undo**; a failed step unwinds the completed ones, newest first.
+//!
+//! ```
+//! use workflow_core::prelude::*;
+//!
+//! workflow! {
+//!     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+//!     pub Order {
+//!         initial Placed { amount: u64 }
+//!         state   Paid   { amount: u64, charge: String }
+//!         final   Shipped { tracking: String }
+//!
+//!         pay:  Placed -> Paid undo refund, retry(3, 100ms..2s), timeout(30s);
+//!         ship: Paid -> Shipped;
+//!     }
+//! }
+//!
+//! struct Shop;
+//!
+//! impl order::Activities for Shop {
+//!     type Error = String;
+//!     async fn pay(&self, from: &order::Placed, ctx: &StepCtx) -> Result<order::Paid, String> {
+//!         // Pass `ctx.idempotency_key()` to the payment provider: it is the same for every
+//!         // attempt of this step, and across restarts.
+//!         Ok(order::Paid { amount: from.amount, charge: "ch_1".into() })
+//!     }
+//!     async fn ship(&self, _: &order::Paid, _: &StepCtx) -> Result<order::Shipped, String> {
+//!         Ok(order::Shipped { tracking: "TRACK-1".into() })
+//!     }
+//!     async fn refund(&self, _: &order::Paid, _: &StepCtx) -> Result<(), String> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // By hand, step by step: `placed.ship(..)` would not compile.
+//! let paid = order::Placed { amount: 4_990 }.pay(&Shop).await.unwrap();
+//! let shipped = paid.ship(&Shop).await.unwrap();
+//! assert_eq!(shipped.tracking, "TRACK-1");
+//!
+//! // Or by the durable driver, which retries, times out, waits for events and timers,
+//! // compensates, and records every step before acting on it.
+//! use workflow_core::runtime::{Outcome, Runtime};
+//! let runtime = Runtime::<order::Flow, _>::new(Shop);
+//! let id = runtime.start(order::Placed { amount: 4_990 }).await.unwrap();
+//! assert!(matches!(runtime.outcome(&id).await.unwrap(), Outcome::Completed(_)));
+//! # }
+//! ```
+//!
+//! # Where things are
+//!
+//! - [`workflow!`]: the DSL (states, transitions, `undo`, `retry`, `timeout`, `on` events,
+//!   `after` timers, `compensate`), and what it generates: a module per flow with the state
+//!   types, the `Activities` trait to implement, typestate methods, a typed saga, one
+//!   [`Step`] per transition, the flow's [`Definition`] and its Mermaid diagram.
+//! - [`runtime`]: the durable driver. A [`Host`](runtime::Host) runs any number of flows on
+//!   a [`Store`](store::Store); a [`Client`](runtime::Client) per flow starts instances,
+//!   sends events, cancels, and reads outcomes, from any process; [`Runtime`](runtime::Runtime)
+//!   is both, for one flow.
+//! - [`store`]: where instances live, and the work queue hosts share:
+//!   [`MemoryStore`](store::MemoryStore) for tests, [`SqliteStore`](store::SqliteStore) for
+//!   durability in one file (feature `sqlite`, on by default).
+//! - [`combinators`] and [`StepExt`]: steps compose like arrows (`then`, `par`, `or`), and so
+//!   does their compensation.
+//! - [`testing`]: fake activities that record their calls, in virtual time.
+//! - [`Failure`], [`Report`]: what failed, and what compensation did, as data.
 
 // Lets the crate's own unit tests use `workflow!`, whose expansion names `::workflow_core`.
 extern crate self as workflow_core;
@@ -30,10 +102,34 @@ pub use either::Either;
 pub use failed::{Failed, WrongState};
 pub use failure::{Failure, FailureKind};
 pub use report::{Entry, Report};
-pub use step::{Aborted, Arrow, Continue, Step, StepResult};
-pub use undo::{Chain, Empty, Landed, Link, Undo, Unwound};
-pub use workflow::{Dispatch, DispatchError, FlowEvent, FlowState, Mismatch, Workflow};
+pub use step::{Aborted, Arrow, Step, StepResult};
+pub use undo::Unwound;
+pub use workflow::{FlowEvent, FlowState, Workflow};
 pub use workflow_macros::workflow;
+
+/// The typed saga's compensation chain, as it appears in a saga's type
+/// (`order::Saga<Paid, Link<Pay, Reserved, Link<Reserve, Placed, Empty>>>`).
+///
+/// A saga grows its chain one [`Link`](saga::Link) per step; [`Empty`](saga::Empty) is where
+/// every saga starts. Name these types to write a function that takes or returns a saga in a
+/// given state.
+pub mod saga {
+    pub use crate::undo::{Chain, Empty, Landed, Link, Undo, Unwound};
+}
+
+/// What the code `workflow!` generates implements, for drivers generic over flows: not
+/// needed to write or run a flow. [`Dispatch`](plumbing::Dispatch) runs one attempt of any
+/// transition or undo by its index; [`Continue`](plumbing::Continue) is how `then` decides
+/// that one step may follow another.
+pub mod plumbing {
+    pub use crate::step::Continue;
+    pub use crate::workflow::{Dispatch, DispatchError, Mismatch};
+}
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// The names a flow's author needs: `use workflow_core::prelude::*;`.
 pub mod prelude {
@@ -44,11 +140,12 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::undo::undo_landing;
+    pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
+    pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::{
-        Aborted, Arrow, Chain, Continue, Definition, Dispatch, DispatchError, Either, Empty,
-        EventDef, Failed, FieldDef, Fingerprint, FlowEvent, FlowState, Landed, Link, Mismatch,
-        Report, RetryPolicy, StateDef, StateKind, Step, StepCtx, TargetDef, TransitionDef, Trigger,
-        Undo, UndoDef, Unwound, Workflow, WrongState,
+        Aborted, Arrow, Definition, Either, EventDef, Failed, FieldDef, Fingerprint, FlowEvent,
+        FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx, TargetDef,
+        TransitionDef, Trigger, UndoDef, Unwound, Workflow, WrongState,
     };
     pub use core::convert::Infallible;
     pub use core::time::Duration;

@@ -153,7 +153,7 @@ where
     }
 }
 
-/// What [`abort`](crate::Chain::unwind)ing a saga did: the state it started from, if every
+/// What [`abort`](crate::saga::Chain::unwind)ing a saga did: the state it started from, if every
 /// undo succeeded, and the report of each undo.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unwound<Start, E> {

@@ -123,7 +123,7 @@ impl<E: std::error::Error + 'static> std::error::Error for DispatchError<E> {
 /// A step was asked to run from a state (or with an event) it does not accept.
 ///
 /// ```
-/// use workflow_core::Mismatch;
+/// use workflow_core::plumbing::Mismatch;
 ///
 /// let m = Mismatch { step: "ship", state: "Placed", event: None };
 /// assert_eq!(m.to_string(), "step `ship` does not apply to state `Placed`");

@@ -22,6 +22,7 @@ use crate::{Aborted, Arrow, Report, Step};
 /// assert_eq!((invoice.order, invoice.lines), (7, 3));
 /// # });
 /// ```
+#[must_use = "a step does nothing until it is run"]
 pub fn adapt<A, B, F, E>(f: F) -> Adapt<F, A, B, E>
 where
     F: Fn(&A) -> B + Send + Sync,
@@ -36,6 +37,7 @@ where
 type Signature<A, B, E> = fn(&A) -> Result<B, E>;
 
 /// The step [`adapt`] returns.
+#[must_use = "a step does nothing until it is run"]
 pub struct Adapt<F, A, B, E> {
     f: F,
     types: PhantomData<Signature<A, B, E>>,
@@ -99,6 +101,7 @@ where
 /// assert_eq!(back, Some(12));
 /// # });
 /// ```
+#[must_use = "a step does nothing until it is run"]
 pub fn bridge<A, B, To, Back, E>(to: To, back: Back) -> Bridge<To, Back, A, B, E>
 where
     To: Fn(A) -> B + Send + Sync,
@@ -112,6 +115,7 @@ where
 }
 
 /// The step [`bridge`] returns.
+#[must_use = "a step does nothing until it is run"]
 pub struct Bridge<To, Back, A, B, E> {
     to: To,
     back: Back,

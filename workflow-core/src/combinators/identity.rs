@@ -19,12 +19,13 @@ use crate::{Aborted, Arrow, Report, Step};
 /// assert_eq!(out, "placed");
 /// # });
 /// ```
-#[must_use]
+#[must_use = "a step does nothing until it is run"]
 pub const fn identity<A, E>() -> Identity<A, E> {
     Identity(PhantomData)
 }
 
 /// The step [`identity`] returns.
+#[must_use = "a step does nothing until it is run"]
 pub struct Identity<A, E>(PhantomData<fn(A) -> Result<A, E>>);
 
 impl<A, E> Clone for Identity<A, E> {

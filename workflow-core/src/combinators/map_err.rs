@@ -21,6 +21,7 @@ use crate::{Aborted, Arrow, Report, Step};
 /// assert_eq!(result.unwrap().0, 2);
 /// # });
 /// ```
+#[must_use = "a step does nothing until it is run"]
 pub struct MapErr<S, F, E> {
     inner: S,
     f: F,

@@ -18,7 +18,8 @@ pub use or::Or;
 pub use par::Par;
 pub use then::{Then, ThenMemo};
 
-use crate::{Arrow, Continue};
+use crate::Arrow;
+use crate::plumbing::Continue;
 
 /// The combinator methods, for every [`Arrow`] (so for every [`Step`](crate::Step)).
 ///
@@ -34,6 +35,7 @@ use crate::{Arrow, Continue};
 /// ```
 pub trait StepExt: Arrow + Sized {
     /// This step, then `next` on its output. See [`Then`].
+    #[must_use = "a step does nothing until it is run"]
     fn then<G: Arrow>(self, next: G) -> Then<Self, G>
     where
         Self::Out: Continue<G::In>,
@@ -42,16 +44,19 @@ pub trait StepExt: Arrow + Sized {
     }
 
     /// This step and `other` at the same time, on a pair of inputs. See [`Par`].
+    #[must_use = "a step does nothing until it is run"]
     fn par<G: Arrow>(self, other: G) -> Par<Self, G> {
         Par::new(self, other)
     }
 
     /// This step on `Either::Left` inputs, `other` on `Either::Right` ones. See [`Or`].
+    #[must_use = "a step does nothing until it is run"]
     fn or<G: Arrow>(self, other: G) -> Or<Self, G> {
         Or::new(self, other)
     }
 
     /// This step with its errors converted by `f`. See [`MapErr`].
+    #[must_use = "a step does nothing until it is run"]
     fn map_err<F, E>(self, f: F) -> MapErr<Self, F, E> {
         MapErr::new(self, f)
     }

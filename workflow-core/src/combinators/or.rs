@@ -23,6 +23,7 @@ use crate::{Aborted, Arrow, Report, Step};
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "a step does nothing until it is run"]
 pub struct Or<F, G> {
     left: F,
     right: G,

@@ -1,6 +1,7 @@
 //! `then`: composition. `f.then(g)` runs `f`, feeds its output to `g`, and undoes `g` then `f`.
 
-use crate::{Aborted, Arrow, Continue, Report, Step};
+use crate::plumbing::Continue;
+use crate::{Aborted, Arrow, Report, Step};
 
 /// `first` then `second`: the composition of two arrows, returned by
 /// [`StepExt::then`](crate::StepExt::then).
@@ -22,6 +23,7 @@ use crate::{Aborted, Arrow, Continue, Report, Step};
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use = "a step does nothing until it is run"]
 pub struct Then<F, G> {
     first: F,
     second: G,

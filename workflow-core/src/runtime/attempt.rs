@@ -13,7 +13,8 @@ use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, field, info_span, warn};
 
 use super::policy::human;
-use crate::{DispatchError, Failure, FailureKind, InstanceId};
+use crate::plumbing::DispatchError;
+use crate::{Failure, FailureKind, InstanceId};
 
 /// What every layer knows of the attempt it wraps.
 pub(crate) struct Attempt<'a> {

@@ -37,7 +37,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::store::{MemoryStore, Record, Store, Summary};
-use crate::{Dispatch, InstanceId, Workflow};
+use crate::plumbing::Dispatch;
+use crate::{InstanceId, Workflow};
 
 /// A value a store can keep: a flow's states and events, as JSON.
 pub trait Storable: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {}
