@@ -2,19 +2,18 @@
 //! same durability settings (write-ahead log, a full sync at every commit):
 //!
 //! - `one_instance/driver`: one instance of a flow of ten automatic transitions (each
-//!   recording an undo), started and awaited from a task on the runtime and run to its end by
-//!   the driver on a `SqliteStore` (its start is one more commit, counted as overhead);
+//!   recording an undo), started and awaited from a task on a host that is already running,
+//!   driven to its end on a `SqliteStore` (its start is one more commit: eleven commits for
+//!   ten transitions);
 //! - `one_instance/plain_loop`: a loop inserting and committing one row per transition into
 //!   a SQLite table, the least any durable engine must do;
-//! - `one_instance/plain_two_rows`: a hand-written loop committing, per transition, what
-//!   resuming and a history need at the least: the instance's row updated and a history row
-//!   appended (statements prepared once);
-//! - `concurrent/driver_1000_instances`: 1,000 instances of the same flow at once, sharing
+//! - `concurrent/driver_N`: N instances of the same flow at once (1, 10, 100, 1,000), sharing
 //!   commits.
 //!
 //! Each reports transitions per second (criterion's "thrpt"). A shared disk's speed drifts
-//! over seconds, more than the gap measured, so the run ends with the two single-instance
-//! figures the targets compare taken again interleaved, run by run, and their ratio.
+//! over seconds, more than the gap measured, so the run ends with the figures the targets
+//! compare taken again interleaved, run by run, and their ratios; the last line is
+//! `ratio driver/plain_loop X.XX`.
 //!
 //! `cargo bench --bench durable`
 
@@ -62,7 +61,7 @@ activities! {
 }
 
 const TRANSITIONS: u64 = 10;
-const CONCURRENT: u64 = 1_000;
+const CONCURRENCY: [u64; 4] = [1, 10, 100, 1_000];
 
 fn tokio() -> Tokio {
     tokio::runtime::Builder::new_multi_thread()
@@ -72,9 +71,12 @@ fn tokio() -> Tokio {
         .unwrap()
 }
 
-fn driver(dir: &Path) -> Runtime<ten::Flow, Acts> {
+/// A runtime on a store in `dir`, its host started.
+fn driver(rt: &Tokio, dir: &Path) -> Runtime<ten::Flow, Acts> {
     let store = Arc::new(SqliteStore::open(dir.join("driver.sqlite")).unwrap());
-    Runtime::with_store(Acts, store)
+    let runtime = Runtime::with_store(Acts, store);
+    rt.block_on(runtime.resume()).unwrap();
+    runtime
 }
 
 async fn run_one(runtime: &Runtime<ten::Flow, Acts>) {
@@ -102,6 +104,23 @@ fn driver_runs(rt: &Tokio, runtime: &Runtime<ten::Flow, Acts>, runs: u64) -> Dur
     })
 }
 
+/// `instances` instances at once, each awaited by a task of its own.
+fn driver_at_once(rt: &Tokio, runtime: &Runtime<ten::Flow, Acts>, instances: u64) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..instances)
+            .map(|_| {
+                let runtime = runtime.clone();
+                tokio::spawn(async move { run_one(&runtime).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
 /// A SQLite file with the store's durability settings: write-ahead log, a full sync at every
 /// commit.
 fn plain(dir: &Path) -> rusqlite::Connection {
@@ -109,10 +128,7 @@ fn plain(dir: &Path) -> rusqlite::Connection {
     plain
         .execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
-             CREATE TABLE transitions (id INTEGER PRIMARY KEY, instance TEXT, seq INTEGER, state TEXT);
-             CREATE TABLE snapshots (id TEXT PRIMARY KEY, seq INTEGER, state TEXT) WITHOUT ROWID;
-             CREATE TABLE history (instance TEXT, seq INTEGER, record TEXT, PRIMARY KEY (instance, seq)) WITHOUT ROWID;
-             INSERT INTO snapshots VALUES ('instance', 0, '');",
+             CREATE TABLE transitions (id INTEGER PRIMARY KEY, instance TEXT, seq INTEGER, state TEXT);",
         )
         .unwrap();
     plain
@@ -136,7 +152,7 @@ fn plain_loop(plain: &rusqlite::Connection, runs: u64) -> Duration {
 fn durable(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio();
-    let runtime = driver(dir.path());
+    let runtime = driver(&rt, dir.path());
     let plain = plain(dir.path());
 
     let mut one = c.benchmark_group("one_instance");
@@ -147,83 +163,73 @@ fn durable(c: &mut Criterion) {
     one.bench_function("plain_loop", |b| {
         b.iter_custom(|runs| plain_loop(&plain, runs));
     });
-    let mut seq = 0_i64;
-    one.bench_function("plain_two_rows", |b| {
-        b.iter(|| {
-            for _ in 0..TRANSITIONS {
-                seq += 1;
-                let state = format!(r#"{{"S{seq}":{{"n":{seq}}}}}"#);
-                plain.prepare_cached("BEGIN").unwrap().execute([]).unwrap();
-                plain
-                    .prepare_cached(
-                        "UPDATE snapshots SET seq = ?1, state = ?2 WHERE id = 'instance'",
-                    )
-                    .unwrap()
-                    .execute((seq, &state))
-                    .unwrap();
-                plain
-                    .prepare_cached(
-                        "INSERT INTO history (instance, seq, record) VALUES ('instance', ?1, ?2)",
-                    )
-                    .unwrap()
-                    .execute((seq, r#"{"Transition":{"transition":"t1","attempt":1}}"#))
-                    .unwrap();
-                plain.prepare_cached("COMMIT").unwrap().execute([]).unwrap();
-            }
-        });
-    });
     one.finish();
 
     let mut many = c.benchmark_group("concurrent");
-    many.throughput(Throughput::Elements(TRANSITIONS * CONCURRENT));
     many.sample_size(10);
-    many.measurement_time(Duration::from_secs(20));
-    many.bench_function("driver_1000_instances", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tasks: Vec<_> = (0..CONCURRENT)
-                    .map(|_| {
-                        let runtime = runtime.clone();
-                        tokio::spawn(async move { run_one(&runtime).await })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.await.unwrap();
-                }
+    many.measurement_time(Duration::from_secs(10));
+    for instances in CONCURRENCY {
+        many.throughput(Throughput::Elements(TRANSITIONS * instances));
+        many.bench_function(format!("driver_{instances}"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| driver_at_once(&rt, &runtime, instances))
+                    .sum()
             });
         });
-    });
+    }
     many.finish();
 }
 
-/// The driver and the plain loop again, alternating every ten runs for ten seconds, so both
-/// see the same disk: their transitions per second and the ratio the target is about.
-fn interleaved() {
+/// The figures the targets compare, taken again alternating for `seconds`, so that all see
+/// the same disk: transitions per second of the plain loop, of one instance, and of each
+/// number of instances at once.
+fn interleaved(seconds: u64) {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio();
-    let runtime = driver(dir.path());
+    let runtime = driver(&rt, dir.path());
     let plain = plain(dir.path());
-    let (mut driven, mut looped, mut runs) = (Duration::ZERO, Duration::ZERO, 0_u32);
+    let mut looped = (Duration::ZERO, 0_u64);
+    let mut at_once = [(Duration::ZERO, 0_u64); CONCURRENCY.len()];
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        driven += driver_runs(&rt, &runtime, 10);
-        looped += plain_loop(&plain, 10);
-        runs += 10;
+    while start.elapsed() < Duration::from_secs(seconds) {
+        looped.0 += plain_loop(&plain, 10);
+        looped.1 += 10 * TRANSITIONS;
+        for (slot, instances) in at_once.iter_mut().zip(CONCURRENCY) {
+            let rounds = (100 / instances).max(1);
+            for _ in 0..rounds {
+                slot.0 += if instances == 1 {
+                    driver_runs(&rt, &runtime, 1)
+                } else {
+                    driver_at_once(&rt, &runtime, instances)
+                };
+                slot.1 += instances * TRANSITIONS;
+            }
+        }
     }
-    let per_second = |time: Duration| f64::from(runs * 10) / time.as_secs_f64();
-    println!(
-        "one_instance interleaved over {runs} runs each: driver {:.0} transitions/s, \
-         plain_loop {:.0} transitions/s, ratio {:.2}",
-        per_second(driven),
-        per_second(looped),
-        looped.as_secs_f64() / driven.as_secs_f64()
-    );
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "counts of transitions, far below 2^52"
+    )]
+    let rate = |(time, transitions): (Duration, u64)| transitions as f64 / time.as_secs_f64();
+    let plain_rate = rate(looped);
+    let one = rate(at_once[0]);
+    println!("interleaved over {seconds}s: plain_loop {plain_rate:.0} transitions/s");
+    for ((time, transitions), instances) in at_once.into_iter().zip(CONCURRENCY) {
+        let per_second = rate((time, transitions));
+        println!(
+            "  {instances:>5} instance(s) at once: {per_second:>8.0} transitions/s, {:>6.2}x one instance, {:>5.2}x plain_loop",
+            per_second / one,
+            per_second / plain_rate,
+        );
+    }
+    println!("ratio driver/plain_loop {:.2}", one / plain_rate);
 }
 
 criterion_group!(benches, durable);
 
 fn main() {
     benches();
-    interleaved();
     Criterion::default().configure_from_args().final_summary();
+    interleaved(20);
 }

@@ -122,7 +122,11 @@ async fn an_approval_for_another_approver_is_refused_and_changes_nothing() {
     };
     assert_eq!(
         (*state, *event, accepted.as_str()),
-        ("AtManager", "FinanceApproval", "`ManagerApproval`, `Rejection`")
+        (
+            "AtManager",
+            "FinanceApproval",
+            "`ManagerApproval`, `Rejection`"
+        )
     );
     assert_eq!(
         refused.into_value(),

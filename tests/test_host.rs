@@ -123,12 +123,18 @@ async fn a_client_without_a_host_reaches_instances_a_host_runs(store: Arc<dyn St
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(remote.state(&id).await.unwrap(), door::State::Ajar(door::Ajar {}));
+    assert_eq!(
+        remote.state(&id).await.unwrap(),
+        door::State::Ajar(door::Ajar {})
+    );
     let refused = remote.cancel(&id).await;
     assert!(refused.is_ok(), "a cancel is posted: {refused:?}");
     let again = remote.cancel(&id).await.unwrap_err();
     assert!(
-        matches!(again, RuntimeError::AlreadyCancelling(_) | RuntimeError::Ended { .. }),
+        matches!(
+            again,
+            RuntimeError::AlreadyCancelling(_) | RuntimeError::Ended { .. }
+        ),
         "{again}"
     );
     let outcome = bounded(remote.outcome(&id)).await.unwrap().unwrap();

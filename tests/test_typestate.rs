@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use workflow_core::prelude::*;
 use workflow_core::plumbing::{Dispatch, DispatchError, Mismatch};
+use workflow_core::prelude::*;
 use workflow_core::{FlowState, RetryPolicy, StateKind, Trigger, WrongState};
 
 #[tokio::test]

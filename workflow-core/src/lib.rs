@@ -139,9 +139,9 @@ pub mod prelude {
 /// Paths used by code that `workflow!` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::undo::undo_landing;
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
+    pub use crate::undo::undo_landing;
     pub use crate::{
         Aborted, Arrow, Definition, Either, EventDef, Failed, FieldDef, Fingerprint, FlowEvent,
         FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx, TargetDef,

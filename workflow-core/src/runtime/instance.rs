@@ -17,7 +17,7 @@ use super::machine::{self, Command, Effects, Input, Machine};
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
 use crate::store::{Answer, Claim, Commit, InboxItem, Message, MessageId, StoreError, Wake};
-use crate::{FlowState, InstanceId, StepCtx};
+use crate::{Failure, FailureKind, FlowState, InstanceId, StepCtx};
 
 /// Why a driven instance's task left.
 #[derive(Clone, Copy)]
@@ -28,6 +28,15 @@ pub(crate) enum Exit {
     Released,
     /// Its claim was lost (or the host asked it to stop): someone else drives it now.
     Lost,
+}
+
+/// How a write went.
+pub(crate) enum Wrote {
+    /// It is in the store.
+    Written,
+    /// It failed, and the instance was read back from the store: the machine is now what
+    /// the store holds.
+    Reloaded,
 }
 
 /// One claimed instance and what it needs to run.
@@ -160,45 +169,74 @@ where
         }
     }
 
-    /// Writes what the machine decided, under the claim; on a store failure, tries again
-    /// with growing waits (the instance stalls meanwhile). `Err` if the task must leave.
-    async fn write(&mut self, release: bool) -> Result<(), Exit> {
+    /// Writes what the machine decided, under the claim. On a store failure the instance
+    /// stalls: what it did since its last write is given up, as a crash would give it up,
+    /// and it is read back from the store once the store answers again (an attempt whose
+    /// result could not be written is made again, with its key). `Err` if the task must
+    /// leave.
+    async fn write(&mut self, release: bool) -> Result<Wrote, Exit> {
+        let mut commit = Commit::new(
+            self.machine.snapshot(),
+            std::mem::take(&mut self.fx.records),
+            self.machine.wake(),
+        )
+        .answering(std::mem::take(&mut self.fx.answers));
+        if release {
+            commit = commit.releasing();
+        }
+        match self.host.store.commit(&self.claim, commit).await {
+            Ok(()) => {
+                self.host.unstall(&self.claim);
+                Ok(Wrote::Written)
+            }
+            Err(StoreError::ClaimLost { .. } | StoreError::Conflict { .. }) => {
+                warn!("the claim on the instance was lost; another worker drives it");
+                Err(Exit::Lost)
+            }
+            Err(error) => {
+                warn!(%error, "the instance cannot be written; it stays where its last record left it");
+                self.host.stall(&self.claim, error);
+                self.reload().await.map(|()| Wrote::Reloaded)
+            }
+        }
+    }
+
+    /// Reads the instance back from the store, waiting longer each time the store fails.
+    async fn reload(&mut self) -> Result<(), Exit> {
+        let (flow, id) = (&self.claim.flow, &self.claim.id);
         let mut wait = Duration::from_millis(100);
         loop {
-            // The records stay until they are written: a failed write is made again whole.
-            let mut commit = Commit::new(
-                self.machine.snapshot(),
-                self.fx.records.clone(),
-                self.machine.wake(),
-            )
-            .answering(self.fx.answers.clone());
-            if release {
-                commit = commit.releasing();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.wakeup.woken() => {}
             }
-            match self.host.store.commit(&self.claim, commit).await {
-                Ok(()) => {
-                    self.fx.records.clear();
-                    self.fx.answers.clear();
-                    self.host.unstall(&self.claim);
-                    return Ok(());
-                }
-                Err(StoreError::ClaimLost { .. } | StoreError::Conflict { .. }) => {
-                    warn!("the claim on the instance was lost; another worker drives it");
+            if self.wakeup.stopping() {
+                return Err(Exit::Lost);
+            }
+            wait = (wait * 2).min(Duration::from_mins(1));
+            let store = &self.host.store;
+            let (Ok(Some(snapshot)), Ok(inbox)) =
+                (store.load(flow, id).await, store.inbox(flow, id).await)
+            else {
+                continue;
+            };
+            let mut machine = match Machine::<W>::restore(&snapshot) {
+                Ok(machine) => machine,
+                Err(reason) => {
+                    tracing::error!(%reason, "the instance cannot be read back; it is left as it was");
                     return Err(Exit::Lost);
                 }
-                Err(error) => {
-                    warn!(%error, "the instance cannot be written; it stays where its last record left it");
-                    self.host.stall(&self.claim, error);
-                    tokio::select! {
-                        () = tokio::time::sleep(wait) => {}
-                        () = self.wakeup.woken() => {}
-                    }
-                    if self.wakeup.stopping() {
-                        return Err(Exit::Lost);
-                    }
-                    wait = (wait * 2).min(Duration::from_mins(1));
-                }
+            };
+            let mut fx = Effects::new();
+            machine.resume(now_ms(), &mut fx);
+            self.fed = feed(&mut machine, inbox, None, &mut fx);
+            self.machine = machine;
+            self.fx = fx;
+            if !self.fx.must_write() {
+                // Nothing is waiting to be written: it no longer waits on the store.
+                self.host.unstall(&self.claim);
             }
+            return Ok(());
         }
     }
 
@@ -209,7 +247,9 @@ where
         }
         if self.fx.must_write() {
             return match self.write(true).await {
-                Ok(()) => Exit::Released,
+                Ok(Wrote::Written) => Exit::Released,
+                // Read back from the store: the task goes on from there.
+                Ok(Wrote::Reloaded) => Box::pin(self.drive()).await,
                 Err(exit) => exit,
             };
         }
@@ -268,9 +308,19 @@ where
                 let undo_def = &def.undos()[undo];
                 let step = &def.transitions()[undo_def.transition()];
                 let ctx = StepCtx::new(id.clone(), undo_def.name(), number, key);
-                let Some(state) = self.machine.undo_state() else {
-                    return Input::Tick;
+                let state = match self.machine.undo_state() {
+                    Some(Ok(state)) => state,
+                    Some(Err(why)) => {
+                        let failure =
+                            Failure::new(undo_def.name(), number, FailureKind::Mismatch, why);
+                        return Input::UndoDone {
+                            attempt: handle,
+                            result: Err(failure),
+                        };
+                    }
+                    None => return Input::Tick,
                 };
+                let state = &state;
                 let attempt = Attempt {
                     flow: def.name(),
                     instance: id,

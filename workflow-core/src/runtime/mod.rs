@@ -36,8 +36,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::store::{MemoryStore, Record, Store, Summary};
 use crate::plumbing::Dispatch;
+use crate::store::{MemoryStore, Record, Store, Summary};
 use crate::{InstanceId, Workflow};
 
 /// A value a store can keep: a flow's states and events, as JSON.

@@ -247,7 +247,6 @@ impl<W: Durable> Machine<W> {
             self.chain.push(super::Link {
                 undo,
                 seq: self.seq + 1,
-                state: next.clone(),
                 json: Arc::clone(&json),
             });
         }

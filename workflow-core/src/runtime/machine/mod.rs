@@ -121,7 +121,7 @@ pub(crate) struct Machine<W: Durable> {
     status: Status,
     state: W::State,
     json: Arc<str>,
-    chain: Vec<Link<W>>,
+    chain: Vec<Link>,
     timer: Option<After>,
     work: Option<Work<W>>,
     ending: Option<store::Ending>,
@@ -130,11 +130,10 @@ pub(crate) struct Machine<W: Durable> {
     attempts: u64,
 }
 
-/// One undo on the chain, with the state it receives.
-struct Link<W: Durable> {
+/// One undo on the chain, with the state it receives, as JSON: decoded only if the undo runs.
+struct Link {
     undo: usize,
     seq: u64,
-    state: W::State,
     json: Arc<str>,
 }
 
@@ -239,7 +238,6 @@ impl<W: Durable> Machine<W> {
                 Ok(Link {
                     undo,
                     seq: entry.seq,
-                    state: decode_state("the state of an undo", &entry.state)?,
                     json: Arc::clone(&entry.state),
                 })
             })
@@ -460,9 +458,16 @@ impl<W: Durable> Machine<W> {
         }
     }
 
-    /// The state the newest undo on the chain receives.
-    pub(crate) fn undo_state(&self) -> Option<&W::State> {
-        self.chain.last().map(|link| &link.state)
+    /// The state the newest undo on the chain receives, decoded; `Err` if it cannot be.
+    pub(crate) fn undo_state(&self) -> Option<Result<W::State, String>> {
+        self.chain.last().map(|link| {
+            codec::decode(&link.json).map_err(|e| {
+                format!(
+                    "the state undo `{}` receives cannot be decoded: {e}",
+                    Self::DEF.undos()[link.undo].name()
+                )
+            })
+        })
     }
 
     /// Appends a record of `kind` to `fx`, numbered after the last one.
