@@ -175,7 +175,7 @@ async fn a_host_that_shuts_down_hands_its_instances_to_another() {
         .flow(door::Flow, Workshop::default())
         .build();
     let resumed = second.resume().await.unwrap();
-    assert_eq!(resumed.instances, [id.clone()]);
+    assert_eq!(resumed.instances, std::slice::from_ref(&id));
     let doors = second.client::<door::Flow>();
     doors.send(&id, Knock).await.unwrap();
     assert_eq!(
