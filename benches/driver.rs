@@ -6,8 +6,8 @@
 //! store (`by_hand_recorded`). With no-op activities, and with activities doing about 10 µs of
 //! work, a cheap real call.
 //!
-//! Each iteration gets a fresh store, so what is timed is a step, not a store holding
-//! every instance of the run.
+//! Both sides write to one store for the whole run, where instances pile up alike; the
+//! driver's host is started before timing begins, as in a running service.
 //!
 //! `cargo bench --bench driver`
 
@@ -15,7 +15,7 @@ use std::convert::Infallible;
 use std::hint::black_box;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use workflow_core::InstanceId;
 use workflow_core::Workflow;
 use workflow_core::prelude::*;
@@ -86,14 +86,18 @@ async fn by_hand(acts: &Acts, s0: S0) -> Result<S10, Infallible> {
 }
 
 /// A hand-written instance that records each step, as the driver does.
-struct Recorded {
-    store: MemoryStore,
+struct Recorded<'a> {
+    store: &'a MemoryStore,
     claim: Claim,
     snapshot: Snapshot,
 }
 
-impl Recorded {
-    async fn start(store: MemoryStore, id: &str, state: &ten::State) -> Result<Self, StoreError> {
+impl<'a> Recorded<'a> {
+    async fn start(
+        store: &'a MemoryStore,
+        id: &str,
+        state: &ten::State,
+    ) -> Result<Self, StoreError> {
         let json = serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut snapshot = Snapshot::new(
             "Ten",
@@ -177,8 +181,13 @@ macro_rules! recorded_steps {
 }
 
 /// The same ten calls by hand, recording each step in `store`.
-async fn by_hand_recorded(acts: &Acts, store: MemoryStore, s0: S0) -> Result<S10, StoreError> {
-    let mut run = Recorded::start(store, "by-hand", &ten::State::from(s0.clone())).await?;
+async fn by_hand_recorded(
+    acts: &Acts,
+    store: &MemoryStore,
+    id: &str,
+    s0: S0,
+) -> Result<S10, StoreError> {
+    let mut run = Recorded::start(store, id, &ten::State::from(s0.clone())).await?;
     let state = s0;
     Ok(recorded_steps!(acts, run, state;
         t1 u1; t2 u2; t3 u3; t4 u4; t5 u5; t6 u6; t7 u7; t8 u8; t9 u9; t10 u10;
@@ -196,38 +205,31 @@ fn driver(c: &mut Criterion) {
     ] {
         let acts = Acts { work };
         let mut group = c.benchmark_group(format!("ten_steps_{label}"));
+        // One host, and one store, for every run, as in a service: instances pile up in the
+        // in-memory store on both sides alike.
+        let runtime = Runtime::<ten::Flow, _>::new(Acts { work });
+        rt.block_on(runtime.resume()).unwrap();
         group.bench_function("driver", |b| {
-            b.iter_batched(
-                || {
-                    // A host whose tasks have started, as in a running service: what is timed
-                    // is the instance, not the host's start.
-                    let runtime = Runtime::<ten::Flow, _>::new(Acts { work });
-                    rt.block_on(runtime.resume()).unwrap();
-                    runtime
-                },
-                |runtime| {
-                    rt.block_on(async {
-                        let id = runtime.start(S0 { n: 0 }).await.unwrap();
-                        let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
-                            unreachable!()
-                        };
-                        black_box(state);
-                    });
-                    runtime
-                },
-                BatchSize::SmallInput,
-            );
+            b.iter(|| {
+                rt.block_on(async {
+                    let id = runtime.start(S0 { n: 0 }).await.unwrap();
+                    let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
+                        unreachable!()
+                    };
+                    black_box(state);
+                });
+            });
         });
+        let store = MemoryStore::new();
+        let mut n = 0_u64;
         group.bench_function("by_hand_recorded", |b| {
-            b.iter_batched(
-                MemoryStore::new,
-                |store| {
-                    rt.block_on(async {
-                        black_box(by_hand_recorded(&acts, store, black_box(S0 { n: 0 })).await)
-                    })
-                },
-                BatchSize::SmallInput,
-            );
+            b.iter(|| {
+                n += 1;
+                let id = format!("by-hand-{n}");
+                rt.block_on(async {
+                    black_box(by_hand_recorded(&acts, &store, &id, black_box(S0 { n: 0 })).await)
+                })
+            });
         });
         group.bench_function("by_hand", |b| {
             b.iter(|| {

@@ -157,8 +157,9 @@ impl Wake {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Commit {
-    /// The instance after the records.
-    pub snapshot: Snapshot,
+    /// The instance after the records. Boxed: a commit passes through several hands on its
+    /// way to the store, and a pointer moves cheaper than a snapshot.
+    pub snapshot: Box<Snapshot>,
     /// The records, in order, numbered after the stored ones.
     pub records: Vec<Record>,
     /// The messages decided on.
@@ -172,9 +173,9 @@ pub struct Commit {
 impl Commit {
     /// A write of `snapshot`, after `records`.
     #[must_use]
-    pub const fn new(snapshot: Snapshot, records: Vec<Record>, wake: Wake) -> Self {
+    pub fn new(snapshot: impl Into<Box<Snapshot>>, records: Vec<Record>, wake: Wake) -> Self {
         Self {
-            snapshot,
+            snapshot: snapshot.into(),
             records,
             answers: Vec::new(),
             wake,

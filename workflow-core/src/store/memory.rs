@@ -37,7 +37,7 @@ struct Inner {
 
 #[derive(Debug)]
 struct Entry {
-    snapshot: Snapshot,
+    snapshot: Box<Snapshot>,
     history: Vec<Record>,
     inbox: Vec<Row>,
     wake: Wake,
@@ -151,7 +151,7 @@ impl Store for MemoryStore {
             instances.insert(
                 id.clone(),
                 Entry {
-                    snapshot,
+                    snapshot: Box::new(snapshot),
                     history: vec![record],
                     inbox: Vec::new(),
                     wake,
@@ -186,7 +186,7 @@ impl Store for MemoryStore {
         entry.held = Some(held);
         Ok(Some(Claimed::new(
             claim,
-            entry.snapshot.clone(),
+            (*entry.snapshot).clone(),
             entry.unanswered(),
         )))
     }
@@ -223,7 +223,7 @@ impl Store for MemoryStore {
                     entry.held = Some(held);
                     due.claimed.push(Claimed::new(
                         claim,
-                        entry.snapshot.clone(),
+                        (*entry.snapshot).clone(),
                         entry.unanswered(),
                     ));
                 } else if let Some(at) = entry.wake.due_ms() {
@@ -398,7 +398,9 @@ impl Store for MemoryStore {
     }
 
     async fn load(&self, flow: &str, id: &InstanceId) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self.lock().read(flow, id, |entry| entry.snapshot.clone()))
+        Ok(self
+            .lock()
+            .read(flow, id, |entry| (*entry.snapshot).clone()))
     }
 
     async fn list(&self, flow: &str) -> Result<Vec<Summary>, StoreError> {
