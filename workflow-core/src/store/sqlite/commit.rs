@@ -26,7 +26,7 @@ use crate::store::{Claim, Commit, Lease, Message, MessageId, Record, Snapshot, S
 /// A write waiting for a commit.
 pub(super) enum Write {
     Create {
-        snapshot: Snapshot,
+        snapshot: Box<Snapshot>,
         record: Record,
         wake: Wake,
         lease: Option<Lease>,

@@ -304,7 +304,7 @@ impl Store for SqliteStore {
         let written = self
             .committer
             .write(Write::Create {
-                snapshot,
+                snapshot: Box::new(snapshot),
                 record,
                 wake,
                 lease: lease.cloned(),
