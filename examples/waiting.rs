@@ -161,13 +161,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  event to transition, instance out of memory: {}",
         percentiles(cold)
     );
-    let mut hot = Vec::new();
+    let mut in_memory = Vec::new();
     for k in 0..200 {
-        hot.push(event_to_transition(&tickets, instances - 1 - k).await);
+        in_memory.push(event_to_transition(&tickets, instances - 1 - k).await);
     }
     println!(
         "  event to transition, instance in memory:     {}",
-        percentiles(hot)
+        percentiles(in_memory)
     );
     println!("  after:    {:>8.1} MiB resident", resident_mib());
     host.shutdown().await;
