@@ -125,7 +125,7 @@ async fn a_file_of_the_previous_format_is_upgraded_and_reads_back_as_it_was() {
         (waiting.status, &*waiting.state_name),
         (Status::Running, "Waiting")
     );
-    assert_eq!(waiting.timer, Some(Timer::new("expire", 1_796_225_338_809)));
+    assert_eq!(waiting.timer, Some(Timer::new("expire", 1_796_233_021_565)));
     assert_eq!(waiting.chain.len(), 1);
     assert_eq!(
         (
@@ -146,7 +146,7 @@ async fn a_file_of_the_previous_format_is_upgraded_and_reads_back_as_it_was() {
     };
     assert_eq!(
         (&*step.transition, &*step.key, step.failed, step.retry_at_ms),
-        ("pay", "c-3/4/pay", 1, Some(1_796_221_739_852))
+        ("pay", "c-3/4/pay", 1, Some(1_796_229_422_577))
     );
     let failed: Vec<_> = store
         .history("Claim", &InstanceId::new("c-3"))
