@@ -47,22 +47,37 @@ where
 {
     thread_local! {
         static READ_BACK: RefCell<FastSet<(TypeId, usize)>> = RefCell::new(FastSet::default());
+        /// Where states are written before they are copied into their `Arc<str>`: one
+        /// allocation per state written, not two.
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let text = write(state)?;
+    let text: Arc<str> = BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        write_into(buffer, state)?;
+        let text = std::str::from_utf8(buffer).expect("serde_json writes UTF-8");
+        Ok::<_, Unstorable>(text.into())
+    })?;
     let key = (TypeId::of::<S>(), state.index());
     if !READ_BACK.with_borrow(|checked| checked.contains(&key)) {
         read_back::<S>(&text)?;
         READ_BACK.with_borrow_mut(|checked| checked.insert(key));
     }
-    Ok(text.into())
+    Ok(text)
 }
 
 /// `value` as JSON, refusing floats JSON cannot hold.
 fn write<T: Serialize>(value: &T) -> Result<String, Unstorable> {
+    let mut buffer = Vec::new();
+    write_into(&mut buffer, value)?;
+    Ok(String::from_utf8(buffer).expect("serde_json writes UTF-8"))
+}
+
+/// Appends `value` as JSON to `buffer`, refusing floats JSON cannot hold.
+fn write_into<T: Serialize>(buffer: &mut Vec<u8>, value: &T) -> Result<(), Unstorable> {
     value
         .serialize(FiniteFloats)
         .map_err(|NonFinite(path)| Unstorable(path))?;
-    serde_json::to_string(value)
+    serde_json::to_writer(buffer, value)
         .map_err(|error| Unstorable(format!("it cannot be written as JSON: {error}")))
 }
 

@@ -649,3 +649,17 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     prop_assert_eq!(restored.snapshot(), sim.machine.snapshot());
     Ok(())
 }
+
+#[test]
+fn an_idempotency_key_is_the_instance_the_record_count_and_the_step() {
+    let id = InstanceId::new("o-1");
+    assert_eq!(&*super::step_key(&id, 0, "", "pay"), "o-1/0/pay");
+    assert_eq!(
+        &*super::step_key(&id, 40, "undo/", "refund"),
+        "o-1/40/undo/refund"
+    );
+    assert_eq!(
+        &*super::step_key(&id, u64::MAX, "", "pay"),
+        format!("o-1/{}/pay", u64::MAX)
+    );
+}
