@@ -8,7 +8,9 @@
 //! developer's machine [`Server::shared`] returns `None` and the test says it was skipped.
 //!
 //! The throwaway cluster lives as long as the test process: a small watchdog shell stops it
-//! and removes its directory once the process has gone, however it ends.
+//! and removes its directory once the process has gone, however it ends. On an existing
+//! server the tests' databases (named after the test and the process id) are left, for
+//! looking at after a failure.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
