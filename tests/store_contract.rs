@@ -930,14 +930,12 @@ fn sqlite_store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(dir.path().join("store.sqlite")).unwrap())
 }
 
-/// A test per rule and store; `memory = "..."` or `sqlite = "..."` ignores the rule for
-/// that store, with the reason.
+/// A test per rule and store.
 macro_rules! contract {
-    ($($rule:ident $(, memory = $memory:literal)? $(, sqlite = $sqlite:literal)?;)*) => {
+    ($($rule:ident;)*) => {
         mod memory {
             $(
                 #[tokio::test]
-                $(#[ignore = $memory])?
                 async fn $rule() {
                     super::$rule(super::memory_store()).await;
                 }
@@ -947,7 +945,6 @@ macro_rules! contract {
         mod sqlite {
             $(
                 #[tokio::test]
-                $(#[ignore = $sqlite])?
                 async fn $rule() {
                     let dir = tempfile::tempdir().unwrap();
                     super::$rule(super::sqlite_store(&dir)).await;
