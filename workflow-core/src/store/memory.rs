@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::held::Held;
 use super::{
-    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId, Notice,
-    Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Committed, Due, FlowVersion, InboxItem, Lease, Message,
+    MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -238,8 +238,7 @@ impl Store for MemoryStore {
     }
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
-        let wakes = commit.snapshot.status.is_finished() || !commit.answers.is_empty();
-        let released = commit.release && commit.wake == Wake::Now;
+        let told = Committed::of(&commit);
         {
             let mut inner = self.lock();
             let entry = inner.entry(&claim.flow, &claim.id)?;
@@ -280,15 +279,7 @@ impl Store for MemoryStore {
                 entry.held = None;
             }
         }
-        if released {
-            self.watch.notice(Notice::Released {
-                flow: claim.flow.clone(),
-                id: claim.id.clone(),
-            });
-        }
-        if wakes {
-            self.watch.changed(&claim.flow, &claim.id);
-        }
+        self.watch.committed(claim, told);
         Ok(())
     }
 
@@ -319,10 +310,7 @@ impl Store for MemoryStore {
             !entry.snapshot.status.is_finished() && entry.wake == Wake::Now
         };
         if due_now {
-            self.watch.notice(Notice::Released {
-                flow: claim.flow.clone(),
-                id: claim.id.clone(),
-            });
+            self.watch.released(claim);
         }
         Ok(())
     }

@@ -36,7 +36,7 @@ pub use snapshot::{
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{SqliteOptions, SqliteStats, SqliteStore};
-pub use watch::{InstanceWatch, Notice, Watch};
+pub use watch::{Committed, InstanceWatch, Notice, Watch};
 
 use async_trait::async_trait;
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::{Notify, broadcast};
 
+use super::claim::{Claim, Commit, Wake};
 use super::snapshot::Name;
 use crate::InstanceId;
 
@@ -165,6 +166,27 @@ impl Watch {
         }
     }
 
+    /// Tells every host that `claim` was handed back with work due at once.
+    pub fn released(&self, claim: &Claim) {
+        self.notice(Notice::Released {
+            flow: claim.flow.clone(),
+            id: claim.id.clone(),
+        });
+    }
+
+    /// Tells hosts and waiters what a commit under `claim` did, once it is written: a claim
+    /// handed back with work due now is a notice to every host, and an ending or an answer
+    /// wakes whoever waits on the instance. `told` is taken from the commit before it is
+    /// written ([`Committed::of`]).
+    pub fn committed(&self, claim: &Claim, told: Committed) {
+        if told.released_due {
+            self.released(claim);
+        }
+        if told.wakes {
+            self.changed(&claim.flow, &claim.id);
+        }
+    }
+
     /// Wakes every waiter: the store closed, or cannot tell what changed.
     pub fn changed_all(&self) {
         let waiters = self.waiters.lock().unwrap_or_else(PoisonError::into_inner);
@@ -192,6 +214,24 @@ impl Drop for InstanceWatch<'_> {
             if instances.is_empty() {
                 waiters.remove(&*self.flow);
             }
+        }
+    }
+}
+
+/// What a commit will tell hosts and waiters once it is written: see [`Watch::committed`].
+#[derive(Debug, Clone, Copy)]
+pub struct Committed {
+    released_due: bool,
+    wakes: bool,
+}
+
+impl Committed {
+    /// What `commit` will tell.
+    #[must_use]
+    pub fn of(commit: &Commit) -> Self {
+        Self {
+            released_due: commit.release && commit.wake == Wake::Now,
+            wakes: commit.snapshot.status.is_finished() || !commit.answers.is_empty(),
         }
     }
 }

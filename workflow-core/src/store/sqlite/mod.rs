@@ -20,8 +20,8 @@ use self::commit::{Committer, Write, Written};
 use self::errors::store_error;
 use self::rows::{Head, ReadError};
 use super::{
-    Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId, Notice,
-    Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Committed, Due, FlowVersion, InboxItem, Lease, Message,
+    MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -283,10 +283,7 @@ impl SqliteStore {
     /// Tells hosts that `claim` was handed back with work due at once.
     fn released(&self, claim: &Claim, head: Option<Head>) {
         if head.is_some_and(|head| head.status == Status::Running && head.wake == Some(0)) {
-            self.watch.notice(Notice::Released {
-                flow: claim.flow.clone(),
-                id: claim.id.clone(),
-            });
+            self.watch.released(claim);
         }
     }
 }
@@ -431,23 +428,14 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
-        let released = commit.release && commit.wake == Wake::Now;
-        let wakes = commit.snapshot.status.is_finished() || !commit.answers.is_empty();
+        let told = Committed::of(&commit);
         self.committer
             .write(Write::Commit {
                 claim: claim.clone(),
                 commit,
             })
             .await?;
-        if released {
-            self.watch.notice(Notice::Released {
-                flow: claim.flow.clone(),
-                id: claim.id.clone(),
-            });
-        }
-        if wakes {
-            self.watch.changed(&claim.flow, &claim.id);
-        }
+        self.watch.committed(claim, told);
         Ok(())
     }
 
