@@ -92,6 +92,9 @@ mod workflow;
 /// are chosen by an attacker to collide: they are ids the store already holds).
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A set with the same fast hasher as [`FastMap`].
+pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 pub use combinators::StepExt;
 pub use context::{InstanceId, StepCtx};
 pub use definition::{

@@ -13,10 +13,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::ser::{self, Serialize};
 
-use crate::FlowState;
-
-/// A set with a fast hasher: looked up at every write of a state.
-type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+use crate::{FastSet, FlowState};
 
 /// Why a value cannot be stored: what it is, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]

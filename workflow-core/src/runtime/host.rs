@@ -382,6 +382,7 @@ impl Host {
             instances: self.shared.sweep_now().await?,
             refused: Vec::new(),
         };
+        let mut listed: crate::FastSet<InstanceId> = resumed.instances.iter().cloned().collect();
         for version in &self.shared.versions {
             for summary in self.shared.store.unfinished(&version.name).await? {
                 let key = (version.name.to_string(), summary.id.clone());
@@ -397,7 +398,7 @@ impl Host {
                         id: summary.id,
                         reason: reason.clone(),
                     });
-                } else if !resumed.instances.contains(&summary.id) {
+                } else if listed.insert(summary.id.clone()) {
                     resumed.instances.push(summary.id);
                 }
             }
@@ -519,7 +520,6 @@ impl HostShared {
 
     /// An instance's task left.
     pub(crate) fn finished(self: &Arc<Self>, claim: &Claim, wakeup: &Arc<Wakeup>, exit: Exit) {
-        let exit = &exit;
         let key = (claim.flow.to_string(), claim.id.clone());
         {
             let mut active = self.active();

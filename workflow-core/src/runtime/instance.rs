@@ -120,10 +120,13 @@ where
             if self.wakeup.stopping() {
                 return Exit::Lost;
             }
-            if self.fx.must_write()
-                && let Err(exit) = self.write(false).await
-            {
-                return exit;
+            if self.fx.must_write() {
+                match self.write(false).await {
+                    Ok(Wrote::Written) => {}
+                    // Read back from the store: what the reload decided is written first.
+                    Ok(Wrote::Reloaded) => continue,
+                    Err(exit) => return exit,
+                }
             }
             if let Some(command) = self.fx.command.take() {
                 // Boxed: an attempt's future (the activity's own) lives only while it runs, so
@@ -140,7 +143,11 @@ where
             // Waiting: for a message, a timer, or a retry's wait.
             if !self.hot {
                 if !self.host.try_stay_hot() {
-                    return self.release().await;
+                    match self.release().await {
+                        Some(exit) => return exit,
+                        // Read back from the store: the task goes on from there.
+                        None => continue,
+                    }
                 }
                 self.hot = true;
             }
@@ -251,22 +258,23 @@ where
     }
 
     /// Hands the claim back: the instance waits in the store for a message or its timer.
-    async fn release(&mut self) -> Exit {
+    /// `None` if the last write failed and the instance was read back from the store instead:
+    /// the task goes on driving it.
+    async fn release(&mut self) -> Option<Exit> {
         if let Wake::At(at) = self.machine.wake() {
             self.host.sweep_at(at);
         }
         if self.fx.must_write() {
             return match self.write(true).await {
-                Ok(Wrote::Written) => Exit::Released,
-                // Read back from the store: the task goes on from there.
-                Ok(Wrote::Reloaded) => Box::pin(self.drive()).await,
-                Err(exit) => exit,
+                Ok(Wrote::Written) => Some(Exit::Released),
+                Ok(Wrote::Reloaded) => None,
+                Err(exit) => Some(exit),
             };
         }
         if let Err(error) = self.host.store.release(&self.claim).await {
             warn!(%error, "the claim could not be handed back; it lapses with its lease");
         }
-        Exit::Released
+        Some(Exit::Released)
     }
 
     /// Makes one attempt through the host's stack of layers.
