@@ -20,6 +20,11 @@ impl Held {
         held.is_none_or(|held| held.until_ms < lease.now_ms)
     }
 
+    /// When another lease may take it: the first millisecond after its lease.
+    pub(crate) const fn frees_at(&self) -> u64 {
+        self.until_ms.saturating_add(1)
+    }
+
     /// Whether `claim` is this one.
     pub(crate) fn is(held: Option<&Self>, claim: &Claim) -> bool {
         held.is_some_and(|held| held.token == claim.token && held.worker == claim.worker)

@@ -213,7 +213,7 @@ impl Store for MemoryStore {
                 if !Held::may_take(entry.held.as_ref(), lease) {
                     // Due again when its holder's lease ends, if it has work then.
                     if let (Some(held), Some(_)) = (&entry.held, entry.wake.due_ms()) {
-                        next = Some(next.map_or(held.until_ms + 1, |n| n.min(held.until_ms + 1)));
+                        next = Some(next.map_or(held.frees_at(), |n| n.min(held.frees_at())));
                     }
                     continue;
                 }

@@ -126,16 +126,14 @@ impl Watch {
         let notify = if let Some(notify) = instances.get(id).and_then(Weak::upgrade) {
             notify
         } else {
+            let notify = Arc::new(Notify::new());
+            if instances
+                .insert(id.clone(), Arc::downgrade(&notify))
+                .is_none()
             {
-                let notify = Arc::new(Notify::new());
-                if instances
-                    .insert(id.clone(), Arc::downgrade(&notify))
-                    .is_none()
-                {
-                    self.watched.fetch_add(1, Ordering::Relaxed);
-                }
-                notify
+                self.watched.fetch_add(1, Ordering::Relaxed);
             }
+            notify
         };
         InstanceWatch {
             notify,

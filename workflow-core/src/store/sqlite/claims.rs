@@ -163,9 +163,9 @@ impl Claims {
             .filter(|row| {
                 row.held.worker != lease.worker
                     && row.head.wake.is_some()
-                    && row.held.until_ms >= lease.now_ms
+                    && !Held::may_take(Some(&row.held), lease)
             })
-            .map(|row| row.held.until_ms.saturating_add(1))
+            .map(|row| row.held.frees_at())
             .min()
     }
 }

@@ -363,33 +363,33 @@ mod v1 {
         id: &str,
         path: &Path,
     ) -> Result<Vec<Record>, StoreError> {
-        {
-            let mut statement = tx
-                .prepare("SELECT seq, at_ms, state_name, kind FROM v1_records WHERE num = ?1 ORDER BY seq")
-                .map_err(|e| store_error(e, path))?;
-            let rows = statement
-                .query_map(params![num], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(|e| store_error(e, path))?;
-            let mut records = Vec::new();
-            for row in rows {
-                let (seq, at_ms, state_name, kind_json) = row.map_err(|e| store_error(e, path))?;
-                let old_kind: RecordKindV1 =
-                    serde_json::from_str(&kind_json).map_err(|e| bad(id, "record", e))?;
-                records.push(Record::new(
-                    seq.cast_unsigned(),
-                    at_ms.cast_unsigned(),
-                    kind(old_kind),
-                    state_name,
-                ));
-            }
-            Ok(records)
+        let mut statement = tx
+            .prepare(
+                "SELECT seq, at_ms, state_name, kind FROM v1_records WHERE num = ?1 ORDER BY seq",
+            )
+            .map_err(|e| store_error(e, path))?;
+        let rows = statement
+            .query_map(params![num], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(|e| store_error(e, path))?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (seq, at_ms, state_name, kind_json) = row.map_err(|e| store_error(e, path))?;
+            let old_kind: RecordKindV1 =
+                serde_json::from_str(&kind_json).map_err(|e| bad(id, "record", e))?;
+            records.push(Record::new(
+                seq.cast_unsigned(),
+                at_ms.cast_unsigned(),
+                kind(old_kind),
+                state_name,
+            ));
         }
+        Ok(records)
     }
 }

@@ -354,10 +354,15 @@ impl Store for SqliteStore {
     ) -> Result<Due, StoreError> {
         let now = i64::try_from(lease.now_ms).unwrap_or(i64::MAX);
         let [now_due, with_messages] = self.read(move |conn| rows::due(conn, now)).await?;
+        // Fingerprints as the rows hold them, written once.
+        let versions: Vec<(&str, String)> = flows
+            .iter()
+            .map(|v| (&*v.name, v.fingerprint.to_string()))
+            .collect();
         let ours = |flow: &str, fingerprint: &str| {
-            flows
+            versions
                 .iter()
-                .any(|v| v.name == flow && v.fingerprint.to_string() == fingerprint)
+                .any(|(name, stored)| *name == flow && stored == fingerprint)
         };
         let mut due = Due::default();
         let mut seen = std::collections::HashSet::new();
