@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::runtime::Runtime;
 use workflow_core::store::MemoryStore;
 
 #[path = "common/ten.rs"]
@@ -25,10 +25,13 @@ use flow::ten;
 
 use ten::S0;
 
+#[path = "common/acts.rs"]
+mod acts;
 #[path = "common/by_hand.rs"]
 mod by_hand;
 
-use by_hand::{Acts, by_hand, by_hand_recorded};
+use acts::{Acts, run_one};
+use by_hand::{by_hand, by_hand_recorded};
 
 fn driver(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -47,13 +50,7 @@ fn driver(c: &mut Criterion) {
         rt.block_on(runtime.resume()).unwrap();
         group.bench_function("driver", |b| {
             b.iter(|| {
-                rt.block_on(async {
-                    let id = runtime.start(S0 { n: 0 }).await.unwrap();
-                    let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
-                        unreachable!()
-                    };
-                    black_box(state);
-                });
+                rt.block_on(run_one(&runtime));
             });
         });
         let store = MemoryStore::new();

@@ -17,14 +17,13 @@
 //!
 //! `cargo bench --bench durable`
 
-use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use tokio::runtime::Runtime as Tokio;
-use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::runtime::Runtime;
 use workflow_core::store::SqliteStore;
 
 #[path = "common/ten.rs"]
@@ -32,15 +31,13 @@ mod flow;
 
 use flow::ten;
 
-use by_hand::Acts;
-use ten::S0;
+#[path = "common/acts.rs"]
+mod acts;
 
-#[path = "common/by_hand.rs"]
-#[allow(dead_code, reason = "only the activities are used here")]
-mod by_hand;
+use acts::{Acts, run_one};
 
 /// No-op activities: what is measured is the durable record of each transition.
-const ACTS: by_hand::Acts = by_hand::Acts {
+const ACTS: Acts = Acts {
     work: Duration::ZERO,
 };
 
@@ -61,14 +58,6 @@ fn driver(rt: &Tokio, dir: &Path) -> Runtime<ten::Flow, Acts> {
     let runtime = Runtime::with_store(ACTS, store);
     rt.block_on(runtime.resume()).unwrap();
     runtime
-}
-
-async fn run_one(runtime: &Runtime<ten::Flow, Acts>) {
-    let id = runtime.start(S0 { n: 0 }).await.unwrap();
-    let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
-        unreachable!("the flow cannot fail")
-    };
-    black_box(state);
 }
 
 /// `runs` instances one after the other, started and awaited from a task on the runtime, as

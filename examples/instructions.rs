@@ -16,6 +16,9 @@
 #[path = "../benches/common/ten.rs"]
 mod flow;
 
+#[path = "../benches/common/acts.rs"]
+mod acts;
+
 #[path = "../benches/common/by_hand.rs"]
 #[allow(
     dead_code,
@@ -27,9 +30,10 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::Duration;
 
-use by_hand::{Acts, by_hand_recorded};
+use acts::{Acts, run_one};
+use by_hand::by_hand_recorded;
 use flow::ten;
-use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::runtime::Runtime;
 use workflow_core::store::MemoryStore;
 
 /// Runs one side `runs` times, as the child callgrind counts.
@@ -46,13 +50,7 @@ fn run_side(side: &str, runs: u64) {
             let runtime = Runtime::<ten::Flow, _>::new(acts);
             rt.block_on(runtime.resume()).unwrap();
             for _ in 0..runs {
-                rt.block_on(async {
-                    let id = runtime.start(ten::S0 { n: 0 }).await.unwrap();
-                    let Ok(Outcome::Completed(state)) = runtime.outcome(&id).await else {
-                        unreachable!()
-                    };
-                    black_box(state);
-                });
+                rt.block_on(run_one(&runtime));
             }
         }
         "by_hand_recorded" => {

@@ -2,11 +2,11 @@
 //! activity calls that record nothing (`by_hand`), and the same calls recording what the
 //! driver records, the way a careful engineer would by hand: after each step, the state as
 //! JSON, the undo chain and one history record, written to the same store
-//! (`by_hand_recorded`). Shared by `benches/driver.rs` and `examples/instructions.rs`.
+//! (`by_hand_recorded`). Shared by `benches/driver.rs` and `examples/instructions.rs`; the
+//! activities are `acts.rs`.
 
 use std::convert::Infallible;
-use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use workflow_core::InstanceId;
 use workflow_core::Workflow;
@@ -16,45 +16,9 @@ use workflow_core::store::{
     StoreError, Wake, WorkerId,
 };
 
+use super::acts::Acts;
 use super::flow::ten;
-use ten::{S0, S1, S2, S3, S4, S5, S6, S7, S8, S9, S10};
-
-/// Activities that each spin for `work` (zero: no-op).
-pub struct Acts {
-    pub work: Duration,
-}
-
-fn spin(work: Duration) {
-    if work.is_zero() {
-        return;
-    }
-    let start = Instant::now();
-    while start.elapsed() < work {
-        black_box(());
-    }
-}
-
-macro_rules! activities {
-    ($($step:ident $undo:ident: $from:ident -> $to:ident;)*) => {
-        impl ten::Activities for Acts {
-            type Error = Infallible;
-            $(
-                async fn $step(&self, from: &$from, _: &StepCtx) -> Result<$to, Infallible> {
-                    spin(self.work);
-                    Ok($to { n: from.n + 1 })
-                }
-                async fn $undo(&self, _: &$to, _: &StepCtx) -> Result<(), Infallible> {
-                    Ok(())
-                }
-            )*
-        }
-    };
-}
-
-activities! {
-    t1 u1: S0 -> S1; t2 u2: S1 -> S2; t3 u3: S2 -> S3; t4 u4: S3 -> S4; t5 u5: S4 -> S5;
-    t6 u6: S5 -> S6; t7 u7: S6 -> S7; t8 u8: S7 -> S8; t9 u9: S8 -> S9; t10 u10: S9 -> S10;
-}
+use ten::{S0, S10};
 
 /// The same ten calls, by hand.
 pub async fn by_hand(acts: &Acts, s0: S0) -> Result<S10, Infallible> {
