@@ -8,14 +8,6 @@ mod postgres;
 
 use postgres::Server;
 
-async fn connect(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
-}
-
 #[tokio::test]
 async fn each_test_gets_an_empty_database_of_its_own() {
     let Some(server) = Server::shared() else {
@@ -23,7 +15,7 @@ async fn each_test_gets_an_empty_database_of_its_own() {
     };
     let (a, b) = (server.database("one").await, server.database("one").await);
     assert_ne!(a.name, b.name);
-    let (a, b) = (connect(&a.url).await, connect(&b.url).await);
+    let (a, b) = (a.connect().await, b.connect().await);
     a.batch_execute("CREATE TABLE effects (key text PRIMARY KEY)")
         .await
         .unwrap();
@@ -53,7 +45,7 @@ async fn the_server_is_durable_and_recent_enough() {
         return;
     };
     let db = server.database("settings").await;
-    let client = connect(&db.url).await;
+    let client = db.connect().await;
     let fsync: String = client.query_one("SHOW fsync", &[]).await.unwrap().get(0);
     assert_eq!(
         fsync, "on",

@@ -634,12 +634,6 @@ fn refused(path: &Path) -> StoreError {
     error
 }
 
-/// A closed store file at `path`, holding what [`filled`] writes.
-async fn closed_store(path: &Path) {
-    let (store, _claim) = filled(path).await;
-    drop(store);
-}
-
 #[test]
 fn a_file_that_is_not_a_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -655,7 +649,7 @@ fn a_file_that_is_not_a_database_is_refused() {
 #[tokio::test]
 async fn a_damaged_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    closed_store(&file(&dir)).await;
+    drop(filled(&file(&dir)).await);
     let mut bytes = std::fs::read(file(&dir)).unwrap();
     assert!(bytes.len() > 8192, "the store spans several pages");
     // Scribble over the second page, a table's root.
@@ -668,7 +662,7 @@ async fn a_damaged_file_is_refused() {
 #[tokio::test]
 async fn a_truncated_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    closed_store(&file(&dir)).await;
+    drop(filled(&file(&dir)).await);
     let bytes = std::fs::read(file(&dir)).unwrap();
     std::fs::write(file(&dir), &bytes[..bytes.len() / 2]).unwrap();
     let error = refused(&file(&dir));
@@ -705,7 +699,7 @@ fn a_database_with_another_application_id_is_refused() {
 #[tokio::test]
 async fn a_store_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    closed_store(&file(&dir)).await;
+    drop(filled(&file(&dir)).await);
     let conn = rusqlite::Connection::open(file(&dir)).unwrap();
     conn.execute_batch("PRAGMA user_version = 99;").unwrap();
     drop(conn);
@@ -726,7 +720,7 @@ async fn a_store_from_a_newer_version_is_refused() {
 #[tokio::test]
 async fn a_read_only_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    closed_store(&file(&dir)).await;
+    drop(filled(&file(&dir)).await);
     let mut permissions = std::fs::metadata(file(&dir)).unwrap().permissions();
     permissions.set_readonly(true);
     std::fs::set_permissions(file(&dir), permissions).unwrap();

@@ -77,11 +77,7 @@ impl Server {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("{}_{}_{n}", sanitize(test), std::process::id());
-        let (client, connection) =
-            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
-                .await
-                .expect("the test server accepts a connection");
-        let connection = tokio::spawn(connection);
+        let (client, connection) = connect(&self.url("postgres")).await;
         client
             .batch_execute(&format!("CREATE DATABASE \"{name}\""))
             .await
@@ -93,6 +89,28 @@ impl Server {
             name,
         }
     }
+}
+
+impl Database {
+    /// A connection to the database, driven by a task of its own.
+    ///
+    /// # Panics
+    ///
+    /// When the server refuses it.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        connect(&self.url).await.0
+    }
+}
+
+/// A connection to `url`, and the task driving it.
+async fn connect(url: &str) -> (tokio_postgres::Client, tokio::task::JoinHandle<()>) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the test server accepts a connection");
+    let driving = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    (client, driving)
 }
 
 /// A database name from a test's name: lower case letters, digits and underscores, short.
@@ -155,11 +173,15 @@ fn run_as_server_user(program: &Path, args: &[&str]) -> Command {
     }
 }
 
+/// Whether this process runs as root, asked once.
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    static ROOT: OnceLock<bool> = OnceLock::new();
+    *ROOT.get_or_init(|| {
+        Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+    })
 }
 
 /// Makes and starts a cluster in a fresh temporary directory, with a watchdog that stops it
