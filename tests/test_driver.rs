@@ -885,3 +885,52 @@ async fn instances_the_host_does_not_keep_take_their_inputs_on_sqlite() {
     ))
     .await;
 }
+
+/// Instances handed back with their timers due one after another: the host registers one
+/// sweep for the earliest, and each sweep finds the next in the store.
+async fn timers_of_instances_out_of_memory_fire_each_on_time(
+    store: std::sync::Arc<dyn workflow_core::store::Store>,
+) {
+    let runtime = cold(Desk::new(), store);
+    let start = tokio::time::Instant::now();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(
+            runtime
+                .start_with_id(format!("T-{n}"), open("forgotten"))
+                .await
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_mins(10)).await;
+    }
+    for (n, id) in (0_u32..).zip(&ids) {
+        let outcome = tokio::time::timeout(Duration::from_hours(3), runtime.outcome(id))
+            .await
+            .expect("the timer fires");
+        assert!(matches!(
+            outcome.unwrap(),
+            Outcome::Completed(ticket::State::Expired(_))
+        ));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_hours(1) + Duration::from_mins(10) * n,
+            "{id} expires an hour after it was opened"
+        );
+    }
+    runtime.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn timers_of_instances_out_of_memory_fire_each_on_time_in_memory() {
+    timers_of_instances_out_of_memory_fire_each_on_time(std::sync::Arc::new(
+        workflow_core::store::MemoryStore::new(),
+    ))
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn timers_of_instances_out_of_memory_fire_each_on_time_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = workflow_core::store::SqliteStore::open(dir.path().join("tickets.sqlite")).unwrap();
+    timers_of_instances_out_of_memory_fire_each_on_time(std::sync::Arc::new(store)).await;
+}

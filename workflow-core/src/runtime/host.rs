@@ -6,7 +6,7 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::client::Client;
-use super::instance::{Driven, Exit, feed};
+use super::instance::{Driven, Exit, restored};
 use super::machine::{Effects, Machine};
 use super::outcome::{Resumed, RuntimeError};
 use super::policy::{due_in, instant_of, now_ms};
@@ -102,6 +102,10 @@ pub(crate) struct HostShared {
     started: AtomicBool,
     shut_down: AtomicBool,
     sweep: Arc<Wakeup>,
+    /// The earliest time a sweep is registered with the timers for (`u64::MAX`: none), so
+    /// that instances handed back with later timers do not each register one: the sweep
+    /// then finds the next due time in the store.
+    sweep_armed_ms: AtomicU64,
 }
 
 /// An instance by flow and id.
@@ -192,10 +196,7 @@ where
             snapshot,
             inbox,
         } = claimed;
-        let mut machine = Machine::<W>::restore(&snapshot)?;
-        let mut fx = Effects::new();
-        machine.resume(now_ms(), &mut fx);
-        let fed = feed(&mut machine, inbox, None, &mut fx);
+        let (machine, fx, fed) = restored::<W>(&snapshot, inbox)?;
         self.spawn(host, claim, machine, fx, fed);
         Ok(())
     }
@@ -324,6 +325,7 @@ impl HostBuilder {
                 started: AtomicBool::new(false),
                 shut_down: AtomicBool::new(false),
                 sweep: Arc::new(Wakeup::default()),
+                sweep_armed_ms: AtomicU64::new(u64::MAX),
             }),
         }
     }
@@ -510,8 +512,11 @@ impl HostShared {
     }
 
     /// Sweeps the store at `at_ms`: an instance handed back waits there for its timer.
+    /// The instance must be in the store already: a sweep registered for earlier finds it.
     pub(crate) fn sweep_at(&self, at_ms: u64) {
-        self.timers.wake_at(instant_of(at_ms), &self.sweep);
+        if self.sweep_armed_ms.fetch_min(at_ms, Ordering::AcqRel) > at_ms {
+            self.timers.wake_at(instant_of(at_ms), &self.sweep);
+        }
     }
 
     pub(crate) fn leave_hot(&self) {
@@ -619,6 +624,8 @@ impl HostShared {
         if self.versions.is_empty() {
             return Ok(claimed);
         }
+        // This sweep reads the store after this point, and registers the next one itself.
+        self.sweep_armed_ms.store(u64::MAX, Ordering::Release);
         loop {
             let due = self
                 .store
@@ -634,7 +641,7 @@ impl HostShared {
             }
             if !full {
                 if let Some(next) = due.next_ms {
-                    self.timers.wake_at(instant_of(next), &self.sweep);
+                    self.sweep_at(next);
                 }
                 return Ok(claimed);
             }

@@ -16,7 +16,9 @@ use super::host::{FlowRunner, HostShared};
 use super::machine::{self, Command, Effects, Input, Machine};
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
-use crate::store::{Answer, Claim, Commit, InboxItem, Message, MessageId, StoreError, Wake};
+use crate::store::{
+    Answer, Claim, Commit, InboxItem, Message, MessageId, Snapshot, StoreError, Wake,
+};
 use crate::{Failure, FailureKind, FlowState, InstanceId, StepCtx};
 
 /// Why a driven instance's task left.
@@ -54,6 +56,20 @@ pub(crate) struct Driven<W: Durable, A> {
     pub(crate) hot: bool,
     /// The deadline registered with the host's timers, not to register it twice.
     pub(crate) waking_at: Option<u64>,
+}
+
+/// The machine of an instance read from the store, carried on from its snapshot and fed its
+/// inbox: what a host does with an instance it claims, and a task with one it reads back.
+/// What it decided is in the effects, not written yet; the message number is the last fed.
+pub(crate) fn restored<W: Durable>(
+    snapshot: &Snapshot,
+    inbox: Vec<InboxItem>,
+) -> Result<(Machine<W>, Effects, Option<MessageId>), String> {
+    let mut machine = Machine::<W>::restore(snapshot)?;
+    let mut fx = Effects::new();
+    machine.resume(now_ms(), &mut fx);
+    let fed = feed(&mut machine, inbox, None, &mut fx);
+    Ok((machine, fx, fed))
 }
 
 /// Messages from the inbox as the machine's inputs: events decoded, and those that cannot be
@@ -232,21 +248,20 @@ where
             }
             wait = (wait * 2).min(Duration::from_mins(1));
             let store = &self.host.store;
-            let (Ok(Some(snapshot)), Ok(inbox)) =
-                (store.load(flow, id).await, store.inbox(flow, id).await)
-            else {
+            let Ok(Some(snapshot)) = store.load(flow, id).await else {
                 continue;
             };
-            let mut machine = match Machine::<W>::restore(&snapshot) {
-                Ok(machine) => machine,
+            let Ok(inbox) = store.inbox(flow, id).await else {
+                continue;
+            };
+            let (machine, fx, fed) = match restored::<W>(&snapshot, inbox) {
+                Ok(restored) => restored,
                 Err(reason) => {
                     tracing::error!(%reason, "the instance cannot be read back; it is left as it was");
                     return Err(Exit::Lost);
                 }
             };
-            let mut fx = Effects::new();
-            machine.resume(now_ms(), &mut fx);
-            self.fed = feed(&mut machine, inbox, None, &mut fx);
+            self.fed = fed;
             self.machine = machine;
             self.fx = fx;
             if !self.fx.must_write() {
@@ -261,18 +276,18 @@ where
     /// `None` if the last write failed and the instance was read back from the store instead:
     /// the task goes on driving it.
     async fn release(&mut self) -> Option<Exit> {
+        if self.fx.must_write() {
+            match self.write(true).await {
+                Ok(Wrote::Written) => {}
+                Ok(Wrote::Reloaded) => return None,
+                Err(exit) => return Some(exit),
+            }
+        } else if let Err(error) = self.host.store.release(&self.claim).await {
+            warn!(%error, "the claim could not be handed back; it lapses with its lease");
+        }
+        // Once it waits in the store, where the host's sweep finds it.
         if let Wake::At(at) = self.machine.wake() {
             self.host.sweep_at(at);
-        }
-        if self.fx.must_write() {
-            return match self.write(true).await {
-                Ok(Wrote::Written) => Some(Exit::Released),
-                Ok(Wrote::Reloaded) => None,
-                Err(exit) => Some(exit),
-            };
-        }
-        if let Err(error) = self.host.store.release(&self.claim).await {
-            warn!(%error, "the claim could not be handed back; it lapses with its lease");
         }
         Some(Exit::Released)
     }
