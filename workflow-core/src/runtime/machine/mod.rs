@@ -524,43 +524,19 @@ impl<W: Durable> Machine<W> {
     }
 }
 
-/// `<instance>/<seq>/<kind><step>`: an idempotency key. Written by hand: it is made at
-/// every step, and `format!` (its formatter, and a `String` copied into the `Arc`) costs
-/// several times as much.
+/// `<instance>/<seq>/<kind><step>`: an idempotency key. Written into a per-thread buffer,
+/// then copied into its `Arc` once: it is made at every step, and `format!` would allocate
+/// twice.
 fn step_key(id: &InstanceId, seq: u64, kind: &str, step: &str) -> Arc<str> {
+    use std::fmt::Write as _;
     thread_local! {
         static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
     BUFFER.with_borrow_mut(|key| {
         key.clear();
-        key.push_str(id.as_str());
-        key.push('/');
-        push_decimal(key, seq);
-        key.push('/');
-        key.push_str(kind);
-        key.push_str(step);
+        let _ = write!(key, "{}/{seq}/{kind}{step}", id.as_str());
         Arc::from(key.as_str())
     })
-}
-
-/// Appends `n` in decimal.
-fn push_decimal(out: &mut String, mut n: u64) {
-    let mut digits = [0_u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // `n % 10` is a digit: it fits a `u8`.
-        #[allow(clippy::cast_possible_truncation)]
-        let digit = (n % 10) as u8;
-        digits[at] = b'0' + digit;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &digit in &digits[at..] {
-        out.push(char::from(digit));
-    }
 }
 
 /// How an instance with `status`, in `state`, ended; `None` while it runs.

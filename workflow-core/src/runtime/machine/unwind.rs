@@ -122,10 +122,11 @@ impl<W: Durable> Machine<W> {
             Err(failure) => {
                 let policy = def.transitions()[undo_def.transition()].retry();
                 let attempts = policy.map_or(1, |p| p.attempts().max(1));
-                let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
-                let retry_at = policy
-                    .filter(|_| number < attempts)
-                    .map(|policy| now_ms.saturating_add(millis(retry_wait(policy, number, &key))));
+                let retry_at = policy.filter(|_| number < attempts).map(|policy| {
+                    // The jitter, if the policy has one, is drawn from the undo's key.
+                    let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
+                    now_ms.saturating_add(millis(retry_wait(policy, number, &key)))
+                });
                 unwinding.failed = number;
                 unwinding.retry_at_ms = retry_at;
                 if retry_at.is_none() {
