@@ -213,8 +213,8 @@ fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
 // and `Super` would give `crate`, `self` and `super`, which Rust allows no module to be named
 // (even as raw identifiers). Other keywords are written as raw identifiers (`r#type`).
 fn check_module_name_is_usable(flow: &Flow, errors: &mut Errors) {
-    let snake = flow.name.unraw().to_string().to_snake_case();
-    if crate::compiler::model::PATH_KEYWORDS.contains(&snake.as_str()) {
+    let snake = crate::compiler::model::module_name(&flow.name);
+    if crate::compiler::model::is_path_keyword(&snake) {
         errors.push(
             Diagnostic::new(
                 flow.name.span(),

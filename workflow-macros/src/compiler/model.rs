@@ -281,14 +281,24 @@ const KEYWORDS: &[&str] = &[
 
 /// Keywords that cannot be raw identifiers: a flow whose module would be named like one is
 /// an error of the `check` pass.
-pub(crate) const PATH_KEYWORDS: &[&str] = &["crate", "self", "super"];
+const PATH_KEYWORDS: &[&str] = &["crate", "self", "super"];
+
+/// The name of flow `name`'s module: its name in snake case.
+pub(crate) fn module_name(name: &Ident) -> String {
+    use syn::ext::IdentExt as _;
+    name.unraw().to_string().to_snake_case()
+}
+
+/// Whether a module named `snake` cannot be declared, even as a raw identifier.
+pub(crate) fn is_path_keyword(snake: &str) -> bool {
+    PATH_KEYWORDS.contains(&snake)
+}
 
 /// The module of flow `name`: its name in snake case, as a raw identifier if it is a keyword.
 /// A name that cannot be a module at all gets a stand-in, and an error from the checks.
 fn module_ident(name: &Ident) -> Ident {
-    use syn::ext::IdentExt as _;
-    let snake = name.unraw().to_string().to_snake_case();
-    if PATH_KEYWORDS.contains(&snake.as_str()) {
+    let snake = module_name(name);
+    if is_path_keyword(&snake) {
         Ident::new(&format!("{snake}_flow"), name.span())
     } else if KEYWORDS.contains(&snake.as_str()) {
         Ident::new_raw(&snake, name.span())

@@ -16,16 +16,19 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
          state it lands in. An undo's method receives the state its step produced.",
         flow.name
     ));
-    let forwards = forwarding_methods(flow);
-    let transitions = flow.transitions.iter().map(|transition| {
+    // Each method's signature, declared in the trait and forwarded by `Arc<T>`'s impl.
+    let mut declared = Vec::new();
+    let mut forwarded = Vec::new();
+    for transition in &flow.transitions {
         let name = &transition.name;
         let input = input_type(flow, transition);
         let output = output_type(flow, transition);
-        let (event_param, trigger) = match transition.trigger {
+        let (event_param, event_arg, trigger) = match transition.trigger {
             Trigger::On { event, .. } => {
                 let ty = user_type(flow, &flow.events[event].ty);
                 (
                     quote!(event: &#ty,),
+                    quote!(event,),
                     format!(
                         " Taken when a `{}` event arrives.",
                         flow.events[event].variant
@@ -34,12 +37,13 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             }
             Trigger::After(timed) => (
                 quote!(),
+                quote!(),
                 format!(
                     " Taken after waiting {} in the source state.",
                     human(timed.duration)
                 ),
             ),
-            Trigger::Automatic => (quote!(), " Taken automatically.".to_string()),
+            Trigger::Automatic => (quote!(), quote!(), " Taken automatically.".to_string()),
         };
         let text = doc(&format!(
             "Transition `{name}`: `{}`.{trigger}",
@@ -49,41 +53,58 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         if !docs.is_empty() {
             docs.push(doc(""));
         }
-        quote! {
-            #(#docs)*
-            #text
+        let signature = quote! {
             fn #name(
                 &self,
                 from: #input,
                 #event_param
                 ctx: &#rt::StepCtx,
-            ) -> impl #rt::Future<Output = #rt::Result<#output, Self::Error>> + #rt::Send;
-        }
-    });
-    let undos = flow.undos.iter().map(|undo| {
+            ) -> impl #rt::Future<Output = #rt::Result<#output, Self::Error>> + #rt::Send
+        };
+        declared.push(quote! {
+            #(#docs)*
+            #text
+            #signature;
+        });
+        forwarded.push(quote! {
+            #[inline]
+            #signature {
+                __T::#name(self, from, #event_arg ctx)
+            }
+        });
+    }
+    for undo in &flow.undos {
         let name = &undo.name;
         let state = &flow.states[undo.state].name;
         let text = doc(&format!(
             "Undo `{name}`: compensates transition `{}` landing in `{state}`, which it receives.",
             flow.transitions[undo.transition].name
         ));
-        quote! {
-            #text
+        let signature = quote! {
             fn #name(
                 &self,
                 state: &#state,
                 ctx: &#rt::StepCtx,
-            ) -> impl #rt::Future<Output = #rt::Result<(), Self::Error>> + #rt::Send;
-        }
-    });
+            ) -> impl #rt::Future<Output = #rt::Result<(), Self::Error>> + #rt::Send
+        };
+        declared.push(quote! {
+            #text
+            #signature;
+        });
+        forwarded.push(quote! {
+            #[inline]
+            #signature {
+                __T::#name(self, state, ctx)
+            }
+        });
+    }
     quote! {
         #trait_doc
         #vis trait Activities: #rt::Send + #rt::Sync {
             /// The error any activity may fail with.
             type Error: #rt::Display + #rt::Debug + #rt::Send + #rt::Sync + 'static;
 
-            #(#transitions)*
-            #(#undos)*
+            #(#declared)*
         }
 
         /// Activities shared behind an `Arc` are activities too: one set can serve several
@@ -91,50 +112,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         impl<__T: Activities> Activities for #rt::Arc<__T> {
             type Error = __T::Error;
 
-            #forwards
+            #(#forwarded)*
         }
     }
-}
-
-/// The methods of `Activities for Arc<T>`: each calls `T`'s.
-fn forwarding_methods(flow: &Flow) -> TokenStream {
-    let rt = rt();
-    let transitions = flow.transitions.iter().map(|transition| {
-        let name = &transition.name;
-        let input = input_type(flow, transition);
-        let output = output_type(flow, transition);
-        let (param, arg) = match transition.trigger {
-            Trigger::On { event, .. } => {
-                let ty = user_type(flow, &flow.events[event].ty);
-                (quote!(event: &#ty,), quote!(event,))
-            }
-            _ => (quote!(), quote!()),
-        };
-        quote! {
-            #[inline]
-            fn #name(
-                &self,
-                from: #input,
-                #param
-                ctx: &#rt::StepCtx,
-            ) -> impl #rt::Future<Output = #rt::Result<#output, Self::Error>> + #rt::Send {
-                __T::#name(self, from, #arg ctx)
-            }
-        }
-    });
-    let undos = flow.undos.iter().map(|undo| {
-        let name = &undo.name;
-        let state = &flow.states[undo.state].name;
-        quote! {
-            #[inline]
-            fn #name(
-                &self,
-                state: &#state,
-                ctx: &#rt::StepCtx,
-            ) -> impl #rt::Future<Output = #rt::Result<(), Self::Error>> + #rt::Send {
-                __T::#name(self, state, ctx)
-            }
-        }
-    });
-    quote!(#(#transitions)* #(#undos)*)
 }
