@@ -29,7 +29,7 @@ impl fmt::Display for Unstorable {
 pub(crate) fn encode<T: Serialize + DeserializeOwned>(value: &T) -> Result<Arc<str>, Unstorable> {
     let text = write(value)?;
     read_back::<T>(&text)?;
-    Ok(text.into())
+    Ok(text)
 }
 
 /// A flow's state as JSON, if it comes back from JSON as it went in.
@@ -44,16 +44,8 @@ where
 {
     thread_local! {
         static READ_BACK: RefCell<FastSet<(TypeId, usize)>> = RefCell::new(FastSet::default());
-        /// Where states are written before they are copied into their `Arc<str>`: one
-        /// allocation per state written, not two.
-        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    let text: Arc<str> = BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        write_into(buffer, state)?;
-        let text = std::str::from_utf8(buffer).expect("serde_json writes UTF-8");
-        Ok::<_, Unstorable>(text.into())
-    })?;
+    let text = write(state)?;
     let key = (TypeId::of::<S>(), state.index());
     if !READ_BACK.with_borrow(|checked| checked.contains(&key)) {
         read_back::<S>(&text)?;
@@ -62,20 +54,22 @@ where
     Ok(text)
 }
 
-/// `value` as JSON, refusing floats JSON cannot hold.
-fn write<T: Serialize>(value: &T) -> Result<String, Unstorable> {
-    let mut buffer = Vec::new();
-    write_into(&mut buffer, value)?;
-    Ok(String::from_utf8(buffer).expect("serde_json writes UTF-8"))
-}
-
-/// Appends `value` as JSON to `buffer`, refusing floats JSON cannot hold.
-fn write_into<T: Serialize>(buffer: &mut Vec<u8>, value: &T) -> Result<(), Unstorable> {
+/// `value` as JSON, refusing floats JSON cannot hold. Written into a per-thread buffer and
+/// copied into its `Arc<str>` once: one allocation per value written, not two.
+fn write<T: Serialize>(value: &T) -> Result<Arc<str>, Unstorable> {
+    thread_local! {
+        static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
     value
         .serialize(FiniteFloats)
         .map_err(|NonFinite(path)| Unstorable(path))?;
-    serde_json::to_writer(buffer, value)
-        .map_err(|error| Unstorable(format!("it cannot be written as JSON: {error}")))
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        serde_json::to_writer(&mut *buffer, value)
+            .map_err(|error| Unstorable(format!("it cannot be written as JSON: {error}")))?;
+        let text = std::str::from_utf8(buffer).expect("serde_json writes UTF-8");
+        Ok(text.into())
+    })
 }
 
 /// Checks that `text` reads back as a `T`.

@@ -704,7 +704,9 @@ impl Drop for HostShared {
 /// until the host is gone.
 async fn sweep_forever(host: Weak<HostShared>, sweep: Arc<Wakeup>, poll: Option<Duration>) {
     loop {
-        // The first sweep is `Host::resume`'s, which reports what it claimed.
+        // The first sweep is `Host::resume`'s, which reports what it claimed: a host that is
+        // never resumed takes new work (notices, its own instances' timers) but not what was
+        // already due in the store when it started.
         match poll {
             Some(every) => {
                 let _ = tokio::time::timeout(every, sweep.woken()).await;
