@@ -2,12 +2,12 @@
 //! on the store; hosts that hand their instances to each other.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Client, Host, Outcome, RuntimeError};
 use workflow_core::store::{MemoryStore, SqliteStore, Store};
+use workflow_core::testing::{CallLog, Fault};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Knock;
@@ -34,32 +34,24 @@ workflow! {
 
 /// One set of activities for both flows, shared behind an `Arc`.
 #[derive(Default)]
-struct Workshop {
-    calls: AtomicU32,
-}
-
-impl Workshop {
-    fn call(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-    }
-}
+struct Workshop(CallLog);
 
 impl door::Activities for Workshop {
-    type Error = String;
-    async fn crack(&self, _: &door::Closed, _: &StepCtx) -> Result<door::Ajar, String> {
-        self.call();
+    type Error = Fault;
+    async fn crack(&self, _: &door::Closed, ctx: &StepCtx) -> Result<door::Ajar, Fault> {
+        self.0.call(ctx)?;
         Ok(door::Ajar {})
     }
-    async fn open(&self, _: &door::Ajar, _: &Knock, _: &StepCtx) -> Result<door::Open, String> {
-        self.call();
+    async fn open(&self, _: &door::Ajar, _: &Knock, ctx: &StepCtx) -> Result<door::Open, Fault> {
+        self.0.call(ctx)?;
         Ok(door::Open {})
     }
 }
 
 impl lamp::Activities for Workshop {
-    type Error = String;
-    async fn switch(&self, _: &lamp::Off, _: &StepCtx) -> Result<lamp::On, String> {
-        self.call();
+    type Error = Fault;
+    async fn switch(&self, _: &lamp::Off, ctx: &StepCtx) -> Result<lamp::On, Fault> {
+        self.0.call(ctx)?;
         Ok(lamp::On {})
     }
 }
@@ -89,7 +81,7 @@ async fn one_host_runs_several_flows_with_shared_activities() {
         bounded(doors.outcome(&door)).await.unwrap().unwrap(),
         Outcome::Completed(door::State::Open(door::Open {}))
     );
-    assert_eq!(workshop.calls.load(Ordering::Relaxed), 3);
+    assert_eq!(workshop.0.calls().len(), 3);
     // Each client sees its own flow's instances only.
     assert_eq!(doors.list().await.unwrap().len(), 1);
     assert_eq!(lamps.list().await.unwrap().len(), 1);
