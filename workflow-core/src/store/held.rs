@@ -1,6 +1,8 @@
 //! The claim rules of the one-process stores (memory, SQLite), which keep claims in memory:
 //! one process per store file makes the process the only place they can be taken.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::claim::{Claim, Lease, WorkerId};
 use super::snapshot::Name;
 use crate::InstanceId;
@@ -30,8 +32,11 @@ impl Held {
         held.is_some_and(|held| held.token == claim.token && held.worker == claim.worker)
     }
 
-    /// A new claim for `lease`, with fencing token `token`.
-    pub(crate) fn take(flow: &Name, id: &InstanceId, lease: &Lease, token: u64) -> (Self, Claim) {
+    /// A new claim for `lease`, with a fencing token never given before in this process
+    /// (for any store: a claim on a store closed and opened again never equals a new one).
+    pub(crate) fn take(flow: &Name, id: &InstanceId, lease: &Lease) -> (Self, Claim) {
+        static TOKENS: AtomicU64 = AtomicU64::new(0);
+        let token = TOKENS.fetch_add(1, Ordering::Relaxed) + 1;
         let held = Self {
             worker: lease.worker.clone(),
             token,
@@ -52,12 +57,17 @@ mod tests {
 
     #[test]
     fn a_claim_is_taken_when_free_or_when_its_lease_has_ended() {
-        let (held, claim) = Held::take(&"F".into(), &InstanceId::new("i"), &lease("a", 0), 1);
+        let (held, claim) = Held::take(&"F".into(), &InstanceId::new("i"), &lease("a", 0));
         assert!(Held::may_take(None, &lease("b", 0)));
         assert!(!Held::may_take(Some(&held), &lease("b", 30_000)));
         assert!(Held::may_take(Some(&held), &lease("b", 30_001)));
         assert!(Held::is(Some(&held), &claim));
-        let other = Claim::new("F", InstanceId::new("i"), WorkerId::new("a"), 2);
+        let other = Claim::new(
+            "F",
+            InstanceId::new("i"),
+            WorkerId::new("a"),
+            claim.token + 1,
+        );
         assert!(
             !Held::is(Some(&held), &other),
             "another token is another claim"

@@ -32,7 +32,6 @@ struct Inner {
     /// By flow, then by instance: a write looks its instance up without building a key.
     flows: crate::FastMap<super::Name, crate::FastMap<InstanceId, Entry>>,
     next_message: u64,
-    next_token: u64,
 }
 
 #[derive(Debug)]
@@ -93,11 +92,6 @@ impl Inner {
     fn read<T>(&self, flow: &str, id: &InstanceId, read: impl FnOnce(&Entry) -> T) -> Option<T> {
         self.flows.get(flow)?.get(id).map(read)
     }
-
-    fn token(&mut self) -> u64 {
-        self.next_token += 1;
-        self.next_token
-    }
 }
 
 /// Checks `commit` against the stored instance before anything changes.
@@ -133,7 +127,6 @@ impl Store for MemoryStore {
         let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
         let claim = {
             let mut inner = self.lock();
-            let token = lease.map(|_| inner.token());
             let instances = match inner.flows.get_mut(&*flow) {
                 Some(instances) => instances,
                 None => inner.flows.entry(flow.clone()).or_default(),
@@ -141,12 +134,12 @@ impl Store for MemoryStore {
             if instances.contains_key(&id) {
                 return Err(StoreError::Duplicate { flow, id });
             }
-            let (held, claim) = match (lease, token) {
-                (Some(lease), Some(token)) => {
-                    let (held, claim) = Held::take(&flow, &id, lease, token);
+            let (held, claim) = match lease {
+                Some(lease) => {
+                    let (held, claim) = Held::take(&flow, &id, lease);
                     (Some(held), Some(claim))
                 }
-                _ => (None, None),
+                None => (None, None),
             };
             instances.insert(
                 id.clone(),
@@ -177,12 +170,11 @@ impl Store for MemoryStore {
         lease: &Lease,
     ) -> Result<Option<Claimed>, StoreError> {
         let mut inner = self.lock();
-        let token = inner.token();
         let entry = inner.entry(flow, id)?;
         if entry.snapshot.status.is_finished() || !Held::may_take(entry.held.as_ref(), lease) {
             return Ok(None);
         }
-        let (held, claim) = Held::take(&entry.snapshot.flow, id, lease, token);
+        let (held, claim) = Held::take(&entry.snapshot.flow, id, lease);
         entry.held = Some(held);
         Ok(Some(Claimed::new(
             claim,
@@ -200,7 +192,6 @@ impl Store for MemoryStore {
         let mut inner = self.lock();
         let mut due = Due::default();
         let mut next: Option<u64> = None;
-        let mut tokens = inner.next_token;
         for version in flows {
             let Some(instances) = inner.flows.get_mut(&*version.name) else {
                 continue;
@@ -218,8 +209,7 @@ impl Store for MemoryStore {
                     continue;
                 }
                 if due.claimed.len() < limit && entry.is_due(lease.now_ms) {
-                    tokens += 1;
-                    let (held, claim) = Held::take(&snapshot.flow, &snapshot.id, lease, tokens);
+                    let (held, claim) = Held::take(&snapshot.flow, &snapshot.id, lease);
                     entry.held = Some(held);
                     due.claimed.push(Claimed::new(
                         claim,
@@ -232,7 +222,6 @@ impl Store for MemoryStore {
                 }
             }
         }
-        inner.next_token = tokens;
         due.next_ms = next;
         Ok(due)
     }

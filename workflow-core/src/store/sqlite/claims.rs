@@ -18,31 +18,14 @@ pub(super) struct ClaimRow {
 }
 
 /// Every claim held on the file.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Claims {
     inner: Mutex<Inner>,
-}
-
-impl Default for Claims {
-    /// No claims. Tokens start from the clock (microseconds since 1970), so that a claim
-    /// taken before the store was last opened never equals one taken after.
-    fn default() -> Self {
-        let micros = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        Self {
-            inner: Mutex::new(Inner {
-                rows: crate::FastMap::default(),
-                tokens: micros,
-            }),
-        }
-    }
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     rows: crate::FastMap<Name, crate::FastMap<InstanceId, ClaimRow>>,
-    tokens: u64,
 }
 
 impl Claims {
@@ -73,8 +56,6 @@ impl Claims {
         head: Head,
     ) -> Option<Claim> {
         let mut inner = self.lock();
-        inner.tokens += 1;
-        let token = inner.tokens;
         let rows = match inner.rows.get_mut(&**flow) {
             Some(rows) => rows,
             None => inner.rows.entry(flow.clone()).or_default(),
@@ -82,7 +63,7 @@ impl Claims {
         if !Held::may_take(rows.get(id).map(|row| &row.held), lease) {
             return None;
         }
-        let (hold, claim) = Held::take(flow, id, lease, token);
+        let (hold, claim) = Held::take(flow, id, lease);
         rows.insert(id.clone(), ClaimRow { held: hold, head });
         Some(claim)
     }
