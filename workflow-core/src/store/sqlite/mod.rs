@@ -411,8 +411,8 @@ impl Store for SqliteStore {
                 .read(move |conn| rows::later(conn, after_ms, after_num, 256))
                 .await?;
             let full = page.len() == 256;
-            for (num, candidate) in page {
-                (after_ms, after_num) = (candidate.wake.unwrap_or(i64::MAX), num);
+            for candidate in page {
+                (after_ms, after_num) = (candidate.wake.unwrap_or(i64::MAX), candidate.num);
                 let id = InstanceId::new(candidate.id.as_str());
                 if ours(&candidate.flow, &candidate.fingerprint)
                     && self.claims.may_take(&candidate.flow, &id, lease)

@@ -627,6 +627,7 @@ pub(super) fn history(conn: &Connection, flow: &str, id: &str) -> Result<Vec<Rec
 
 /// A running instance that may need a worker.
 pub(super) struct Candidate {
+    pub(super) num: i64,
     pub(super) flow: String,
     pub(super) id: String,
     pub(super) fingerprint: String,
@@ -641,10 +642,11 @@ fn candidates(
     let mut statement = conn.prepare_cached(sql)?;
     let rows = statement.query_map(params, |row| {
         Ok(Candidate {
-            flow: row.get(0)?,
-            id: row.get(1)?,
-            fingerprint: row.get(2)?,
-            wake: row.get(3)?,
+            num: row.get(0)?,
+            flow: row.get(1)?,
+            id: row.get(2)?,
+            fingerprint: row.get(3)?,
+            wake: row.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -655,13 +657,13 @@ fn candidates(
 pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<[Vec<Candidate>; 2], ReadError> {
     let now = candidates(
         conn,
-        "SELECT flow, id, fingerprint, wake_ms FROM instances
+        "SELECT num, flow, id, fingerprint, wake_ms FROM instances
          WHERE status = 'running' AND wake_ms IS NOT NULL AND wake_ms <= ?1 ORDER BY wake_ms",
         params![now_ms],
     )?;
     let messages = candidates(
         conn,
-        "SELECT flow, id, fingerprint, wake_ms FROM instances
+        "SELECT num, flow, id, fingerprint, wake_ms FROM instances
          WHERE num IN (SELECT num FROM inbox WHERE answer IS NULL) AND status = 'running'",
         params![],
     )?;
@@ -669,36 +671,23 @@ pub(super) fn due(conn: &Connection, now_ms: i64) -> Result<[Vec<Candidate>; 2],
 }
 
 /// The next `limit` running instances to come due after `after_ms` (and, at `after_ms`
-/// itself, after instance number `after_num`), earliest first, with their numbers.
+/// itself, after instance number `after_num`), earliest first.
 pub(super) fn later(
     conn: &Connection,
     after_ms: i64,
     after_num: i64,
     limit: usize,
-) -> Result<Vec<(i64, Candidate)>, ReadError> {
-    let mut statement = conn.prepare_cached(
+) -> Result<Vec<Candidate>, ReadError> {
+    candidates(
+        conn,
         "SELECT num, flow, id, fingerprint, wake_ms FROM instances
          WHERE status = 'running' AND wake_ms IS NOT NULL
            AND (wake_ms > ?1 OR (wake_ms = ?1 AND num > ?2))
          ORDER BY wake_ms, num LIMIT ?3",
-    )?;
-    let rows = statement.query_map(
         params![
             after_ms,
             after_num,
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
-        |row| {
-            Ok((
-                row.get(0)?,
-                Candidate {
-                    flow: row.get(1)?,
-                    id: row.get(2)?,
-                    fingerprint: row.get(3)?,
-                    wake: row.get(4)?,
-                },
-            ))
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    )
 }
