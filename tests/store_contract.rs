@@ -3,17 +3,22 @@
 //! due work (`claim_due`) and the watch.
 //!
 //! Each rule is an `async fn` taking the store; `contract!` runs it against a
-//! [`MemoryStore`] and a [`SqliteStore`] on a file of its own.
+//! [`MemoryStore`], a [`SqliteStore`] on a file of its own and a [`PostgresStore`] on a
+//! database of its own.
 
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/postgres.rs"]
+mod pg_server;
+
 use futures::FutureExt as _;
 use tokio::sync::broadcast::error::TryRecvError;
 use workflow_core::store::{
     Answer, Claim, Claimed, Commit, FlowVersion, InboxItem, Lease, MemoryStore, Message, MessageId,
-    Notice, Record, RecordKind, Snapshot, SqliteStore, Status, Store, StoreError, Wake, WorkerId,
+    Notice, PostgresStore, Record, RecordKind, Snapshot, SqliteStore, Status, Store, StoreError,
+    Wake, WorkerId,
 };
 use workflow_core::{Fingerprint, InstanceId};
 
@@ -930,6 +935,14 @@ fn sqlite_store(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     Arc::new(SqliteStore::open(dir.path().join("store.sqlite")).unwrap())
 }
 
+/// A store on a database of its own on the test server; `None` (the test is skipped) when
+/// there is no server and `CI` is not set.
+async fn postgres_store(test: &str) -> Option<Arc<dyn Store>> {
+    let server = pg_server::Server::shared()?;
+    let db = server.database(test).await;
+    Some(Arc::new(PostgresStore::connect(&db.url).await.unwrap()))
+}
+
 /// A test per rule and store.
 macro_rules! contract {
     ($($rule:ident;)*) => {
@@ -948,6 +961,17 @@ macro_rules! contract {
                 async fn $rule() {
                     let dir = tempfile::tempdir().unwrap();
                     super::$rule(super::sqlite_store(&dir)).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $rule() {
+                    if let Some(store) = super::postgres_store(stringify!($rule)).await {
+                        super::$rule(store).await;
+                    }
                 }
             )*
         }

@@ -12,6 +12,8 @@
 //! server the tests' databases (named after the test and the process id) are left, for
 //! looking at after a failure.
 
+#![allow(dead_code, reason = "each test crate uses a part of it")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;

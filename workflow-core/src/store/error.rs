@@ -107,6 +107,17 @@ pub enum StoreError {
         /// The newest format this version reads.
         supported: i64,
     },
+    /// The database's tables were made by a newer version of this library: it is left
+    /// untouched.
+    #[error(
+        "the database has schema version {found}, and this version knows versions up to {supported}"
+    )]
+    SchemaVersion {
+        /// The database's version.
+        found: i64,
+        /// The newest version this library knows.
+        supported: i64,
+    },
     /// Another process has the store open: two processes driving the same instances would
     /// run their steps twice.
     #[error("the store `{}` is in use by another process", path.display())]
@@ -120,4 +131,14 @@ pub enum StoreError {
     /// The backend failed (I/O, database, network).
     #[error("store backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A stored value of instance `id` that cannot be what it claims to be.
+pub(crate) fn corrupt(
+    flow: &str,
+    id: &str,
+    what: &str,
+    error: impl std::fmt::Display,
+) -> StoreError {
+    StoreError::Corrupt(format!("instance `{id}` of flow `{flow}`: {what}: {error}"))
 }

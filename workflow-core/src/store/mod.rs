@@ -14,10 +14,12 @@
 //! States and events are stored as JSON text, so a store needs no knowledge of any flow.
 
 mod claim;
-mod error;
+pub(crate) mod error;
 mod held;
 mod inbox;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 mod snapshot;
 #[cfg(feature = "sqlite")]
@@ -28,6 +30,9 @@ pub use claim::{Claim, Claimed, Commit, Due, FlowVersion, Lease, Wake, WorkerId}
 pub use error::StoreError;
 pub use inbox::{Answer, InboxItem, Message, MessageId};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{Record, RecordKind};
 pub use snapshot::{
     Cause, ChainEntry, CompensationWork, Ending, Landing, Name, ReportLine, Snapshot, Status,

@@ -219,8 +219,8 @@ impl Drop for InstanceWatch<'_> {
 /// What a commit will tell hosts and waiters once it is written: see [`Watch::committed`].
 #[derive(Debug, Clone, Copy)]
 pub struct Committed {
-    released_due: bool,
-    wakes: bool,
+    pub(crate) released_due: bool,
+    pub(crate) wakes: bool,
 }
 
 impl Committed {

@@ -32,12 +32,4 @@ fn classify(error: &rusqlite::Error, path: &Path) -> Option<StoreError> {
     })
 }
 
-/// A stored value that cannot be what it claims to be.
-pub(super) fn corrupt(
-    flow: &str,
-    id: &str,
-    what: &str,
-    error: impl std::fmt::Display,
-) -> StoreError {
-    StoreError::Corrupt(format!("instance `{id}` of flow `{flow}`: {what}: {error}"))
-}
+pub(super) use crate::store::error::corrupt;

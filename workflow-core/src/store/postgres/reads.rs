@@ -1,0 +1,214 @@
+//! Reading instances back: snapshots, inboxes, answers, lists and histories.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+
+use super::errors::backend;
+use crate::store::error::corrupt;
+use crate::store::{
+    Answer, InboxItem, Message, MessageId, Record, Snapshot, Status, StoreError, Summary,
+};
+use crate::{Fingerprint, InstanceId};
+
+fn number(flow: &str, id: &str, what: &str, value: i64) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|e| corrupt(flow, id, what, e))
+}
+
+/// A snapshot from its JSON text.
+pub(super) fn snapshot(flow: &str, id: &str, text: &str) -> Result<Snapshot, StoreError> {
+    serde_json::from_str(text).map_err(|e| corrupt(flow, id, "snapshot", e))
+}
+
+/// An inbox row (`msg, kind, name, payload, posted_ms`, from column `at`) as a message.
+pub(super) fn inbox_item(
+    flow: &str,
+    id: &str,
+    row: &Row,
+    at: usize,
+) -> Result<InboxItem, StoreError> {
+    let msg: i64 = row.get(at);
+    let kind: &str = row.get(at + 1);
+    let name: Option<String> = row.get(at + 2);
+    let payload: Option<String> = row.get(at + 3);
+    let posted: i64 = row.get(at + 4);
+    let message = match (kind, name, payload) {
+        ("cancel", _, _) => Message::Cancel,
+        ("event", Some(name), Some(payload)) => Message::event(name, payload),
+        _ => {
+            return Err(corrupt(
+                flow,
+                id,
+                "inbox",
+                format!("message {msg} of kind `{kind}`"),
+            ));
+        }
+    };
+    Ok(InboxItem::new(
+        MessageId(number(flow, id, "message", msg)?),
+        message,
+        number(flow, id, "posted", posted)?,
+    ))
+}
+
+/// Instance `id`'s snapshot.
+pub(super) async fn load(
+    client: &impl GenericClient,
+    flow: &str,
+    id: &str,
+) -> Result<Option<Snapshot>, StoreError> {
+    let statement = client
+        .prepare_cached("SELECT snapshot FROM workflow.instances WHERE flow = $1 AND id = $2")
+        .await
+        .map_err(backend)?;
+    let row = client
+        .query_opt(&statement, &[&flow, &id])
+        .await
+        .map_err(backend)?;
+    row.map(|row| snapshot(flow, id, row.get(0))).transpose()
+}
+
+/// Instance `id`'s unanswered messages, oldest first.
+pub(super) async fn inbox(
+    client: &impl GenericClient,
+    flow: &str,
+    id: &str,
+) -> Result<Vec<InboxItem>, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT b.msg, b.kind, b.name, b.payload, b.posted_ms
+             FROM workflow.inbox b JOIN workflow.instances i USING (num)
+             WHERE i.flow = $1 AND i.id = $2 AND b.answer IS NULL ORDER BY b.msg",
+        )
+        .await
+        .map_err(backend)?;
+    let rows = client
+        .query(&statement, &[&flow, &id])
+        .await
+        .map_err(backend)?;
+    rows.iter()
+        .map(|row| inbox_item(flow, id, row, 0))
+        .collect()
+}
+
+/// The unanswered messages of instances `nums`, oldest first, with the number of the
+/// instance each is for.
+pub(super) async fn inboxes(
+    client: &impl GenericClient,
+    nums: &[i64],
+) -> Result<Vec<(i64, Row)>, StoreError> {
+    if nums.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = client
+        .prepare_cached(
+            "SELECT num, msg, kind, name, payload, posted_ms FROM workflow.inbox
+             WHERE num = ANY($1) AND answer IS NULL ORDER BY msg",
+        )
+        .await
+        .map_err(backend)?;
+    let rows = client.query(&statement, &[&nums]).await.map_err(backend)?;
+    Ok(rows.into_iter().map(|row| (row.get(0), row)).collect())
+}
+
+/// How instance `id` answered message `msg`; `NotFound` if it has no such message.
+pub(super) async fn answer(
+    client: &impl GenericClient,
+    flow: &str,
+    id: &InstanceId,
+    msg: MessageId,
+) -> Result<Option<Answer>, StoreError> {
+    let Ok(number) = i64::try_from(msg.0) else {
+        return Err(StoreError::NotFound {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+    };
+    let statement = client
+        .prepare_cached(
+            "SELECT b.answer FROM workflow.inbox b JOIN workflow.instances i USING (num)
+             WHERE b.msg = $3 AND i.flow = $1 AND i.id = $2",
+        )
+        .await
+        .map_err(backend)?;
+    let row = client
+        .query_opt(&statement, &[&flow, &id.as_str(), &number])
+        .await
+        .map_err(backend)?;
+    let Some(row) = row else {
+        return Err(StoreError::NotFound {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+    };
+    row.get::<_, Option<&str>>(0)
+        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(flow, id.as_str(), "answer", e)))
+        .transpose()
+}
+
+/// Every instance of `flow` (or only the running ones), by id.
+pub(super) async fn summaries(
+    client: &impl GenericClient,
+    flow: &str,
+    running_only: bool,
+) -> Result<Vec<Summary>, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT id, status, fingerprint, state_name, seq FROM workflow.instances
+             WHERE flow = $1 AND (status = 'running' OR NOT $2) ORDER BY id",
+        )
+        .await
+        .map_err(backend)?;
+    let rows = client
+        .query(&statement, &[&flow, &running_only])
+        .await
+        .map_err(backend)?;
+    rows.iter()
+        .map(|row| {
+            let id: &str = row.get(0);
+            let status_text: &str = row.get(1);
+            let fingerprint: Fingerprint = row
+                .get::<_, &str>(2)
+                .parse()
+                .map_err(|e| corrupt(flow, id, "fingerprint", e))?;
+            let mut summary = Summary::of(&Snapshot::new(
+                flow.to_string(),
+                InstanceId::new(id),
+                fingerprint,
+                row.get::<_, String>(3),
+                "",
+            ));
+            summary.status = Status::parse(status_text).ok_or_else(|| {
+                corrupt(
+                    flow,
+                    id,
+                    "status",
+                    format!("`{status_text}` is not a status"),
+                )
+            })?;
+            summary.seq = number(flow, id, "seq", row.get(4))?;
+            Ok(summary)
+        })
+        .collect()
+}
+
+/// Instance `id`'s records, in order.
+pub(super) async fn history(
+    client: &impl GenericClient,
+    flow: &str,
+    id: &str,
+) -> Result<Vec<Record>, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT r.record FROM workflow.records r JOIN workflow.instances i USING (num)
+             WHERE i.flow = $1 AND i.id = $2 ORDER BY r.seq",
+        )
+        .await
+        .map_err(backend)?;
+    let rows = client
+        .query(&statement, &[&flow, &id])
+        .await
+        .map_err(backend)?;
+    rows.iter()
+        .map(|row| serde_json::from_str(row.get(0)).map_err(|e| corrupt(flow, id, "record", e)))
+        .collect()
+}
