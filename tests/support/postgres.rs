@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub struct Server {
     /// Connection string of the server, without a database name.
     base: String,
+    /// How to restart it: `pg_ctl` and its arguments; `None` for a server the tests did not
+    /// start.
+    restart: Option<Vec<String>>,
 }
 
 /// One test's own database on the shared server.
@@ -47,7 +50,10 @@ impl Server {
 
     fn find() -> Option<Self> {
         if let Ok(base) = std::env::var("WORKFLOW_TEST_POSTGRES") {
-            return Some(Self { base });
+            return Some(Self {
+                base,
+                restart: None,
+            });
         }
         match binaries() {
             Some(bin) => Some(start_cluster(&bin)),
@@ -68,6 +74,30 @@ impl Server {
     /// The server's connection string with `dbname` added.
     pub fn url(&self, dbname: &str) -> String {
         format!("{} dbname={dbname}", self.base)
+    }
+
+    /// Restarts the server (`pg_ctl restart -m fast`: every connection is cut, and the server
+    /// is back once this returns); `false` for a server the tests did not start.
+    ///
+    /// # Panics
+    ///
+    /// When the restart fails.
+    pub fn restart(&self) -> bool {
+        let Some(args) = &self.restart else {
+            return false;
+        };
+        let (program, args) = args.split_first().expect("pg_ctl and its arguments");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = run_as_server_user(Path::new(program), &args)
+            .stdout(Stdio::null())
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "the test cluster did not restart: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        true
     }
 
     /// A new, empty database for one test.
@@ -273,7 +303,21 @@ fn start_cluster(bin: &Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("the cluster's watchdog starts");
+    let restart = [
+        pg_ctl.to_str().unwrap(),
+        "-D",
+        data_s,
+        "-l",
+        log_s,
+        "-o",
+        &options,
+        "-m",
+        "fast",
+        "-w",
+        "restart",
+    ];
     Server {
         base: format!("host={dir_s} user=postgres"),
+        restart: Some(restart.iter().map(ToString::to_string).collect()),
     }
 }
