@@ -167,8 +167,8 @@ async fn what_one_process_writes_the_others_hear_of() {
         return;
     };
     let (here, there) = (
-        store(&db, Duration::from_secs(60)).await,
-        store(&db, Duration::from_secs(60)).await,
+        store(&db, Duration::from_mins(1)).await,
+        store(&db, Duration::from_mins(1)).await,
     );
     let mut notices = here.watch().subscribe();
     let (snapshot, record) = first_write("d-1");
@@ -224,8 +224,8 @@ async fn the_listening_connection_dropping_is_survived() {
         return;
     };
     let (here, there) = (
-        store(&db, Duration::from_secs(60)).await,
-        store(&db, Duration::from_secs(60)).await,
+        store(&db, Duration::from_mins(1)).await,
+        store(&db, Duration::from_mins(1)).await,
     );
     let mut notices = here.watch().subscribe();
     let sql = db.connect().await;
@@ -369,7 +369,7 @@ async fn a_host_shutting_down_hands_its_claims_back_at_once() {
     let first = Host::builder()
         .store(store(&db, Duration::from_millis(200)).await)
         .flow(door::Flow, Arc::clone(&workshop))
-        .lease(Duration::from_secs(600))
+        .lease(Duration::from_mins(10))
         .build();
     first.resume().await.unwrap();
     let client = first.client::<door::Flow>();
