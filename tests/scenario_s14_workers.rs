@@ -1,0 +1,435 @@
+//! Scenario S14, many workers on PostgreSQL: worker processes (this binary, run again with
+//! `S14_ROLE=worker`) host the fulfilment flow of `examples/workers/fulfilment.rs` on one
+//! database, and the parent runs orders through them while it hurts them:
+//!
+//! - **killed**: 3 workers, 1,000 orders with events and timers; one worker is killed
+//!   (SIGKILL) in the middle of steps;
+//! - **paused**: a worker is stopped (SIGSTOP) in the middle of a slow step, past its lease;
+//!   another takes the order over and ends it; the first is continued (SIGCONT) and its late
+//!   write is refused (its claim was fenced off), so it stops driving the order;
+//! - **restarted**: the database is restarted (`pg_ctl restart`) during a run of 3 workers.
+//!
+//! After each, every order must have ended as in a run with one worker and no faults, and the
+//! outside systems (a SQLite file of effects by idempotency key) must show each effect made
+//! once and no undo that should not have run.
+//!
+//! Not a libtest harness (`harness = false`): one process per run keeps the children and the
+//! database restart apart from any other test.
+
+#[path = "../examples/workers/fulfilment.rs"]
+#[allow(dead_code, reason = "the example uses more of it")]
+mod fulfilment_flow;
+
+#[path = "support/postgres.rs"]
+mod pg_server;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use fulfilment_flow::{Outside, check, effects_file, run_orders};
+use workflow_core::InstanceId;
+use workflow_core::runtime::Client;
+use workflow_core::store::Status;
+
+type Error = Box<dyn std::error::Error>;
+
+/// How long a worker's claims hold without renewal.
+const LEASE: Duration = Duration::from_secs(2);
+
+fn main() -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let outcome = if std::env::var("S14_ROLE").as_deref() == Ok("worker") {
+        runtime.block_on(worker())
+    } else {
+        runtime.block_on(parent())
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("S14: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A worker: `S14_URL`, `S14_EFFECTS`, `S14_NAME` say where and who.
+async fn worker() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    let url = std::env::var("S14_URL")?;
+    let effects = PathBuf::from(std::env::var("S14_EFFECTS")?);
+    let name = std::env::var("S14_NAME")?;
+    let mut outside = Outside::open(&effects, &name)?;
+    if let Ok(after) = std::env::var("S14_HANG_AFTER") {
+        outside = outside.hang_after(after.parse()?);
+    }
+    fulfilment_flow::work(&url, outside, &name, LEASE).await
+}
+
+async fn parent() -> Result<(), Error> {
+    let Some(server) = pg_server::Server::shared() else {
+        println!("S14 skipped: no PostgreSQL server");
+        return Ok(());
+    };
+    killed(server).await?;
+    paused(server).await?;
+    restarted(server).await?;
+    println!("S14: all runs passed");
+    Ok(())
+}
+
+/// A worker process, with its log in `dir`.
+struct Worker {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Worker {
+    fn start(name: &str, url: &str, effects: &Path, dir: &Path) -> Result<Self, Error> {
+        Self::start_with(name, url, effects, dir, &[])
+    }
+
+    fn start_with(
+        name: &str,
+        url: &str,
+        effects: &Path,
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, Error> {
+        let log = dir.join(format!("{name}.log"));
+        let mut child = Command::new(std::env::current_exe()?)
+            .envs(env.iter().copied())
+            .env("S14_ROLE", "worker")
+            .env("S14_URL", url)
+            .env("S14_EFFECTS", effects)
+            .env("S14_NAME", name)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        let mut ready = String::new();
+        BufReader::new(child.stdout.take().ok_or("no stdout")?).read_line(&mut ready)?;
+        if ready.trim() != "ready" {
+            let _ = child.kill();
+            return Err(format!(
+                "{name} did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+            .into());
+        }
+        Ok(Self {
+            name: name.to_string(),
+            child,
+            log,
+        })
+    }
+
+    fn signal(&self, signal: &str) -> Result<(), Error> {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()?;
+        if !status.success() {
+            return Err(format!("kill -{signal} {} failed", self.name).into());
+        }
+        Ok(())
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Closes its standard input: it shuts down, handing its claims back.
+    fn stop(mut self) -> Result<(), Error> {
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                self.kill();
+                return Err(format!("{} did not shut down", self.name).into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.signal("CONT");
+            self.kill();
+        }
+    }
+}
+
+/// Compares a run's ends and effects with a one-worker run's; returns (and reports) the calls
+/// repeated after a fault.
+fn verify(
+    what: &str,
+    ended: &std::collections::BTreeMap<String, (Status, String)>,
+    effects: &Path,
+    count: usize,
+) -> Result<u32, Error> {
+    let made = Outside::effects(effects)?;
+    let wrong = check(ended, &made, count);
+    if !wrong.is_empty() {
+        return Err(format!(
+            "{what}: {} orders went wrong, first: {}",
+            wrong.len(),
+            wrong[..wrong.len().min(10)].join("; ")
+        )
+        .into());
+    }
+    // A declined payment is called three times by its retry policy: those are not repeats.
+    let repeated: u32 = made
+        .values()
+        .flat_map(|steps| steps.iter())
+        .map(|((step, applied), calls)| {
+            let designed = if step == "pay" && !applied { 3 } else { 1 };
+            calls.saturating_sub(designed)
+        })
+        .sum();
+    println!(
+        "{what}: {count} orders ended as with one worker; {} effects, each once; {repeated} calls \
+         repeated after a fault, recognised by their idempotency key",
+        made.values()
+            .map(std::collections::BTreeMap::len)
+            .sum::<usize>()
+    );
+    Ok(repeated)
+}
+
+async fn killed(server: &pg_server::Server) -> Result<(), Error> {
+    let db = server.database("s14_killed").await;
+    let dir = tempfile::tempdir()?;
+    let effects = effects_file(dir.path());
+    Outside::open(&effects, "parent")?;
+    // w-1 makes 300 effects, then every call of its hangs once its effect is made: it is
+    // killed with steps in the middle, their effects made and not yet recorded.
+    const HANG_AFTER: u64 = 300;
+    let mut workers = vec![Worker::start_with(
+        "w-1",
+        &db.url,
+        &effects,
+        dir.path(),
+        &[("S14_HANG_AFTER", &HANG_AFTER.to_string())],
+    )?];
+    for name in ["w-2", "w-3"] {
+        workers.push(Worker::start(name, &db.url, &effects, dir.path())?);
+    }
+    const ORDERS: usize = 1_000;
+    let started = Instant::now();
+    let mut killed_at = None;
+    let mut hung_since = None;
+    let ended = run_orders(
+        &db.url,
+        &effects,
+        ORDERS,
+        Duration::from_mins(4),
+        |_, made| {
+            if killed_at.is_some() {
+                return;
+            }
+            if hung_since.is_none()
+                && Outside::count(&effects, Some("w-1")).unwrap_or(0) >= HANG_AFTER
+            {
+                hung_since = Some(Instant::now());
+            }
+            if hung_since.is_some_and(|at| at.elapsed() > Duration::from_millis(200)) {
+                workers[0].kill();
+                killed_at = Some((started.elapsed(), made));
+            }
+        },
+    )
+    .await?;
+    let Some((at, made)) = killed_at else {
+        return Err("the run ended before a worker was killed".into());
+    };
+    println!(
+        "killed: w-1 SIGKILLed {:.1}s into the run, after {made} effects; all {ORDERS} orders \
+         ended {:.1}s in",
+        at.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    let repeated = verify("killed", &ended, &effects, ORDERS)?;
+    if repeated == 0 {
+        return Err("no step of the killed worker was in the middle: nothing was repeated".into());
+    }
+    for worker in workers.drain(1..) {
+        worker.stop()?;
+    }
+    Ok(())
+}
+
+async fn paused(server: &pg_server::Server) -> Result<(), Error> {
+    let db = server.database("s14_paused").await;
+    let dir = tempfile::tempdir()?;
+    let effects = effects_file(dir.path());
+    Outside::open(&effects, "parent")?;
+    let first = Worker::start("w-1", &db.url, &effects, dir.path())?;
+    let client =
+        Client::<fulfilment_flow::fulfilment::Flow>::new(fulfilment_flow::connect(&db.url).await?);
+    let mut placed = fulfilment_flow::order(3);
+    placed.order.product = "slow".into();
+    let id = client.start_with_id("order-00003", placed).await?;
+    wait_for(&client, &id, "Paid").await?;
+    client
+        .send(
+            &id,
+            fulfilment_flow::AddressConfirmed {
+                address: "3 Main Street".into(),
+            },
+        )
+        .await?;
+    // In the middle of the slow shipping call: stopped there, past its lease.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Outside::effects(&effects)?
+        .get("order-00003")
+        .is_some_and(|steps| steps.contains_key(&("ship".to_string(), true)))
+    {
+        if Instant::now() > deadline {
+            return Err("the shipping call never started".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.signal("STOP")?;
+    let stopped = Instant::now();
+    let second = Worker::start("w-2", &db.url, &effects, dir.path())?;
+    // Failover: from the stop to the step running again on the other worker.
+    while Outside::effects(&effects)?["order-00003"][&("ship".to_string(), true)] < 2 {
+        if stopped.elapsed() > Duration::from_secs(30) {
+            return Err("no other worker took the order over".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let failover = stopped.elapsed();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), client.outcome(&id)).await??;
+    let records = client.history(&id).await?.len();
+    println!(
+        "paused: w-1 stopped in the middle of `ship`; w-2 ran `ship` again {:.2}s later (lease \
+         {:.1}s) and ended the order {:?}",
+        failover.as_secs_f64(),
+        LEASE.as_secs_f64(),
+        outcome.state().name()
+    );
+    first.signal("CONT")?;
+    // The first worker wakes, finishes its call, and is refused when it writes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !first.log().contains("claim") {
+        if Instant::now() > deadline {
+            return Err(format!("w-1 never noticed its claim was lost: {}", first.log()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if client.history(&id).await?.len() != records {
+        return Err("the paused worker wrote after it lost its claim".into());
+    }
+    let ended = std::iter::once((
+        "order-00003".to_string(),
+        (Status::Completed, "Shipped".to_string()),
+    ))
+    .filter(|_| outcome.state().name() == "Shipped")
+    .collect();
+    let made = Outside::effects(&effects)?;
+    let ship_calls = made["order-00003"][&("ship".to_string(), true)];
+    if ship_calls != 2 {
+        return Err(format!("`ship` was called {ship_calls} times, expected 2 (once each)").into());
+    }
+    // Only order 3 ran here: check it alone.
+    let only: std::collections::BTreeMap<_, _> = made
+        .into_iter()
+        .filter(|(order, _)| order == "order-00003")
+        .collect();
+    let wrong: Vec<String> = check(&ended, &only, 4)
+        .into_iter()
+        .filter(|line| line.starts_with("order-00003"))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(format!("paused: {}", wrong.join("; ")).into());
+    }
+    println!(
+        "paused: w-1 continued; its claim was fenced off ({}); the order's history is unchanged",
+        first
+            .log()
+            .lines()
+            .find(|line| line.contains("claim"))
+            .unwrap_or_default()
+            .trim()
+    );
+    first.stop()?;
+    second.stop()?;
+    Ok(())
+}
+
+async fn restarted(server: &pg_server::Server) -> Result<(), Error> {
+    let db = server.database("s14_restarted").await;
+    let dir = tempfile::tempdir()?;
+    let effects = effects_file(dir.path());
+    Outside::open(&effects, "parent")?;
+    let mut workers = Vec::new();
+    for name in ["w-1", "w-2", "w-3"] {
+        workers.push(Worker::start(name, &db.url, &effects, dir.path())?);
+    }
+    const ORDERS: usize = 300;
+    let mut restarted = None;
+    let started = Instant::now();
+    let ended = run_orders(
+        &db.url,
+        &effects,
+        ORDERS,
+        Duration::from_mins(4),
+        |_, made| {
+            if restarted.is_none() && made >= 400 {
+                restarted = Some((server.restart(), started.elapsed()));
+            }
+        },
+    )
+    .await?;
+    match restarted {
+        Some((true, at)) => println!(
+            "restarted: the database restarted {:.1}s into the run; all {ORDERS} orders ended \
+             {:.1}s in",
+            at.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        ),
+        Some((false, _)) => println!("restarted: skipped, the server was not started by the tests"),
+        None => return Err("the run ended before the database was restarted".into()),
+    }
+    verify("restarted", &ended, &effects, ORDERS)?;
+    for worker in workers {
+        worker.stop()?;
+    }
+    Ok(())
+}
+
+/// Waits until instance `id` is in state `state`.
+async fn wait_for(
+    client: &Client<fulfilment_flow::fulfilment::Flow>,
+    id: &InstanceId,
+    state: &str,
+) -> Result<(), Error> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.state(id).await?.name() != state {
+        if Instant::now() > deadline {
+            return Err(format!("{id} never reached {state}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
