@@ -35,6 +35,13 @@ use workflow_core::store::Status;
 
 type Error = Box<dyn std::error::Error>;
 
+/// Orders in the run with a worker killed, and in the run with the database restarted.
+const KILLED_ORDERS: usize = 1_000;
+const RESTARTED_ORDERS: usize = 300;
+
+/// The effects the worker to be killed makes before its calls hang, their effects made.
+const HANG_AFTER: u64 = 300;
+
 /// How long a worker's claims hold without renewal.
 const LEASE: Duration = Duration::from_secs(2);
 
@@ -221,7 +228,6 @@ async fn killed(server: &pg_server::Server) -> Result<(), Error> {
     Outside::open(&effects, "parent")?;
     // w-1 makes 300 effects, then every call of its hangs once its effect is made: it is
     // killed with steps in the middle, their effects made and not yet recorded.
-    const HANG_AFTER: u64 = 300;
     let mut workers = vec![Worker::start_with(
         "w-1",
         &db.url,
@@ -232,14 +238,13 @@ async fn killed(server: &pg_server::Server) -> Result<(), Error> {
     for name in ["w-2", "w-3"] {
         workers.push(Worker::start(name, &db.url, &effects, dir.path())?);
     }
-    const ORDERS: usize = 1_000;
     let started = Instant::now();
     let mut killed_at = None;
     let mut hung_since = None;
     let ended = run_orders(
         &db.url,
         &effects,
-        ORDERS,
+        KILLED_ORDERS,
         Duration::from_mins(4),
         |_, made| {
             if killed_at.is_some() {
@@ -261,12 +266,12 @@ async fn killed(server: &pg_server::Server) -> Result<(), Error> {
         return Err("the run ended before a worker was killed".into());
     };
     println!(
-        "killed: w-1 SIGKILLed {:.1}s into the run, after {made} effects; all {ORDERS} orders \
+        "killed: w-1 SIGKILLed {:.1}s into the run, after {made} effects; all {KILLED_ORDERS} orders \
          ended {:.1}s in",
         at.as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
-    let repeated = verify("killed", &ended, &effects, ORDERS)?;
+    let repeated = verify("killed", &ended, &effects, KILLED_ORDERS)?;
     if repeated == 0 {
         return Err("no step of the killed worker was in the middle: nothing was repeated".into());
     }
@@ -318,7 +323,7 @@ async fn paused(server: &pg_server::Server) -> Result<(), Error> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let failover = stopped.elapsed();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), client.outcome(&id)).await??;
+    let outcome = tokio::time::timeout(Duration::from_mins(1), client.outcome(&id)).await??;
     let records = client.history(&id).await?.len();
     println!(
         "paused: w-1 stopped in the middle of `ship`; w-2 ran `ship` again {:.2}s later (lease \
@@ -386,13 +391,12 @@ async fn restarted(server: &pg_server::Server) -> Result<(), Error> {
     for name in ["w-1", "w-2", "w-3"] {
         workers.push(Worker::start(name, &db.url, &effects, dir.path())?);
     }
-    const ORDERS: usize = 300;
     let mut restarted = None;
     let started = Instant::now();
     let ended = run_orders(
         &db.url,
         &effects,
-        ORDERS,
+        RESTARTED_ORDERS,
         Duration::from_mins(4),
         |_, made| {
             if restarted.is_none() && made >= 400 {
@@ -403,7 +407,7 @@ async fn restarted(server: &pg_server::Server) -> Result<(), Error> {
     .await?;
     match restarted {
         Some((true, at)) => println!(
-            "restarted: the database restarted {:.1}s into the run; all {ORDERS} orders ended \
+            "restarted: the database restarted {:.1}s into the run; all {RESTARTED_ORDERS} orders ended \
              {:.1}s in",
             at.as_secs_f64(),
             started.elapsed().as_secs_f64()
@@ -411,7 +415,7 @@ async fn restarted(server: &pg_server::Server) -> Result<(), Error> {
         Some((false, _)) => println!("restarted: skipped, the server was not started by the tests"),
         None => return Err("the run ended before the database was restarted".into()),
     }
-    verify("restarted", &ended, &effects, ORDERS)?;
+    verify("restarted", &ended, &effects, RESTARTED_ORDERS)?;
     for worker in workers {
         worker.stop()?;
     }

@@ -71,6 +71,9 @@ pub struct Outside {
     made: std::sync::atomic::AtomicU64,
 }
 
+/// The effects made, by order, then by step and whether it took effect: how many calls.
+pub type Effects = BTreeMap<String, BTreeMap<(String, bool), u32>>;
+
 /// Why an outside call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OutsideError {
@@ -148,13 +151,11 @@ impl Outside {
     /// # Errors
     ///
     /// When SQLite fails.
-    pub fn effects(
-        path: &Path,
-    ) -> rusqlite::Result<BTreeMap<String, BTreeMap<(String, bool), u32>>> {
+    pub fn effects(path: &Path) -> rusqlite::Result<Effects> {
         let db = rusqlite::Connection::open(path)?;
         db.busy_timeout(Duration::from_secs(30))?;
         let mut statement = db.prepare("SELECT order_id, step, applied, calls FROM effects")?;
-        let mut effects: BTreeMap<String, BTreeMap<(String, bool), u32>> = BTreeMap::new();
+        let mut effects = Effects::new();
         let rows = statement.query_map([], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })?;
@@ -501,7 +502,7 @@ async fn retrying<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
 /// order ended as with one worker and each effect was made once.
 pub fn check(
     ended: &BTreeMap<String, (Status, String)>,
-    effects: &BTreeMap<String, BTreeMap<(String, bool), u32>>,
+    effects: &Effects,
     count: usize,
 ) -> Vec<String> {
     let mut wrong = Vec::new();

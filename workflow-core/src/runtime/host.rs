@@ -778,11 +778,24 @@ async fn renew_forever(host: Weak<HostShared>, lease: Duration) {
             Ok(lost) => {
                 for claim in lost {
                     let key = (claim.flow.to_string(), claim.id.clone());
-                    warn!(flow = %claim.flow, instance = %claim.id, "claim lost; another worker drives the instance");
-                    if let Some(active) = host.active().get(&key) {
+                    // Only the claim that was lost: since the renewal was asked for, the
+                    // instance may have been handed back, or claimed here again under a new
+                    // token.
+                    let mut stopped = false;
+                    if let Some(active) = host.active().get(&key)
+                        && active.claim == claim
+                    {
                         active.wakeup.stop();
+                        stopped = true;
                     }
-                    host.unreadable().remove(&key);
+                    let mut unreadable = host.unreadable();
+                    if unreadable.get(&key).is_some_and(|(held, _)| *held == claim) {
+                        unreadable.remove(&key);
+                        stopped = true;
+                    }
+                    if stopped {
+                        warn!(flow = %claim.flow, instance = %claim.id, "claim lost; another worker drives the instance");
+                    }
                 }
             }
             Err(error) => warn!(%error, "cannot renew claims; trying again"),
