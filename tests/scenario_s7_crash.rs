@@ -1,5 +1,5 @@
-//! Scenario S7, crash and resume: S1 (order fulfilment) runs on the SQLite store in a child
-//! process, which is killed (SIGKILL) at every point between two records in turn, then run
+//! Scenario S7, crash and resume: S1 (order fulfilment) runs on the SQLite store, then on
+//! the PostgreSQL store (a throwaway cluster, a database per run), in a child process, which is killed (SIGKILL) at every point between two records in turn, then run
 //! again to resume. For every kill point the order must end exactly as an uninterrupted run
 //! does, every forward effect must have happened once, and no undo may run that the
 //! uninterrupted run did not run.
@@ -12,12 +12,18 @@
 //! file): each call is logged, and each effect is stored under its idempotency key, so a call
 //! repeated after a crash is recognised instead of performed twice.
 //!
+//! On PostgreSQL the killed child's claim outlives it, until its lease (half a second here)
+//! runs out; the resumed child takes the order over then, as another worker would.
+//!
 //! Not a libtest harness (`harness = false`): the same binary is the parent, and, with
 //! `S7_ROLE=child`, the child.
 
 #[path = "../examples/order/shop.rs"]
 #[allow(dead_code, reason = "the child uses the flow, not the narrating shop")]
 mod shop;
+
+#[path = "support/postgres.rs"]
+mod pg_server;
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -67,10 +73,13 @@ mod child {
         PathBuf, Record, Runtime, RuntimeError, ShopError, Snapshot, SqliteStore, StepCtx, Store,
         StoreError, Summary, Write, async_trait, order, placed,
     };
+    use std::time::Duration;
+    use workflow_core::runtime::Host;
     use workflow_core::store::{
         Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
         Wake, Watch,
     };
+    use workflow_core::store::{PostgresOptions, PostgresStore};
 
     /// Tells the parent where the child is, and waits for its word (or its kill).
     #[derive(Default)]
@@ -104,9 +113,9 @@ mod child {
         }
     }
 
-    /// The SQLite store, pausing after each record it commits.
+    /// A store, pausing after each record it commits.
     pub struct PausingStore {
-        pub inner: SqliteStore,
+        pub inner: Arc<dyn Store>,
         pub pauses: Arc<Pauses>,
     }
 
@@ -194,6 +203,9 @@ mod child {
         }
         fn watch(&self) -> &Watch {
             self.inner.watch()
+        }
+        fn poll_interval(&self) -> Option<Duration> {
+            self.inner.poll_interval()
         }
     }
 
@@ -353,13 +365,22 @@ mod child {
             .build()?;
         rt.block_on(async {
             let pauses = Arc::new(Pauses::default());
+            let inner: Arc<dyn Store> = match std::env::var("S7_POSTGRES") {
+                Ok(url) => {
+                    let options = PostgresOptions::new().poll_interval(Duration::from_millis(100));
+                    Arc::new(PostgresStore::connect_with(&url, &options).await?)
+                }
+                Err(_) => Arc::new(SqliteStore::open(&db)?),
+            };
             let store = PausingStore {
-                inner: SqliteStore::open(&db)?,
+                inner,
                 pauses: Arc::clone(&pauses),
             };
-            let runtime = Runtime::<order::Flow, _>::with_store(
+            let runtime = Runtime::<order::Flow, _>::with_host(
                 Outside::open(&outside, Arc::clone(&pauses))?,
-                Arc::new(store),
+                Host::builder()
+                    .store(Arc::new(store))
+                    .lease(Duration::from_millis(500)),
             );
             let resumed = runtime.resume().await?;
             let id = InstanceId::new(ORDER);
@@ -381,6 +402,7 @@ mod child {
 
 /// The parent: runs each case uninterrupted, then killed at each point in turn.
 mod parent {
+    use super::pg_server;
     use super::{
         BTreeMap, BufRead, BufReader, Child, ChildStdin, Command, Duration, Error, Path, Stdio,
         Write, mpsc,
@@ -422,13 +444,46 @@ mod parent {
         writeln!(stdin, "go").and_then(|()| stdin.flush()).ok();
     }
 
-    /// Runs the child in `dir` for `case`, killing it at pause `kill_at`, if given.
+    /// Where a run keeps the order: a SQLite file in its directory, or a PostgreSQL
+    /// database.
+    #[derive(Clone, Copy)]
+    enum Backend<'a> {
+        Sqlite,
+        Postgres(&'a pg_server::Server),
+    }
+
+    /// A fresh place for one run's order: a directory, and a database on PostgreSQL.
+    fn place(backend: Backend<'_>, name: &str) -> Result<Place, Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres(server) => {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                Some(rt.block_on(server.database(name)).url)
+            }
+        };
+        Ok(Place { dir, postgres })
+    }
+
+    struct Place {
+        dir: tempfile::TempDir,
+        postgres: Option<String>,
+    }
+
+    /// Runs the child at `place` for `case`, killing it at pause `kill_at`, if given.
     fn run_child(
-        dir: &Path,
+        place: &Place,
         case: &str,
         kill_at: Option<usize>,
     ) -> Result<ChildRun, Box<dyn Error>> {
-        let mut child: Child = Command::new(std::env::current_exe()?)
+        let dir = place.dir.path();
+        let mut command = Command::new(std::env::current_exe()?);
+        if let Some(url) = &place.postgres {
+            command.env("S7_POSTGRES", url);
+        }
+        let mut child: Child = command
             .env("S7_ROLE", "child")
             .env("S7_DB", dir.join("orders.sqlite"))
             .env("S7_OUTSIDE", dir.join("outside.sqlite"))
@@ -486,28 +541,39 @@ mod parent {
     }
 
     pub fn run() -> Result<(), Box<dyn Error>> {
+        run_on(Backend::Sqlite, "SQLite")?;
+        if let Some(server) = pg_server::Server::shared() {
+            run_on(Backend::Postgres(server), "PostgreSQL")
+        } else {
+            println!("S7 on PostgreSQL skipped: no server");
+            Ok(())
+        }
+    }
+
+    fn run_on(backend: Backend<'_>, store: &str) -> Result<(), Box<dyn Error>> {
         let mut points = 0;
         for case in ["happy", "declined", "out_of_stock"] {
-            let dir = tempfile::tempdir()?;
-            let baseline = run_child(dir.path(), case, None)?;
+            let baseline_place = place(backend, &format!("s7_{case}"))?;
+            let dir = baseline_place.dir.path();
+            let baseline = run_child(&baseline_place, case, None)?;
             let expected_end = baseline
                 .end
                 .clone()
                 .ok_or("the uninterrupted run did not end")?;
-            let uninterrupted = effects(&dir.path().join("outside.sqlite"))?;
+            let uninterrupted = effects(&dir.join("outside.sqlite"))?;
             let expected_effects: BTreeMap<String, u32> = uninterrupted
                 .iter()
                 .map(|(step, (done, _))| (step.clone(), *done))
                 .collect();
             println!(
-                "S7 {case}: {} points; uninterrupted: {expected_end}",
+                "S7 {store} {case}: {} points; uninterrupted: {expected_end}",
                 baseline.pauses.len()
             );
-            println!("S7 {case}: effects {expected_effects:?}");
+            println!("S7 {store} {case}: effects {expected_effects:?}");
             for (at, point) in baseline.pauses.iter().enumerate() {
                 let kill_at = at + 1;
-                let dir = tempfile::tempdir()?;
-                let killed = run_child(dir.path(), case, Some(kill_at))?;
+                let place = place(backend, &format!("s7_{case}_{kill_at}"))?;
+                let killed = run_child(&place, case, Some(kill_at))?;
                 if killed.pauses.last() != Some(point) {
                     return Err(format!(
                         "{case}: point {kill_at} was `{point}` uninterrupted but `{:?}` this time",
@@ -515,9 +581,9 @@ mod parent {
                     )
                     .into());
                 }
-                let resumed = run_child(dir.path(), case, None)?;
+                let resumed = run_child(&place, case, None)?;
                 let end = resumed.end.ok_or("the resumed run did not end")?;
-                let seen = effects(&dir.path().join("outside.sqlite"))?;
+                let seen = effects(&place.dir.path().join("outside.sqlite"))?;
                 let done: BTreeMap<String, u32> = seen
                     .iter()
                     .map(|(step, (done, _))| (step.clone(), *done))
@@ -534,7 +600,7 @@ mod parent {
                 }
                 if !problems.is_empty() {
                     return Err(format!(
-                        "{case}, killed after `{point}` (point {kill_at}): {}",
+                        "{store} {case}, killed after `{point}` (point {kill_at}): {}",
                         problems.join("; ")
                     )
                     .into());
@@ -548,13 +614,14 @@ mod parent {
                     .map(|(step, _)| step)
                     .collect();
                 println!(
-                    "S7 {case}: killed after `{point}`: same end, same effects; called again: {repeated:?}"
+                    "S7 {store} {case}: killed after `{point}`: same end, same effects; called again: {repeated:?}"
                 );
                 points += 1;
             }
         }
         println!(
-            "S7: {points} kill points, every one resumed to the same end with every effect once"
+            "S7 on {store}: {points} kill points, every one resumed to the same end with every \
+             effect once"
         );
         Ok(())
     }
