@@ -412,3 +412,64 @@ async fn a_host_shutting_down_hands_its_claims_back_at_once() {
     );
     second.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_message_left_open_by_an_ending_is_answered_ended() {
+    let Some(db) = database("open_after_end").await else {
+        return;
+    };
+    let store = store(&db, Duration::from_mins(1)).await;
+    let workshop = Arc::new(Workshop::default());
+    let host = Host::builder()
+        .store(Arc::clone(&store) as Arc<dyn Store>)
+        .flow(door::Flow, Arc::clone(&workshop))
+        .build();
+    let client = host.client::<door::Flow>();
+    let id = client
+        .start_with_id("door-1", door::Closed {})
+        .await
+        .unwrap();
+    client
+        .send(&id, Knock)
+        .await
+        .unwrap()
+        .applied()
+        .await
+        .unwrap();
+    tokio::time::timeout(BOUND, client.outcome(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    // A post whose statement read the instance just before it ended: its row is left open.
+    let msg: i64 = db
+        .connect()
+        .await
+        .query_one(
+            "INSERT INTO workflow.inbox (num, kind, posted_ms)
+             SELECT num, 'cancel', 0 FROM workflow.instances WHERE id = 'door-1' RETURNING msg",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let answer = store
+        .answer(
+            "Door",
+            &id,
+            workflow_core::store::MessageId(u64::try_from(msg).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            answer,
+            Some(workflow_core::store::Answer::Ended {
+                status: workflow_core::store::Status::Completed,
+                ..
+            })
+        ),
+        "{answer:?}"
+    );
+    assert!(store.inbox("Door", &id).await.unwrap().is_empty());
+    host.shutdown().await;
+}

@@ -293,8 +293,8 @@ impl Store for PostgresStore {
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
         let told = Committed::of(&commit);
-        let mut client = self.client().await?;
-        writes::commit(&mut client, self.origin, claim, &commit).await?;
+        let client = self.client().await?;
+        writes::commit(&client, self.origin, claim, &commit).await?;
         drop(client);
         self.watch.committed(claim, told);
         Ok(())

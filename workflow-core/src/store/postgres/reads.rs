@@ -77,7 +77,8 @@ pub(super) async fn inbox(
         .prepare_cached(
             "SELECT b.msg, b.kind, b.name, b.payload, b.posted_ms
              FROM workflow.inbox b JOIN workflow.instances i USING (num)
-             WHERE i.flow = $1 AND i.id = $2 AND b.answer IS NULL ORDER BY b.msg",
+             WHERE i.flow = $1 AND i.id = $2 AND b.answer IS NULL AND i.status = 'running'
+             ORDER BY b.msg",
         )
         .await
         .map_err(backend)?;
@@ -110,7 +111,8 @@ pub(super) async fn inboxes(
     Ok(rows.into_iter().map(|row| (row.get(0), row)).collect())
 }
 
-/// How instance `id` answered message `msg`; `NotFound` if it has no such message.
+/// How instance `id` answered message `msg`; `NotFound` if it has no such message. A message
+/// left open by an instance that has ended (posted as it ended) is answered `Ended`.
 pub(super) async fn answer(
     client: &impl GenericClient,
     flow: &str,
@@ -125,7 +127,8 @@ pub(super) async fn answer(
     };
     let statement = client
         .prepare_cached(
-            "SELECT b.answer FROM workflow.inbox b JOIN workflow.instances i USING (num)
+            "SELECT b.answer, i.status, i.state_name
+             FROM workflow.inbox b JOIN workflow.instances i USING (num)
              WHERE b.msg = $3 AND i.flow = $1 AND i.id = $2",
         )
         .await
@@ -140,9 +143,20 @@ pub(super) async fn answer(
             id: id.clone(),
         });
     };
-    row.get::<_, Option<&str>>(0)
-        .map(|text| serde_json::from_str(text).map_err(|e| corrupt(flow, id.as_str(), "answer", e)))
-        .transpose()
+    if let Some(text) = row.get::<_, Option<&str>>(0) {
+        return serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| corrupt(flow, id.as_str(), "answer", e));
+    }
+    let status_text: &str = row.get(1);
+    match Status::parse(status_text) {
+        Some(Status::Running) => Ok(None),
+        Some(status) => Ok(Some(Answer::Ended {
+            status,
+            state: row.get::<_, String>(2).into(),
+        })),
+        None => Err(corrupt(flow, id.as_str(), "status", status_text)),
+    }
 }
 
 /// Every instance of `flow` (or only the running ones), by id.

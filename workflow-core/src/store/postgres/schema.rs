@@ -49,7 +49,7 @@ CREATE TABLE workflow.instances (
     token       bigint NOT NULL DEFAULT 0,
     lease_until bigint NOT NULL DEFAULT 0,
     UNIQUE (flow, id)
-);
+) WITH (fillfactor = 50);
 CREATE INDEX instances_due ON workflow.instances (wake_ms)
     WHERE status = 'running' AND wake_ms IS NOT NULL;
 CREATE INDEX instances_held ON workflow.instances (lease_until)

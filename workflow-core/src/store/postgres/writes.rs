@@ -1,10 +1,11 @@
-//! Writes: creating instances, committing under a claim, posting messages. Each is one
-//! statement (atomic on its own), but for an ending commit, which answers the instance's
-//! remaining messages in a second statement of the same transaction, after it holds the
-//! instance's row: a message posted at the same moment is then either refused (the instance
-//! has ended) or answered.
+//! Writes: creating instances, committing under a claim, posting messages, each one
+//! statement, atomic on its own, with the notification for other processes in it.
 //!
-//! A notification for other processes goes with the write, in its transaction.
+//! An ending commit answers the instance's open messages [`Answer::Ended`]. A message posted
+//! at that very moment is either refused (the post waits for the instance's row, then sees
+//! it ended) or, if its statement read the instance before the ending committed, left
+//! unanswered: readers answer it `Ended` from the instance's status (see
+//! [`reads::answer`](super::reads::answer)).
 
 use deadpool_postgres::{Client, GenericClient};
 
@@ -108,7 +109,7 @@ async fn refusal(
 /// Writes a commit, fenced by the claim's token and the stored sequence number. Parameters:
 /// flow, id, token, worker; seq, status, state name, snapshot, wake, whether the claim ends;
 /// the sequence number it follows; records (seqs, JSON); answers (messages, JSON); the
-/// notification.
+/// notification; for an ending, the answer every other open message gets.
 const COMMIT: &str = "
 WITH i AS (
     UPDATE workflow.instances
@@ -120,9 +121,13 @@ WITH i AS (
     INSERT INTO workflow.records (num, seq, record)
     SELECT i.num, x.seq, x.record FROM i, unnest($12::bigint[], $13::text[]) AS x (seq, record)
 ), a AS (
-    UPDATE workflow.inbox b SET answer = x.answer
-    FROM i, unnest($14::bigint[], $15::text[]) AS x (msg, answer)
-    WHERE b.num = i.num AND b.msg = x.msg AND b.answer IS NULL
+    UPDATE workflow.inbox b
+    SET answer = coalesce(
+        (SELECT x.answer FROM unnest($14::bigint[], $15::text[]) AS x (msg, answer)
+         WHERE x.msg = b.msg),
+        $17::text)
+    FROM i
+    WHERE b.num = i.num AND b.answer IS NULL AND (b.msg = ANY($14) OR $17::text IS NOT NULL)
 ), n AS (
     SELECT pg_notify('workflow', $16::text) FROM i WHERE $16::text IS NOT NULL
 )
@@ -141,6 +146,7 @@ struct Columns {
     msgs: Vec<i64>,
     answers: Vec<String>,
     note: Option<String>,
+    ended: Option<String>,
 }
 
 impl Columns {
@@ -184,6 +190,14 @@ impl Columns {
                 .map(|(_, a)| json(a))
                 .collect::<Result<_, _>>()?,
             note: kind.and_then(|kind| payload(origin, kind, &claim.flow, claim.id.as_str())),
+            ended: ending
+                .then(|| {
+                    json(&Answer::Ended {
+                        status: snapshot.status,
+                        state: snapshot.state_name.clone(),
+                    })
+                })
+                .transpose()?,
         })
     }
 }
@@ -201,10 +215,9 @@ fn follows(commit: &Commit) -> Option<u64> {
     (consecutive && reaches).then_some(after)
 }
 
-/// Writes `commit` under `claim`, in one statement; for an ending, in a transaction that
-/// answers the remaining messages too.
+/// Writes `commit` under `claim`, in one statement.
 pub(super) async fn commit(
-    client: &mut Client,
+    client: &Client,
     origin: u64,
     claim: &Claim,
     commit: &Commit,
@@ -221,7 +234,7 @@ pub(super) async fn commit(
         });
     };
     let c = Columns::of(origin, claim, commit, after)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 16] = [
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 17] = [
         &&*claim.flow,
         &claim.id.as_str(),
         &c.token,
@@ -238,37 +251,17 @@ pub(super) async fn commit(
         &c.msgs,
         &c.answers,
         &c.note,
+        &c.ended,
     ];
-    if !snapshot.status.is_finished() {
-        let statement = client.prepare_cached(COMMIT).await.map_err(backend)?;
-        let row = client
-            .query_opt(&statement, &params)
-            .await
-            .map_err(backend)?;
-        return match row {
-            Some(_) => Ok(()),
-            None => Err(refusal(client, claim, after).await?),
-        };
+    let statement = client.prepare_cached(COMMIT).await.map_err(backend)?;
+    let row = client
+        .query_opt(&statement, &params)
+        .await
+        .map_err(backend)?;
+    match row {
+        Some(_) => Ok(()),
+        None => Err(refusal(client, claim, after).await?),
     }
-    let tx = client.transaction().await.map_err(backend)?;
-    let statement = tx.prepare_cached(COMMIT).await.map_err(backend)?;
-    let Some(row) = tx.query_opt(&statement, &params).await.map_err(backend)? else {
-        let refused = refusal(&tx, claim, after).await?;
-        return Err(refused);
-    };
-    let num: i64 = row.get(0);
-    let ended = json(&Answer::Ended {
-        status: snapshot.status,
-        state: snapshot.state_name.clone(),
-    })?;
-    let statement = tx
-        .prepare_cached("UPDATE workflow.inbox SET answer = $2 WHERE num = $1 AND answer IS NULL")
-        .await
-        .map_err(backend)?;
-    tx.execute(&statement, &[&num, &ended])
-        .await
-        .map_err(backend)?;
-    tx.commit().await.map_err(backend)
 }
 
 /// Posts `message` to instance `id` of `flow`.
