@@ -7,6 +7,7 @@
 //! cargo run --example order -- --db order.sqlite                  # durable, in a SQLite file
 //! cargo run --example order -- --db order.sqlite --crash-in pay   # dies in the middle of a payment
 //! cargo run --example order -- --db order.sqlite                  # ...and resumes it
+//! cargo run --example order -- --postgres "host=/run/postgresql user=postgres dbname=shop"
 //! ```
 //!
 //! Three orders go through the flow in `shop.rs` (check inventory, pay, reserve stock, create
@@ -24,6 +25,10 @@
 //! no stock); a step that fails after its retries leaves the instance where it was, and the
 //! driver unwinds what was done before it. The outcome names the failed step, carries its
 //! error and lists every undo, so the caller can tell the customer why.
+//!
+//! With `--postgres URL` they live in a PostgreSQL database instead (a `postgres://` URL or
+//! libpq's `key=value` pairs), where any number of processes can run them: see the `workers`
+//! example and `scripts/workers-demo.sh` for several at once.
 //!
 //! With `--db FILE` the orders live in a SQLite file: run again, the example resumes what
 //! the last run left unfinished, and shows the orders that already ended as they were stored.
@@ -43,7 +48,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::MakeExt;
 use workflow_core::InstanceId;
 use workflow_core::runtime::{Outcome, Runtime, RuntimeError};
-use workflow_core::store::SqliteStore;
+use workflow_core::store::{PostgresStore, SqliteStore, Store};
 use workflow_core::testing::CallLog;
 
 /// Logs each event with the step and attempt it happened in. Every span also carries the flow,
@@ -68,15 +73,17 @@ fn init_logging() {
         .init();
 }
 
-/// `--db FILE` and `--crash-in STEP`.
+/// `--db FILE`, `--postgres URL` and `--crash-in STEP`.
 struct Options {
     db: Option<PathBuf>,
+    postgres: Option<String>,
     crash_in: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
     let mut options = Options {
         db: None,
+        postgres: None,
         crash_in: None,
     };
     let mut args = std::env::args().skip(1);
@@ -84,10 +91,12 @@ fn options() -> Result<Options, String> {
         let mut value = || args.next().ok_or(format!("`{arg}` needs a value"));
         match arg.as_str() {
             "--db" => options.db = Some(PathBuf::from(value()?)),
+            "--postgres" => options.postgres = Some(value()?),
             "--crash-in" => options.crash_in = Some(value()?),
             other => {
                 return Err(format!(
-                    "unknown argument `{other}`; expected `--db FILE` or `--crash-in STEP`"
+                    "unknown argument `{other}`; expected `--db FILE`, `--postgres URL` or \
+                     `--crash-in STEP`"
                 ));
             }
         }
@@ -127,17 +136,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(step) = &options.crash_in {
         shop = shop.crash_in(step);
     }
-    let runtime = match &options.db {
+    let store: Option<(Arc<dyn Store>, String)> = match (&options.db, &options.postgres) {
+        (Some(_), Some(_)) => return Err("`--db` or `--postgres`, not both".into()),
+        (Some(path), None) => Some((
+            Arc::new(SqliteStore::open(path)?),
+            path.display().to_string(),
+        )),
+        (None, Some(url)) => Some((
+            Arc::new(PostgresStore::connect(url).await?),
+            "the PostgreSQL database".to_string(),
+        )),
+        (None, None) => None,
+    };
+    let runtime = match store {
         None => Runtime::<order::Flow, _>::new(shop),
-        Some(path) => {
-            let store = SqliteStore::open(path)?;
-            let runtime = Runtime::<order::Flow, _>::with_store(shop, Arc::new(store));
+        Some((store, place)) => {
+            let runtime = Runtime::<order::Flow, _>::with_store(shop, store);
             let resumed = runtime.resume().await?;
             if !resumed.instances.is_empty() {
                 println!(
-                    "\n== resuming {} unfinished order(s) from {}",
+                    "\n== resuming {} unfinished order(s) from {place}",
                     resumed.instances.len(),
-                    path.display()
                 );
             }
             for refused in &resumed.refused {

@@ -91,7 +91,8 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .await
         .map_err(backend)?;
     tx.batch_execute(
-        "CREATE SCHEMA IF NOT EXISTS workflow;
+        "SET LOCAL client_min_messages = warning;
+         CREATE SCHEMA IF NOT EXISTS workflow;
          CREATE TABLE IF NOT EXISTS workflow.migrations (
              version     integer PRIMARY KEY,
              description text NOT NULL,
