@@ -48,6 +48,28 @@ impl Message {
     pub const fn is_cancel(&self) -> bool {
         matches!(self, Self::Cancel)
     }
+
+    /// The columns a table-backed store keeps a message in: its kind (`event` or `cancel`),
+    /// the event's name and the event as JSON.
+    pub(crate) fn columns(&self) -> (&'static str, Option<&str>, Option<&str>) {
+        match self {
+            Self::Event { name, event } => ("event", Some(&**name), Some(&**event)),
+            Self::Cancel => ("cancel", None, None),
+        }
+    }
+
+    /// The message kept in those columns; `None` if they do not make one.
+    pub(crate) fn from_columns(
+        kind: &str,
+        name: Option<String>,
+        event: Option<String>,
+    ) -> Option<Self> {
+        match (kind, name, event) {
+            ("cancel", _, _) => Some(Self::Cancel),
+            ("event", Some(name), Some(event)) => Some(Self::event(name, event)),
+            _ => None,
+        }
+    }
 }
 
 /// A message in an inbox, not yet answered.

@@ -6,6 +6,7 @@ mod notify;
 mod queue;
 mod reads;
 mod schema;
+mod sql;
 mod writes;
 
 use std::str::FromStr;

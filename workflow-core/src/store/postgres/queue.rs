@@ -9,9 +9,10 @@
 use deadpool_postgres::Client;
 use tokio_postgres::Row;
 
-use super::errors::{backend, int};
+use super::errors::int;
 use super::notify::{Kind, payload};
 use super::reads::{inbox_item, inboxes, snapshot};
+use super::sql;
 use crate::InstanceId;
 use crate::store::{Claim, Claimed, Due, FlowVersion, Lease, Name, StoreError};
 
@@ -65,38 +66,24 @@ pub(super) async fn claim(
     id: &InstanceId,
     lease: &Lease,
 ) -> Result<Option<Claimed>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "UPDATE workflow.instances SET worker = $3, token = nextval('workflow.claim_tokens'), lease_until = $5
+    let row = sql::query_opt(client, "UPDATE workflow.instances SET worker = $3, token = nextval('workflow.claim_tokens'), lease_until = $5
              WHERE flow = $1 AND id = $2 AND status = 'running'
                AND (worker IS NULL OR lease_until < $4)
-             RETURNING num, flow, id, token, snapshot",
-        )
-        .await
-        .map_err(backend)?;
-    let row = client
-        .query_opt(
-            &statement,
-            &[
+             RETURNING num, flow, id, token, snapshot", &[
                 &flow,
                 &id.as_str(),
                 &lease.worker.as_str(),
                 &int("a time of", lease.now_ms)?,
                 &int("a time of", lease.until_ms)?,
-            ],
-        )
-        .await
-        .map_err(backend)?;
+            ],).await?;
     let Some(row) = row else {
-        let exists = client
-            .prepare_cached("SELECT 1 FROM workflow.instances WHERE flow = $1 AND id = $2")
-            .await
-            .map_err(backend)?;
-        return match client
-            .query_opt(&exists, &[&flow, &id.as_str()])
-            .await
-            .map_err(backend)?
-        {
+        let exists = sql::query_opt(
+            client,
+            "SELECT 1 FROM workflow.instances WHERE flow = $1 AND id = $2",
+            &[&flow, &id.as_str()],
+        )
+        .await?;
+        return match exists {
             Some(_) => Ok(None),
             None => Err(StoreError::NotFound {
                 flow: flow.to_string().into(),
@@ -134,21 +121,19 @@ pub(super) async fn claim_due(
         if room == 0 {
             break;
         }
-        let statement = client.prepare_cached(sql).await.map_err(backend)?;
-        let rows = client
-            .query(
-                &statement,
-                &[
-                    &now,
-                    &names,
-                    &fingerprints,
-                    &i64::try_from(room).unwrap_or(i64::MAX),
-                    &worker,
-                    &until,
-                ],
-            )
-            .await
-            .map_err(backend)?;
+        let rows = sql::query(
+            client,
+            sql,
+            &[
+                &now,
+                &names,
+                &fingerprints,
+                &i64::try_from(room).unwrap_or(i64::MAX),
+                &worker,
+                &until,
+            ],
+        )
+        .await?;
         taken_rows.extend(rows.iter().map(|row| taken(row, lease)));
     }
     read_into(client, taken_rows, &mut due).await?;
@@ -196,9 +181,9 @@ async fn next_ms(
     now: i64,
     worker: &str,
 ) -> Result<Option<u64>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT least(
+    let row = sql::query_one(
+        client,
+        "SELECT least(
                  (SELECT wake_ms FROM workflow.instances
                   WHERE status = 'running' AND wake_ms > $1
                     AND (worker IS NULL OR lease_until < $1)
@@ -208,13 +193,9 @@ async fn next_ms(
                   WHERE worker IS NOT NULL AND worker <> $4 AND lease_until >= $1
                     AND status = 'running' AND wake_ms IS NOT NULL
                     AND flow = ANY($2)))",
-        )
-        .await
-        .map_err(backend)?;
-    let row = client
-        .query_one(&statement, &[&now, &names, &fingerprints, &worker])
-        .await
-        .map_err(backend)?;
+        &[&now, &names, &fingerprints, &worker],
+    )
+    .await?;
     Ok(row
         .get::<_, Option<i64>>(0)
         .and_then(|at| u64::try_from(at).ok()))
@@ -226,21 +207,14 @@ pub(super) async fn held_with_messages(
     client: &Client,
     lease: &Lease,
 ) -> Result<Vec<(Name, InstanceId)>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT DISTINCT i.flow, i.id FROM workflow.inbox b JOIN workflow.instances i USING (num)
+    let rows = sql::query(
+        client,
+        "SELECT DISTINCT i.flow, i.id FROM workflow.inbox b JOIN workflow.instances i USING (num)
              WHERE b.answer IS NULL AND i.worker = $1 AND i.lease_until >= $2
                AND i.status = 'running'",
-        )
-        .await
-        .map_err(backend)?;
-    let rows = client
-        .query(
-            &statement,
-            &[&lease.worker.as_str(), &int("a time of", lease.now_ms)?],
-        )
-        .await
-        .map_err(backend)?;
+        &[&lease.worker.as_str(), &int("a time of", lease.now_ms)?],
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|row| {
@@ -258,34 +232,28 @@ pub(super) async fn renew(
     claims: &[Claim],
     lease: &Lease,
 ) -> Result<Vec<Claim>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "UPDATE workflow.instances i SET lease_until = $4
+    const RENEW: &str = "UPDATE workflow.instances i SET lease_until = $4
              FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x (flow, id, token)
              WHERE i.flow = x.flow AND i.id = x.id AND i.token = x.token AND i.worker = $5
-             RETURNING i.flow, i.id",
-        )
-        .await
-        .map_err(backend)?;
+             RETURNING i.flow, i.id";
     let flows: Vec<&str> = claims.iter().map(|c| &*c.flow).collect();
     let ids: Vec<&str> = claims.iter().map(|c| c.id.as_str()).collect();
     let tokens = claims
         .iter()
         .map(|c| int("a claim token", c.token))
         .collect::<Result<Vec<_>, _>>()?;
-    let rows = client
-        .query(
-            &statement,
-            &[
-                &flows,
-                &ids,
-                &tokens,
-                &int("a time of", lease.until_ms)?,
-                &lease.worker.as_str(),
-            ],
-        )
-        .await
-        .map_err(backend)?;
+    let rows = sql::query(
+        client,
+        RENEW,
+        &[
+            &flows,
+            &ids,
+            &tokens,
+            &int("a time of", lease.until_ms)?,
+            &lease.worker.as_str(),
+        ],
+    )
+    .await?;
     let kept: std::collections::HashSet<(&str, &str)> =
         rows.iter().map(|row| (row.get(0), row.get(1))).collect();
     Ok(claims
@@ -302,9 +270,7 @@ pub(super) async fn release(
     origin: Option<u64>,
     claim: &Claim,
 ) -> Result<bool, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "WITH i AS (
+    const RELEASE: &str = "WITH i AS (
                  UPDATE workflow.instances SET worker = NULL
                  WHERE flow = $1 AND id = $2 AND token = $3 AND worker = $4
                  RETURNING status, wake_ms
@@ -313,24 +279,20 @@ pub(super) async fn release(
                  WHERE status = 'running' AND wake_ms = 0 AND $5::text IS NOT NULL
              )
              SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM i
-                 WHERE status = 'running' AND wake_ms = 0)",
-        )
-        .await
-        .map_err(backend)?;
+                 WHERE status = 'running' AND wake_ms = 0)";
     let note =
         origin.and_then(|origin| payload(origin, Kind::Released, &claim.flow, claim.id.as_str()));
-    let row = client
-        .query_one(
-            &statement,
-            &[
-                &&*claim.flow,
-                &claim.id.as_str(),
-                &int("a claim token", claim.token)?,
-                &claim.worker.as_str(),
-                &note,
-            ],
-        )
-        .await
-        .map_err(backend)?;
+    let row = sql::query_one(
+        client,
+        RELEASE,
+        &[
+            &&*claim.flow,
+            &claim.id.as_str(),
+            &int("a claim token", claim.token)?,
+            &claim.worker.as_str(),
+            &note,
+        ],
+    )
+    .await?;
     Ok(row.get::<_, i64>(1) > 0)
 }

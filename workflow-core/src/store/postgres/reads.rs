@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::errors::backend;
+use super::sql;
 use crate::store::error::corrupt;
 use crate::store::{
     Answer, InboxItem, Message, MessageId, Record, Snapshot, Status, StoreError, Summary,
@@ -31,18 +31,8 @@ pub(super) fn inbox_item(
     let name: Option<String> = row.get(at + 2);
     let payload: Option<String> = row.get(at + 3);
     let posted: i64 = row.get(at + 4);
-    let message = match (kind, name, payload) {
-        ("cancel", _, _) => Message::Cancel,
-        ("event", Some(name), Some(payload)) => Message::event(name, payload),
-        _ => {
-            return Err(corrupt(
-                flow,
-                id,
-                "inbox",
-                format!("message {msg} of kind `{kind}`"),
-            ));
-        }
-    };
+    let message = Message::from_columns(kind, name, payload)
+        .ok_or_else(|| corrupt(flow, id, "inbox", format!("message {msg} of kind `{kind}`")))?;
     Ok(InboxItem::new(
         MessageId(number(flow, id, "message", msg)?),
         message,
@@ -56,14 +46,12 @@ pub(super) async fn load(
     flow: &str,
     id: &str,
 ) -> Result<Option<Snapshot>, StoreError> {
-    let statement = client
-        .prepare_cached("SELECT snapshot FROM workflow.instances WHERE flow = $1 AND id = $2")
-        .await
-        .map_err(backend)?;
-    let row = client
-        .query_opt(&statement, &[&flow, &id])
-        .await
-        .map_err(backend)?;
+    let row = sql::query_opt(
+        client,
+        "SELECT snapshot FROM workflow.instances WHERE flow = $1 AND id = $2",
+        &[&flow, &id],
+    )
+    .await?;
     row.map(|row| snapshot(flow, id, row.get(0))).transpose()
 }
 
@@ -73,19 +61,15 @@ pub(super) async fn inbox(
     flow: &str,
     id: &str,
 ) -> Result<Vec<InboxItem>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT b.msg, b.kind, b.name, b.payload, b.posted_ms
+    let rows = sql::query(
+        client,
+        "SELECT b.msg, b.kind, b.name, b.payload, b.posted_ms
              FROM workflow.inbox b JOIN workflow.instances i USING (num)
              WHERE i.flow = $1 AND i.id = $2 AND b.answer IS NULL AND i.status = 'running'
              ORDER BY b.msg",
-        )
-        .await
-        .map_err(backend)?;
-    let rows = client
-        .query(&statement, &[&flow, &id])
-        .await
-        .map_err(backend)?;
+        &[&flow, &id],
+    )
+    .await?;
     rows.iter()
         .map(|row| inbox_item(flow, id, row, 0))
         .collect()
@@ -100,14 +84,13 @@ pub(super) async fn inboxes(
     if nums.is_empty() {
         return Ok(Vec::new());
     }
-    let statement = client
-        .prepare_cached(
-            "SELECT num, msg, kind, name, payload, posted_ms FROM workflow.inbox
+    let rows = sql::query(
+        client,
+        "SELECT num, msg, kind, name, payload, posted_ms FROM workflow.inbox
              WHERE num = ANY($1) AND answer IS NULL ORDER BY msg",
-        )
-        .await
-        .map_err(backend)?;
-    let rows = client.query(&statement, &[&nums]).await.map_err(backend)?;
+        &[&nums],
+    )
+    .await?;
     Ok(rows.into_iter().map(|row| (row.get(0), row)).collect())
 }
 
@@ -125,18 +108,14 @@ pub(super) async fn answer(
             id: id.clone(),
         });
     };
-    let statement = client
-        .prepare_cached(
-            "SELECT b.answer, i.status, i.state_name
+    let row = sql::query_opt(
+        client,
+        "SELECT b.answer, i.status, i.state_name
              FROM workflow.inbox b JOIN workflow.instances i USING (num)
              WHERE b.msg = $3 AND i.flow = $1 AND i.id = $2",
-        )
-        .await
-        .map_err(backend)?;
-    let row = client
-        .query_opt(&statement, &[&flow, &id.as_str(), &number])
-        .await
-        .map_err(backend)?;
+        &[&flow, &id.as_str(), &number],
+    )
+    .await?;
     let Some(row) = row else {
         return Err(StoreError::NotFound {
             flow: flow.to_string().into(),
@@ -165,17 +144,13 @@ pub(super) async fn summaries(
     flow: &str,
     running_only: bool,
 ) -> Result<Vec<Summary>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT id, status, fingerprint, state_name, seq FROM workflow.instances
+    let rows = sql::query(
+        client,
+        "SELECT id, status, fingerprint, state_name, seq FROM workflow.instances
              WHERE flow = $1 AND (status = 'running' OR NOT $2) ORDER BY id",
-        )
-        .await
-        .map_err(backend)?;
-    let rows = client
-        .query(&statement, &[&flow, &running_only])
-        .await
-        .map_err(backend)?;
+        &[&flow, &running_only],
+    )
+    .await?;
     rows.iter()
         .map(|row| {
             let id: &str = row.get(0);
@@ -211,17 +186,13 @@ pub(super) async fn history(
     flow: &str,
     id: &str,
 ) -> Result<Vec<Record>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT r.record FROM workflow.records r JOIN workflow.instances i USING (num)
+    let rows = sql::query(
+        client,
+        "SELECT r.record FROM workflow.records r JOIN workflow.instances i USING (num)
              WHERE i.flow = $1 AND i.id = $2 ORDER BY r.seq",
-        )
-        .await
-        .map_err(backend)?;
-    let rows = client
-        .query(&statement, &[&flow, &id])
-        .await
-        .map_err(backend)?;
+        &[&flow, &id],
+    )
+    .await?;
     rows.iter()
         .map(|row| serde_json::from_str(row.get(0)).map_err(|e| corrupt(flow, id, "record", e)))
         .collect()

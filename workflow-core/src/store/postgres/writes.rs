@@ -11,6 +11,7 @@ use deadpool_postgres::{Client, GenericClient};
 
 use super::errors::{backend, int, is_unique_violation, json};
 use super::notify::{Kind, payload};
+use super::sql;
 use crate::store::{
     Answer, Claim, Commit, Committed, Lease, Message, MessageId, Record, Snapshot, Status,
     StoreError, Wake,
@@ -44,33 +45,31 @@ pub(super) async fn create(
              SELECT pg_notify('workflow', $14::text) FROM i WHERE $14::text IS NOT NULL
          )
          SELECT token, (SELECT count(*) FROM n) FROM i";
-    let statement = client.prepare_cached(CREATE).await.map_err(backend)?;
     let note = match lease {
         None => payload(origin, Kind::Created, &snapshot.flow, snapshot.id.as_str()),
         Some(_) => None,
     };
-    let row = client
-        .query_opt(
-            &statement,
-            &[
-                &&*snapshot.flow,
-                &snapshot.id.as_str(),
-                &snapshot.fingerprint.to_string(),
-                &int("a time of", snapshot.at_ms)?,
-                &snapshot.status.as_str(),
-                &int("a sequence number", snapshot.seq)?,
-                &&*snapshot.state_name,
-                &json(snapshot)?,
-                &wake_column(wake)?,
-                &lease.map(|l| l.worker.as_str()),
-                &lease.map_or(Ok(0), |l| int("a time of", l.until_ms))?,
-                &int("a sequence number", record.seq)?,
-                &json(record)?,
-                &note,
-            ],
-        )
-        .await
-        .map_err(backend)?;
+    let row = sql::query_opt(
+        client,
+        CREATE,
+        &[
+            &&*snapshot.flow,
+            &snapshot.id.as_str(),
+            &snapshot.fingerprint.to_string(),
+            &int("a time of", snapshot.at_ms)?,
+            &snapshot.status.as_str(),
+            &int("a sequence number", snapshot.seq)?,
+            &&*snapshot.state_name,
+            &json(snapshot)?,
+            &wake_column(wake)?,
+            &lease.map(|l| l.worker.as_str()),
+            &lease.map_or(Ok(0), |l| int("a time of", l.until_ms))?,
+            &int("a sequence number", record.seq)?,
+            &json(record)?,
+            &note,
+        ],
+    )
+    .await?;
     Ok(row.map(|row| row.get(0)))
 }
 
@@ -80,16 +79,12 @@ async fn refusal(
     claim: &Claim,
     expected: u64,
 ) -> Result<StoreError, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT token, worker, seq FROM workflow.instances WHERE flow = $1 AND id = $2",
-        )
-        .await
-        .map_err(backend)?;
-    let row = client
-        .query_opt(&statement, &[&&*claim.flow, &claim.id.as_str()])
-        .await
-        .map_err(backend)?;
+    let row = sql::query_opt(
+        client,
+        "SELECT token, worker, seq FROM workflow.instances WHERE flow = $1 AND id = $2",
+        &[&&*claim.flow, &claim.id.as_str()],
+    )
+    .await?;
     let lost = || StoreError::ClaimLost {
         flow: claim.flow.clone(),
         id: claim.id.clone(),
@@ -253,11 +248,7 @@ pub(super) async fn commit(
         &c.note,
         &c.ended,
     ];
-    let statement = client.prepare_cached(COMMIT).await.map_err(backend)?;
-    let row = client
-        .query_opt(&statement, &params)
-        .await
-        .map_err(backend)?;
+    let row = sql::query_opt(client, COMMIT, &params).await?;
     match row {
         Some(_) => Ok(()),
         None => Err(refusal(client, claim, after).await?),
@@ -284,10 +275,7 @@ pub(super) async fn post(
              SELECT pg_notify('workflow', $7::text) FROM m WHERE $7::text IS NOT NULL
          )
          SELECT (SELECT msg FROM m), (SELECT status FROM i), (SELECT count(*) FROM n)";
-    let (kind, name, text) = match message {
-        Message::Event { name, event } => ("event", Some(&**name), Some(&**event)),
-        Message::Cancel => ("cancel", None, None),
-    };
+    let (kind, name, text) = message.columns();
     let note = payload(origin, Kind::Posted, flow, id.as_str());
     let statement = client.prepare_cached(POST).await.map_err(backend)?;
     let row = client

@@ -303,10 +303,7 @@ pub(super) fn post(
         }
         None => return refuse(corrupt(flow, id.as_str(), "status", &status)),
     }
-    let (kind, name, payload) = match message {
-        Message::Event { name, event } => ("event", Some(&**name), Some(&**event)),
-        Message::Cancel => ("cancel", None, None),
-    };
+    let (kind, name, payload) = message.columns();
     let inserted = tx
         .prepare_cached(
             "INSERT INTO inbox (num, kind, name, payload, posted_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -478,18 +475,8 @@ fn inbox_item(
     let payload: Option<String> = row.get(3)?;
     let posted: i64 = row.get(4)?;
     Ok((|| {
-        let message = match (kind.as_str(), name, payload) {
-            ("cancel", _, _) => Message::Cancel,
-            ("event", Some(name), Some(payload)) => Message::event(name, payload),
-            _ => {
-                return Err(corrupt(
-                    flow,
-                    id,
-                    "inbox",
-                    format!("message {msg} of kind `{kind}`"),
-                ));
-            }
-        };
+        let message = Message::from_columns(&kind, name, payload)
+            .ok_or_else(|| corrupt(flow, id, "inbox", format!("message {msg} of kind `{kind}`")))?;
         Ok(InboxItem::new(
             MessageId(number(flow, id, "message", msg)?),
             message,
