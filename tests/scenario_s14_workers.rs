@@ -7,7 +7,11 @@
 //! - **paused**: a worker is stopped (SIGSTOP) in the middle of a slow step, past its lease;
 //!   another takes the order over and ends it; the first is continued (SIGCONT) and its late
 //!   write is refused (its claim was fenced off), so it stops driving the order;
-//! - **restarted**: the database is restarted (`pg_ctl restart`) during a run of 3 workers.
+//! - **restarted**: the database is restarted (`pg_ctl restart`) during a run of 3 workers;
+//! - **partitioned**: a worker in a network namespace of its own, reaching the database over
+//!   a veth pair, is cut off (the link taken down) in the middle of a slow step; another
+//!   worker takes the order over and ends it; the link comes back and the first worker's late
+//!   write is refused. Needs root and `ip` (iproute2); said to be skipped otherwise.
 //!
 //! After each, every order must have ended as in a run with one worker and no faults, and the
 //! outside systems (a SQLite file of effects by idempotency key) must show each effect made
@@ -90,6 +94,7 @@ async fn parent() -> Result<(), Error> {
     killed(server).await?;
     paused(server).await?;
     restarted(server).await?;
+    partitioned(server).await?;
     println!("S14: all runs passed");
     Ok(())
 }
@@ -113,8 +118,31 @@ impl Worker {
         dir: &Path,
         env: &[(&str, &str)],
     ) -> Result<Self, Error> {
+        Self::start_in(None, name, url, effects, dir, env)
+    }
+
+    /// Starts the worker, in network namespace `netns` if given.
+    fn start_in(
+        netns: Option<&str>,
+        name: &str,
+        url: &str,
+        effects: &Path,
+        dir: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Self, Error> {
         let log = dir.join(format!("{name}.log"));
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut command = match netns {
+            // `ip netns exec` execs the worker: the child's pid is the worker's.
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command
+                    .args(["netns", "exec", netns])
+                    .arg(std::env::current_exe()?);
+                command
+            }
+            None => Command::new(std::env::current_exe()?),
+        };
+        let mut child = command
             .envs(env.iter().copied())
             .env("S14_ROLE", "worker")
             .env("S14_URL", url)
@@ -435,5 +463,203 @@ async fn wait_for(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(())
+}
+
+/// A network namespace joined to this one by a veth pair, removed when dropped.
+struct Netns {
+    name: String,
+    host_side: String,
+    host_ip: String,
+}
+
+impl Netns {
+    /// Makes one, or says why it cannot be made here.
+    fn make() -> Result<Self, String> {
+        let id = std::process::id() % 10_000;
+        let (name, host_side, inside) = (
+            format!("wf14-{id}"),
+            format!("wf14h{id}"),
+            format!("wf14n{id}"),
+        );
+        let subnet = format!("10.214.{}", id % 250);
+        let host_ip = format!("{subnet}.1");
+        let netns = Self {
+            name: name.clone(),
+            host_side: host_side.clone(),
+            host_ip: host_ip.clone(),
+        };
+        let steps: [&[&str]; 7] = [
+            &["netns", "add", &name],
+            &[
+                "link", "add", &host_side, "type", "veth", "peer", "name", &inside,
+            ],
+            &["link", "set", &inside, "netns", &name],
+            &["addr", "add", &format!("{host_ip}/24"), "dev", &host_side],
+            &["link", "set", &host_side, "up"],
+            &[
+                "-n",
+                &name,
+                "addr",
+                "add",
+                &format!("{subnet}.2/24"),
+                "dev",
+                &inside,
+            ],
+            &["-n", &name, "link", "set", &inside, "up"],
+        ];
+        for args in steps {
+            ip(args)?;
+        }
+        ip(&["-n", &name, "link", "set", "lo", "up"])?;
+        Ok(netns)
+    }
+
+    /// Takes the link down (`false`) or up again (`true`).
+    fn link(&self, up: bool) -> Result<(), String> {
+        ip(&[
+            "link",
+            "set",
+            &self.host_side,
+            if up { "up" } else { "down" },
+        ])
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["netns", "del", &self.name]);
+        let _ = ip(&["link", "del", &self.host_side]);
+    }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("`ip` cannot run: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Forwards TCP connections on `listener` to the server's Unix socket: the way into the
+/// database from the namespace.
+async fn forward(listener: tokio::net::TcpListener, socket: PathBuf) {
+    loop {
+        let Ok((mut tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let socket = socket.clone();
+        tokio::spawn(async move {
+            if let Ok(mut unix) = tokio::net::UnixStream::connect(&socket).await {
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut unix).await;
+            }
+        });
+    }
+}
+
+async fn partitioned(server: &pg_server::Server) -> Result<(), Error> {
+    let Some(socket) = server.socket() else {
+        println!("partitioned: skipped, the server was not started by the tests");
+        return Ok(());
+    };
+    let netns = match Netns::make() {
+        Ok(netns) => netns,
+        Err(why) => {
+            println!("partitioned: skipped, no network namespace can be made here: {why}");
+            return Ok(());
+        }
+    };
+    let listener = tokio::net::TcpListener::bind((netns.host_ip.as_str(), 0)).await?;
+    let port = listener.local_addr()?.port();
+    let forwarding = tokio::spawn(forward(listener, socket));
+    let db = server.database("s14_partitioned").await;
+    let remote_url = format!(
+        "host={} port={port} user=postgres dbname={}",
+        netns.host_ip, db.name
+    );
+    let dir = tempfile::tempdir()?;
+    let effects = effects_file(dir.path());
+    Outside::open(&effects, "parent")?;
+    let first = Worker::start_in(
+        Some(&netns.name),
+        "w-1",
+        &remote_url,
+        &effects,
+        dir.path(),
+        &[],
+    )?;
+    let client =
+        Client::<fulfilment_flow::fulfilment::Flow>::new(fulfilment_flow::connect(&db.url).await?);
+    let mut placed = fulfilment_flow::order(3);
+    placed.order.product = "slow".into();
+    let id = client.start_with_id("order-00003", placed).await?;
+    wait_for(&client, &id, "Paid").await?;
+    client
+        .send(
+            &id,
+            fulfilment_flow::AddressConfirmed {
+                address: "3 Main Street".into(),
+            },
+        )
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !Outside::effects(&effects)?
+        .get("order-00003")
+        .is_some_and(|steps| steps.contains_key(&("ship".to_string(), true)))
+    {
+        if Instant::now() > deadline {
+            return Err("the shipping call never started".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    netns.link(false)?;
+    let cut = Instant::now();
+    let second = Worker::start("w-2", &db.url, &effects, dir.path())?;
+    let outcome = tokio::time::timeout(Duration::from_mins(1), client.outcome(&id)).await??;
+    let records = client.history(&id).await?.len();
+    println!(
+        "partitioned: w-1 cut off from the database in the middle of `ship`; w-2 ended the \
+         order {:?} {:.1}s later",
+        outcome.state().name(),
+        cut.elapsed().as_secs_f64()
+    );
+    netns.link(true)?;
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while !first.log().contains("claim lost") {
+        if Instant::now() > deadline {
+            return Err(format!("w-1 never noticed its claim was lost: {}", first.log()).into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if client.history(&id).await?.len() != records {
+        return Err("the cut-off worker wrote after it lost its claim".into());
+    }
+    let made = Outside::effects(&effects)?;
+    let steps: Vec<&(String, bool)> = made["order-00003"].keys().collect();
+    let ship_calls = made["order-00003"][&("ship".to_string(), true)];
+    if outcome.state().name() != "Shipped" || ship_calls != 2 || steps.len() != 5 {
+        return Err(format!(
+            "partitioned: ended {:?}, effects {:?}",
+            outcome.state().name(),
+            made["order-00003"]
+        )
+        .into());
+    }
+    println!(
+        "partitioned: the link came back; w-1's claim was fenced off, the order's history is \
+         unchanged, each effect once"
+    );
+    first.stop()?;
+    second.stop()?;
+    forwarding.abort();
     Ok(())
 }

@@ -71,6 +71,13 @@ impl Server {
         }
     }
 
+    /// The server's Unix socket, for a server the tests started (`None` for another).
+    pub fn socket(&self) -> Option<PathBuf> {
+        self.restart.as_ref()?;
+        let dir = self.base.strip_prefix("host=")?.split(' ').next()?;
+        Some(Path::new(dir).join(".s.PGSQL.5432"))
+    }
+
     /// The server's connection string with `dbname` added.
     pub fn url(&self, dbname: &str) -> String {
         format!("{} dbname={dbname}", self.base)
