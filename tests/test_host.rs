@@ -176,3 +176,48 @@ async fn a_host_that_shuts_down_hands_its_instances_to_another() {
     );
     second.shutdown().await;
 }
+
+/// An instance another version of the flow wrote, with work due: the host hands it back
+/// once, and does not take its hand-back as work of its own (it would, forever).
+#[tokio::test]
+async fn an_instance_of_another_version_is_handed_back_once() {
+    use workflow_core::store::{Notice, Record, RecordKind, Snapshot, Wake};
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let host = Host::builder()
+        .store(Arc::clone(&store))
+        .flow(door::Flow, Workshop::default())
+        .build();
+    host.resume().await.unwrap();
+    let mut notices = store.watch().subscribe();
+    let snapshot = Snapshot::new(
+        "Door",
+        workflow_core::InstanceId::new("old"),
+        workflow_core::Fingerprint::from_u64(1),
+        "Closed",
+        r#"{"Closed":{}}"#,
+    );
+    store
+        .create(
+            snapshot,
+            Record::new(1, 0, RecordKind::Started, "Closed"),
+            Wake::Now,
+            None,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut released = 0;
+    loop {
+        match notices.try_recv() {
+            Ok(Notice::Released { .. }) => released += 1,
+            Ok(_) => {}
+            // So many that the channel dropped some: a loop.
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(dropped)) => {
+                released += dropped;
+            }
+            Err(_) => break,
+        }
+    }
+    assert_eq!(released, 1, "handed back once, not claimed again");
+    host.shutdown().await;
+}

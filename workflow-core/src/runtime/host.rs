@@ -98,6 +98,9 @@ pub(crate) struct HostShared {
     active: Mutex<crate::FastMap<Key, Active>>,
     stalled: Mutex<crate::FastMap<Key, Arc<StoreError>>>,
     unreadable: Mutex<crate::FastMap<Key, (Claim, String)>>,
+    /// Instances this host handed back because another version of their flow wrote them:
+    /// their hand-back is not claimed again here (it would be handed back again, forever).
+    other_versions: Mutex<crate::FastSet<Key>>,
     background: Mutex<Vec<JoinHandle<()>>>,
     started: AtomicBool,
     shut_down: AtomicBool,
@@ -321,6 +324,7 @@ impl HostBuilder {
                 active: Mutex::new(crate::FastMap::default()),
                 stalled: Mutex::new(crate::FastMap::default()),
                 unreadable: Mutex::new(crate::FastMap::default()),
+                other_versions: Mutex::new(crate::FastSet::default()),
                 background: Mutex::new(Vec::new()),
                 started: AtomicBool::new(false),
                 shut_down: AtomicBool::new(false),
@@ -590,6 +594,10 @@ impl HostShared {
             .filter(|flow| flow.version().fingerprint == claimed.snapshot.fingerprint);
         let Some(flow) = runs else {
             // Another version's instance: leave it for the version that wrote it.
+            self.other_versions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert((claim.flow.to_string(), claim.id.clone()));
             let _ = self.store.release(&claim).await;
             return;
         };
@@ -747,8 +755,17 @@ async fn listen(host: Weak<HostShared>, mut notices: tokio::sync::broadcast::Rec
                     host.claim_one(&key.0, &key.1).await;
                 }
             }
-            Ok(Notice::Created { flow, id } | Notice::Released { flow, id }) => {
-                host.claim_one(&flow, &id).await;
+            Ok(Notice::Created { flow, id }) => host.claim_one(&flow, &id).await,
+            Ok(Notice::Released { flow, id }) => {
+                let key = (flow.to_string(), id);
+                let ours = !host
+                    .other_versions
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .contains(&key);
+                if ours {
+                    host.claim_one(&key.0, &key.1).await;
+                }
             }
             Err(RecvError::Lagged(_)) => host.sweep.wake(),
             Err(RecvError::Closed) => return,

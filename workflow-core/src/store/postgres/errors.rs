@@ -11,6 +11,15 @@ pub(super) fn backend(error: tokio_postgres::Error) -> StoreError {
         Some(code) if *code == SqlState::DISK_FULL || *code == SqlState::OUT_OF_MEMORY => {
             StoreError::Full(error.to_string())
         }
+        // Text PostgreSQL cannot hold (a NUL character, an invalid encoding), or a row too
+        // large for an index (an id of kilobytes): this write fails, and retrying cannot help.
+        Some(code)
+            if *code == SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || *code == SqlState::UNTRANSLATABLE_CHARACTER
+                || *code == SqlState::PROGRAM_LIMIT_EXCEEDED =>
+        {
+            StoreError::Unstorable(error.to_string())
+        }
         _ => StoreError::Backend(Box::new(error)),
     }
 }

@@ -273,8 +273,11 @@ impl Store for PostgresStore {
         id: &InstanceId,
         lease: &Lease,
     ) -> Result<Option<Claimed>, StoreError> {
-        let client = self.client().await?;
-        queue::claim(&client, flow, id, lease).await
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let claimed = queue::claim(&tx, flow, id, lease).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(claimed)
     }
 
     async fn claim_due(
@@ -283,8 +286,10 @@ impl Store for PostgresStore {
         lease: &Lease,
         limit: usize,
     ) -> Result<Due, StoreError> {
-        let client = self.client().await?;
-        let due = queue::claim_due(&client, flows, lease, limit).await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(backend)?;
+        let due = queue::claim_due(&tx, flows, lease, limit).await?;
+        tx.commit().await.map_err(backend)?;
         // Messages for instances held here whose notification was lost reach them now.
         for (flow, id) in queue::held_with_messages(&client, lease).await? {
             self.watch.notice(Notice::Posted { flow, id });

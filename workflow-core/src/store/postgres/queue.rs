@@ -6,7 +6,7 @@
 //! worker and the lease and draws a new token, in the same statement that finds it free
 //! (nobody holds it, or the holder's lease ended before the asking worker's now).
 
-use deadpool_postgres::Client;
+use deadpool_postgres::{Client, GenericClient};
 use tokio_postgres::Row;
 
 use super::errors::int;
@@ -40,7 +40,11 @@ fn taken(row: &Row, lease: &Lease) -> Taken {
 }
 
 /// Reads the snapshots and inboxes of `taken` into `due`.
-async fn read_into(client: &Client, taken: Vec<Taken>, due: &mut Due) -> Result<(), StoreError> {
+async fn read_into(
+    client: &impl GenericClient,
+    taken: Vec<Taken>,
+    due: &mut Due,
+) -> Result<(), StoreError> {
     let nums: Vec<i64> = taken.iter().map(|t| t.num).collect();
     let mut messages = inboxes(client, &nums).await?;
     for one in taken {
@@ -59,9 +63,11 @@ async fn read_into(client: &Client, taken: Vec<Taken>, due: &mut Due) -> Result<
     Ok(())
 }
 
-/// Claims instance `id` of `flow` for `lease`, if it runs and is free.
+/// Claims instance `id` of `flow` for `lease`, if it runs and is free. Run in a
+/// transaction: an instance whose data cannot be read is not claimed (the caller rolls back
+/// on the error).
 pub(super) async fn claim(
-    client: &Client,
+    client: &impl GenericClient,
     flow: &str,
     id: &InstanceId,
     lease: &Lease,
@@ -93,18 +99,17 @@ pub(super) async fn claim(
     };
     let mut due = Due::default();
     read_into(client, vec![taken(&row, lease)], &mut due).await?;
-    if let Some((claim, error)) = due.unreadable.pop() {
-        // Not driven here: handed back, and reported to the caller.
-        release(client, None, &claim).await?;
+    if let Some((_, error)) = due.unreadable.pop() {
         return Err(error);
     }
     Ok(due.claimed.pop())
 }
 
 /// Claims up to `limit` instances of `flows` that are due: their wake time has come (earliest
-/// first), then those with unanswered messages.
+/// first), then those with unanswered messages. Run in a transaction: on an error, nothing
+/// is claimed.
 pub(super) async fn claim_due(
-    client: &Client,
+    client: &impl GenericClient,
     flows: &[FlowVersion],
     lease: &Lease,
     limit: usize,
@@ -175,7 +180,7 @@ RETURNING i.num, i.flow, i.id, i.token, i.snapshot";
 /// When the next instance this worker may run comes due: the earliest future wake time of
 /// a free instance, or the end of another worker's lease on one with a wake time.
 async fn next_ms(
-    client: &Client,
+    client: &impl GenericClient,
     names: &[&str],
     fingerprints: &[String],
     now: i64,
@@ -235,7 +240,7 @@ pub(super) async fn renew(
     const RENEW: &str = "UPDATE workflow.instances i SET lease_until = $4
              FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x (flow, id, token)
              WHERE i.flow = x.flow AND i.id = x.id AND i.token = x.token AND i.worker = $5
-             RETURNING i.flow, i.id";
+             RETURNING i.flow, i.id, i.token";
     let flows: Vec<&str> = claims.iter().map(|c| &*c.flow).collect();
     let ids: Vec<&str> = claims.iter().map(|c| c.id.as_str()).collect();
     let tokens = claims
@@ -254,11 +259,16 @@ pub(super) async fn renew(
         ],
     )
     .await?;
-    let kept: std::collections::HashSet<(&str, &str)> =
-        rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+    let kept: std::collections::HashSet<(&str, &str, i64)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
     Ok(claims
         .iter()
-        .filter(|c| c.worker != lease.worker || !kept.contains(&(&*c.flow, c.id.as_str())))
+        .filter(|c| {
+            let token = i64::try_from(c.token).unwrap_or(-1);
+            c.worker != lease.worker || !kept.contains(&(&*c.flow, c.id.as_str(), token))
+        })
         .cloned()
         .collect())
 }

@@ -1,6 +1,10 @@
 //! Writes: creating instances, committing under a claim, posting messages, each one
 //! statement, atomic on its own, with the notification for other processes in it.
 //!
+//! A post locks the instance's row, so that posts to one instance follow each other: their
+//! message numbers become visible in the order they were drawn, and a worker that has read up
+//! to one number never misses a lower one committed later.
+//!
 //! An ending commit answers the instance's open messages [`Answer::Ended`]. A message posted
 //! at that very moment is either refused (the post waits for the instance's row, then sees
 //! it ended) or, if its statement read the instance before the ending committed, left
@@ -119,7 +123,7 @@ WITH i AS (
     UPDATE workflow.inbox b
     SET answer = coalesce(
         (SELECT x.answer FROM unnest($14::bigint[], $15::text[]) AS x (msg, answer)
-         WHERE x.msg = b.msg),
+         WHERE x.msg = b.msg LIMIT 1),
         $17::text)
     FROM i
     WHERE b.num = i.num AND b.answer IS NULL AND (b.msg = ANY($14) OR $17::text IS NOT NULL)
@@ -266,7 +270,8 @@ pub(super) async fn post(
 ) -> Result<MessageId, StoreError> {
     const POST: &str = "
         WITH i AS (
-             SELECT num, status FROM workflow.instances WHERE flow = $1 AND id = $2 FOR SHARE
+             SELECT num, status FROM workflow.instances WHERE flow = $1 AND id = $2
+             FOR NO KEY UPDATE
          ), m AS (
              INSERT INTO workflow.inbox (num, kind, name, payload, posted_ms)
              SELECT num, $3, $4, $5, $6 FROM i WHERE status = 'running'
