@@ -16,7 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::task::JoinHandle;
-use tokio_postgres::NoTls;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{NoTls, Socket};
 
 use self::errors::{backend, pool};
 use super::{
@@ -137,12 +138,34 @@ impl PostgresStore {
         Self::connect_with(url, &PostgresOptions::new()).await
     }
 
-    /// Connects to `url` with `options`.
+    /// Connects to `url` with `options`, without TLS.
     ///
     /// # Errors
     ///
     /// As [`PostgresStore::connect`].
     pub async fn connect_with(url: &str, options: &PostgresOptions) -> Result<Self, StoreError> {
+        Self::connect_tls(url, options, NoTls).await
+    }
+
+    /// Connects to `url` with `options`, through `tls`: any TLS connector tokio-postgres
+    /// takes, such as `postgres_native_tls::MakeTlsConnector` or
+    /// `tokio_postgres_rustls::MakeRustlsConnect` (the connection string's `sslmode` says
+    /// whether TLS is required). The pool and the listening connection both use it.
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresStore::connect`].
+    pub async fn connect_tls<T>(
+        url: &str,
+        options: &PostgresOptions,
+        tls: T,
+    ) -> Result<Self, StoreError>
+    where
+        T: MakeTlsConnect<Socket> + Clone + Sync + Send + 'static,
+        T::Stream: Sync + Send,
+        T::TlsConnect: Sync + Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
         let mut config = tokio_postgres::Config::from_str(url).map_err(backend)?;
         config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
@@ -150,7 +173,7 @@ impl PostgresStore {
         }
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -171,6 +194,7 @@ impl PostgresStore {
         let (ready, listening) = tokio::sync::oneshot::channel();
         let listener = tokio::spawn(notify::listen(
             config,
+            tls,
             Arc::downgrade(&watch),
             origin,
             ready,

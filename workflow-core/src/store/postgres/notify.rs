@@ -11,7 +11,8 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use tokio_postgres::{AsyncMessage, Config, NoTls};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{AsyncMessage, Config, Socket};
 
 use crate::InstanceId;
 use crate::store::{Name, Notice, Watch};
@@ -110,16 +111,22 @@ fn deliver(watch: &Watch, origin: u64, payload: &str) {
 /// that grows to 5 seconds) whenever the connection drops; `ready` is told when it first
 /// listens. Each time it listens anew, every waiter looks at the store again, since
 /// notifications may have been missed meanwhile.
-pub(super) async fn listen(
+pub(super) async fn listen<T>(
     config: Config,
+    tls: T,
     watch: Weak<Watch>,
     origin: u64,
     ready: tokio::sync::oneshot::Sender<()>,
-) {
+) where
+    T: MakeTlsConnect<Socket> + Clone + Send + 'static,
+    T::Stream: Send,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
     let mut ready = Some(ready);
     let mut wait = Duration::from_millis(100);
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let mut messages =
                     futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
