@@ -473,3 +473,52 @@ async fn a_message_left_open_by_an_ending_is_answered_ended() {
     assert!(store.inbox("Door", &id).await.unwrap().is_empty());
     host.shutdown().await;
 }
+
+/// Posts to one instance follow each other: one waits while another holds the instance's
+/// row, so that message numbers become visible in the order they were drawn (a worker that
+/// read message 11 never misses a message 10 committed after it).
+#[tokio::test]
+async fn a_post_waits_for_another_post_to_the_same_instance() {
+    let Some(db) = database("posts_in_order").await else {
+        return;
+    };
+    let store = store(&db, Duration::from_mins(1)).await;
+    let (snapshot, record) = first_write("d-1");
+    store
+        .create(snapshot, record, Wake::OnMessage, None)
+        .await
+        .unwrap();
+    // Another post in progress: it holds the row as a post does, at least as a shared lock.
+    let mut other = db.connect().await;
+    let tx = other.transaction().await.unwrap();
+    tx.execute(
+        "SELECT 1 FROM workflow.instances WHERE id = 'd-1' FOR SHARE",
+        &[],
+    )
+    .await
+    .unwrap();
+    let posting = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .post(
+                    "Door",
+                    &InstanceId::new("d-1"),
+                    workflow_core::store::Message::Cancel,
+                    0,
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !posting.is_finished(),
+        "the post waits for the one in progress"
+    );
+    tx.commit().await.unwrap();
+    tokio::time::timeout(BOUND, posting)
+        .await
+        .expect("the post goes ahead once the other is done")
+        .unwrap()
+        .unwrap();
+}
