@@ -72,6 +72,9 @@
 //! - [`testing`]: fake activities that record their calls, in virtual time.
 //! - [`Failure`], [`Report`]: what failed, and what compensation did, as data.
 
+// On docs.rs (nightly), each store is marked with the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Lets the crate's own unit tests use `workflow!`, whose expansion names `::workflow_core`.
 extern crate self as workflow_core;
 
