@@ -197,10 +197,21 @@ async fn next_ms(
                  (SELECT min(lease_until) + 1 FROM workflow.instances
                   WHERE worker IS NOT NULL AND worker <> $4 AND lease_until >= $1
                     AND status = 'running' AND wake_ms IS NOT NULL
-                    AND flow = ANY($2)))",
+                    AND flow = ANY($2))),
+             pg_notification_queue_usage()",
         &[&now, &names, &fingerprints, &worker],
     )
     .await?;
+    // Notifications are sent inside every write: a process that listens but stops reading
+    // (paused, hung) keeps the server's queue from emptying, and once it is full, writes fail.
+    let usage: f64 = row.get(1);
+    if usage > 0.5 {
+        tracing::warn!(
+            usage = format!("{:.0}%", usage * 100.0),
+            "PostgreSQL's notification queue is filling: a listening process has stopped \
+             reading (see pg_stat_activity for a LISTEN connection idle for long)"
+        );
+    }
     Ok(row
         .get::<_, Option<i64>>(0)
         .and_then(|at| u64::try_from(at).ok()))
