@@ -34,7 +34,11 @@ use flow::ten;
 #[path = "common/acts.rs"]
 mod acts;
 
+#[path = "common/timed.rs"]
+mod timed;
+
 use acts::{Acts, run_one};
+use timed::{driver_runs, tokio};
 
 /// No-op activities: what is measured is the durable record of each transition.
 const ACTS: Acts = Acts {
@@ -44,37 +48,12 @@ const ACTS: Acts = Acts {
 const TRANSITIONS: u64 = 10;
 const CONCURRENCY: [u64; 4] = [1, 10, 100, 1_000];
 
-fn tokio() -> Tokio {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A runtime on a store in `dir`, its host started.
 fn driver(rt: &Tokio, dir: &Path) -> Runtime<ten::Flow, Acts> {
     let store = Arc::new(SqliteStore::open(dir.join("driver.sqlite")).unwrap());
     let runtime = Runtime::with_store(ACTS, store);
     rt.block_on(runtime.resume()).unwrap();
     runtime
-}
-
-/// `runs` instances one after the other, started and awaited from a task on the runtime, as
-/// a service would.
-fn driver_runs(rt: &Tokio, runtime: &Runtime<ten::Flow, Acts>, runs: u64) -> Duration {
-    let runtime = runtime.clone();
-    rt.block_on(async move {
-        tokio::spawn(async move {
-            let start = Instant::now();
-            for _ in 0..runs {
-                run_one(&runtime).await;
-            }
-            start.elapsed()
-        })
-        .await
-        .unwrap()
-    })
 }
 
 /// `instances` instances at once, each awaited by a task of its own.

@@ -30,14 +30,18 @@ mod flow;
 #[path = "common/acts.rs"]
 mod acts;
 
+#[path = "common/timed.rs"]
+mod timed;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use acts::{Acts, run_one};
+use acts::Acts;
 use criterion::{Criterion, Throughput};
 use flow::ten;
+use timed::{driver_runs, tokio};
 use tokio::runtime::Runtime as Tokio;
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Client, Host, Runtime};
@@ -74,33 +78,9 @@ impl door::Activities for Acts {
     }
 }
 
-fn tokio() -> Tokio {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 async fn store(url: &str) -> Arc<dyn Store> {
     let options = PostgresOptions::new().poll_interval(Duration::from_millis(250));
     Arc::new(PostgresStore::connect_with(url, &options).await.unwrap())
-}
-
-/// `runs` instances one after the other, started and awaited from a task on the runtime.
-fn driver_runs(rt: &Tokio, runtime: &Runtime<ten::Flow, Acts>, runs: u64) -> Duration {
-    let runtime = runtime.clone();
-    rt.block_on(async move {
-        tokio::spawn(async move {
-            let start = Instant::now();
-            for _ in 0..runs {
-                run_one(&runtime).await;
-            }
-            start.elapsed()
-        })
-        .await
-        .unwrap()
-    })
 }
 
 /// `runs` times, one row inserted and committed per transition.
