@@ -337,7 +337,7 @@ impl Store for PostgresStore {
 
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
         let client = self.client().await?;
-        if queue::release(&client, Some(self.origin), claim).await? {
+        if queue::release(&client, self.origin, claim).await? {
             self.watch.released(claim);
         }
         Ok(())

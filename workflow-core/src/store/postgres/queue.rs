@@ -285,10 +285,10 @@ pub(super) async fn renew(
 }
 
 /// Hands `claim` back; `true` if the instance has work due at once, which other processes
-/// are told about when the store `origin` is given (it tells its own watch).
+/// are told about (the store `origin` tells its own watch).
 pub(super) async fn release(
     client: &Client,
-    origin: Option<u64>,
+    origin: u64,
     claim: &Claim,
 ) -> Result<bool, StoreError> {
     const RELEASE: &str = "WITH i AS (
@@ -301,8 +301,7 @@ pub(super) async fn release(
              )
              SELECT (SELECT count(*) FROM n), (SELECT count(*) FROM i
                  WHERE status = 'running' AND wake_ms = 0)";
-    let note =
-        origin.and_then(|origin| payload(origin, Kind::Released, &claim.flow, claim.id.as_str()));
+    let note = payload(origin, Kind::Released, &claim.flow, claim.id.as_str());
     let row = sql::query_one(
         client,
         RELEASE,
