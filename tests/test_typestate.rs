@@ -154,7 +154,7 @@ fn the_definition_describes_states_triggers_policies_and_undos() {
     assert_eq!(def.automatic(reserved), Some(pay));
     assert_eq!(
         def.timer(reserved),
-        Some((expire, std::time::Duration::from_mins(15)))
+        Some((expire, std::time::Duration::from_mins(15).into()))
     );
     assert_eq!(def.on_event(reserved, 0), Some(cancel));
     assert_eq!(def.on_event(def.state_index("Shipped").unwrap(), 0), None);
@@ -169,7 +169,7 @@ fn the_definition_describes_states_triggers_policies_and_undos() {
             false
         ))
     );
-    assert_eq!(pay_def.timeout(), Some(std::time::Duration::from_secs(30)));
+    assert_eq!(pay_def.timeout(), Some(std::time::Duration::from_secs(30).into()));
     assert_eq!(
         def.transitions()[cancel].trigger(),
         Trigger::On { event: 0 }

@@ -125,7 +125,7 @@ impl Definition {
 
     /// The `after` transition out of state `state` and how long it waits.
     #[must_use]
-    pub fn timer(&self, state: usize) -> Option<(usize, Duration)> {
+    pub fn timer(&self, state: usize) -> Option<(usize, Wait)> {
         let t = self.states.get(state)?.after?;
         match self.transitions[t].trigger {
             Trigger::After(wait) => Some((t, wait)),
@@ -140,6 +140,12 @@ impl Definition {
         s.on.iter()
             .copied()
             .find(|&t| self.transitions[t].trigger == Trigger::On { event })
+    }
+
+    /// Where transition `transition` goes when it fails for good, if it catches failures.
+    #[must_use]
+    pub fn catch(&self, transition: usize) -> Option<CatchDef> {
+        self.transitions.get(transition)?.catch
     }
 
     /// The undo to record when transition `transition` lands in state `target`.
@@ -275,8 +281,11 @@ pub struct TransitionDef {
     targets: &'static [TargetDef],
     trigger: Trigger,
     retry: Option<RetryPolicy>,
-    timeout: Option<Duration>,
+    timeout: Option<Wait>,
     compensate: bool,
+    catch: Option<CatchDef>,
+    guarded: bool,
+    internal: bool,
 }
 
 impl TransitionDef {
@@ -288,7 +297,7 @@ impl TransitionDef {
         targets: &'static [TargetDef],
         trigger: Trigger,
         retry: Option<RetryPolicy>,
-        timeout: Option<Duration>,
+        timeout: Option<Wait>,
         compensate: bool,
     ) -> Self {
         Self {
@@ -299,7 +308,34 @@ impl TransitionDef {
             retry,
             timeout,
             compensate,
+            catch: None,
+            guarded: false,
+            internal: false,
         }
+    }
+
+    /// With a `catch`: where a failure for good lands.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __catch(mut self, catch: CatchDef) -> Self {
+        self.catch = Some(catch);
+        self
+    }
+
+    /// Decided by a guard, with no activity.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __guarded(mut self) -> Self {
+        self.guarded = true;
+        self
+    }
+
+    /// An internal transition: the state's `after` timer keeps running.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __internal(mut self) -> Self {
+        self.internal = true;
+        self
     }
 
     /// The transition's name (`reserve`), also the name of its activity method.
@@ -334,7 +370,7 @@ impl TransitionDef {
 
     /// How long one attempt may take.
     #[must_use]
-    pub const fn timeout(&self) -> Option<Duration> {
+    pub const fn timeout(&self) -> Option<Wait> {
         self.timeout
     }
 
@@ -342,6 +378,100 @@ impl TransitionDef {
     #[must_use]
     pub const fn compensate(&self) -> bool {
         self.compensate
+    }
+
+    /// Where a failure for good (after the retries, or at once for an error the activities
+    /// mark as not worth retrying) lands instead of failing the instance.
+    #[must_use]
+    pub const fn catch(&self) -> Option<CatchDef> {
+        self.catch
+    }
+
+    /// Whether a guard (a pure function of the state) chooses the target, with no activity.
+    #[must_use]
+    pub const fn is_guarded(&self) -> bool {
+        self.guarded
+    }
+
+    /// Whether it is internal: it updates the state's data without leaving the state, and
+    /// the state's `after` timer keeps running. (An ordinary transition back to its source
+    /// re-enters it, and the timer starts again.)
+    #[must_use]
+    pub const fn is_internal(&self) -> bool {
+        self.internal
+    }
+}
+
+/// Where a transition's failure for good lands (`catch(ManualReview, ..)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatchDef {
+    state: usize,
+    compensate: bool,
+}
+
+impl CatchDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(state: usize, compensate: bool) -> Self {
+        Self { state, compensate }
+    }
+
+    /// The index of the state it lands in.
+    #[must_use]
+    pub const fn state(&self) -> usize {
+        self.state
+    }
+
+    /// Whether the compensation chain is unwound before landing there.
+    #[must_use]
+    pub const fn compensate(&self) -> bool {
+        self.compensate
+    }
+}
+
+/// A length of time in a flow: written in the `workflow!` block (`after(15min)`), or read
+/// from a field of the source state when the timer is armed or the attempt starts
+/// (`after(trial)`).
+///
+/// ```
+/// use core::time::Duration;
+/// use workflow_core::Wait;
+///
+/// assert_eq!(Wait::from(Duration::from_secs(30)), Wait::Fixed(Duration::from_secs(30)));
+/// assert_eq!(Wait::Field("trial").to_string(), "trial");
+/// assert_eq!(Wait::Fixed(Duration::from_secs(90)).to_string(), "90s");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Wait {
+    /// Written in the block.
+    Fixed(Duration),
+    /// The value of the source state's field of this name.
+    Field(&'static str),
+}
+
+impl Wait {
+    /// The fixed length, if it is one.
+    #[must_use]
+    pub const fn fixed(self) -> Option<Duration> {
+        match self {
+            Self::Fixed(duration) => Some(duration),
+            Self::Field(_) => None,
+        }
+    }
+}
+
+impl From<Duration> for Wait {
+    fn from(duration: Duration) -> Self {
+        Self::Fixed(duration)
+    }
+}
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Fixed(duration) => f.write_str(&crate::runtime::human(*duration)),
+            Self::Field(field) => f.write_str(field),
+        }
     }
 }
 
@@ -383,7 +513,7 @@ pub enum Trigger {
         event: usize,
     },
     /// When the instance has waited this long in the source state.
-    After(Duration),
+    After(Wait),
 }
 
 /// Exponential backoff: `attempts` tries in all, waiting `min`, then twice as long each time,
@@ -404,6 +534,8 @@ pub struct RetryPolicy {
     min: Duration,
     max: Duration,
     jitter: bool,
+    /// The source state's fields the bounds are read from, when they are.
+    fields: (Option<&'static str>, Option<&'static str>),
 }
 
 impl RetryPolicy {
@@ -415,6 +547,49 @@ impl RetryPolicy {
             min,
             max,
             jitter,
+            fields: (None, None),
+        }
+    }
+
+    /// The same policy with its first or longest wait read from a field of the source state
+    /// (`retry(3, base..cap)`): the driver [`resolve`](Self::resolve)s it before each wait.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __from_fields(
+        mut self,
+        min: Option<&'static str>,
+        max: Option<&'static str>,
+    ) -> Self {
+        self.fields = (min, max);
+        self
+    }
+
+    /// The first and the longest wait as written: fixed, or named fields.
+    #[must_use]
+    pub const fn bounds(&self) -> (Wait, Wait) {
+        let min = match self.fields.0 {
+            Some(field) => Wait::Field(field),
+            None => Wait::Fixed(self.min),
+        };
+        let max = match self.fields.1 {
+            Some(field) => Wait::Field(field),
+            None => Wait::Fixed(self.max),
+        };
+        (min, max)
+    }
+
+    /// The policy with its bounds read from fields replaced by what `read` gives for them
+    /// (a missing field reads as zero). A policy with fixed bounds is unchanged.
+    #[must_use]
+    pub fn resolve(self, read: impl Fn(&str) -> Option<Duration>) -> Self {
+        let value = |field: Option<&str>, fixed: Duration| {
+            field.map_or(fixed, |f| read(f).unwrap_or_default())
+        };
+        Self {
+            min: value(self.fields.0, self.min),
+            max: value(self.fields.1, self.max),
+            fields: (None, None),
+            ..self
         }
     }
 
@@ -424,7 +599,8 @@ impl RetryPolicy {
         self.attempts
     }
 
-    /// The first wait.
+    /// The first wait (zero where it is read from a field and not yet
+    /// [`resolve`](Self::resolve)d).
     #[must_use]
     pub const fn min(&self) -> Duration {
         self.min

@@ -42,6 +42,9 @@ pub struct Failure {
 pub enum FailureKind {
     /// The activity returned an error.
     Activity,
+    /// The activity returned an error it marks as not worth retrying (its `Activities`
+    /// impl's `retryable` said so): the step's remaining attempts are skipped.
+    Permanent,
     /// The attempt took longer than the step's `timeout`.
     Timeout,
     /// The activity panicked; the panic was caught and the runtime went on.
@@ -105,6 +108,7 @@ impl fmt::Display for FailureKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Activity => "activity error",
+            Self::Permanent => "permanent activity error",
             Self::Timeout => "timeout",
             Self::Panic => "panic",
             Self::Unstorable => "unstorable state",

@@ -101,8 +101,8 @@ pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::Random
 pub use combinators::StepExt;
 pub use context::{InstanceId, StepCtx};
 pub use definition::{
-    Definition, EventDef, FieldDef, Fingerprint, RetryPolicy, StateDef, StateKind, TargetDef,
-    TransitionDef, Trigger, UndoDef,
+    CatchDef, Definition, EventDef, FieldDef, Fingerprint, RetryPolicy, StateDef, StateKind,
+    TargetDef, TransitionDef, Trigger, UndoDef, Wait,
 };
 pub use either::Either;
 pub use failed::{Failed, WrongState};
@@ -148,10 +148,11 @@ pub mod __private {
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::undo::undo_landing;
+    pub use crate::workflow::mismatch;
     pub use crate::{
-        Aborted, Arrow, Definition, Either, EventDef, Failed, FieldDef, Fingerprint, FlowEvent,
-        FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx, TargetDef,
-        TransitionDef, Trigger, UndoDef, Unwound, Workflow, WrongState,
+        Aborted, Arrow, CatchDef, Definition, Either, EventDef, Failed, Failure, FieldDef,
+        Fingerprint, FlowEvent, FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx,
+        TargetDef, TransitionDef, Trigger, UndoDef, Unwound, Wait, Workflow, WrongState,
     };
     pub use core::convert::Infallible;
     pub use core::time::Duration;
@@ -166,11 +167,34 @@ pub mod __private {
     pub use core::default::Default;
     pub use core::fmt::{Debug, Display, Formatter, Result as FmtResult};
     pub use core::future::Future;
-    pub use core::hash::Hash;
+    pub use core::hash::{Hash, Hasher};
     pub use core::marker::{Copy, Send, Sync};
     pub use core::option::Option::{self, None, Some};
     pub use core::primitive::{bool, str, usize};
     pub use core::result::Result::{self, Err, Ok};
+
+    /// A length of time read from a state's field (`after(trial)`): a `Duration`, or any
+    /// `Clone` type that converts into one.
+    #[diagnostic::on_unimplemented(
+        message = "a field of type `{Self}` cannot be read as a length of time",
+        label = "read as a length of time here",
+        note = "a field named in `after`, `timeout` or `retry` is a `std::time::Duration`, or a `Clone` type with `impl From<{Self}> for Duration`"
+    )]
+    pub trait AsDuration {
+        /// The length of time.
+        fn as_duration(&self) -> Duration;
+    }
+
+    impl<T: Clone + Into<Duration>> AsDuration for T {
+        fn as_duration(&self) -> Duration {
+            self.clone().into()
+        }
+    }
+
+    /// The length of time in `field`.
+    pub fn duration_of<T: AsDuration>(field: &T) -> Duration {
+        field.as_duration()
+    }
 
     /// Fails to compile, at the span of the type it is instantiated with, unless the type can
     /// cross threads: a driver moves states between tasks.

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::future::Future;
 
-use crate::{Definition, StepCtx};
+use crate::{Definition, Failure, StepCtx};
 
 /// A flow declared with `workflow!`, implemented by its generated `Flow` marker type.
 ///
@@ -35,6 +35,62 @@ pub trait Workflow: Send + Sync + 'static {
     type Event: FlowEvent;
     /// The static description of the flow.
     const DEFINITION: &'static Definition;
+
+    /// Where guarded transition `transition` lands from `state` (paired with `event` for an
+    /// `on` transition), as its guard decides. Generated for flows with guards.
+    ///
+    /// # Errors
+    ///
+    /// [`Mismatch`] when the transition is not guarded or does not start from `state`.
+    fn decide(
+        transition: usize,
+        state: &Self::State,
+        event: Option<&Self::Event>,
+    ) -> Result<Self::State, Mismatch> {
+        Err(mismatch::<Self>(transition, state, event))
+    }
+
+    /// Where transition `transition` lands when it failed for good from `state` (paired with
+    /// `event` for an `on` transition), as its catch builds it. Generated for flows with
+    /// `catch`.
+    ///
+    /// # Errors
+    ///
+    /// [`Mismatch`] when the transition has no catch or does not start from `state`.
+    fn caught(
+        transition: usize,
+        state: &Self::State,
+        event: Option<&Self::Event>,
+        failure: Failure,
+    ) -> Result<Self::State, Mismatch> {
+        let _ = failure;
+        Err(mismatch::<Self>(transition, state, event))
+    }
+
+    /// The length of time in field `field` of `state`, for a timer, timeout or retry bound
+    /// read from the state (`after(trial)`); `None` if `state` has no such duration field.
+    /// Generated for flows with such bounds.
+    fn duration(state: &Self::State, field: &str) -> Option<core::time::Duration> {
+        let _ = (state, field);
+        None
+    }
+}
+
+/// Transition `transition` of `W` does not apply to `state` (and `event`).
+#[doc(hidden)]
+pub fn mismatch<W: Workflow + ?Sized>(
+    transition: usize,
+    state: &W::State,
+    event: Option<&W::Event>,
+) -> Mismatch {
+    Mismatch {
+        step: W::DEFINITION
+            .transitions()
+            .get(transition)
+            .map_or("?", crate::TransitionDef::name),
+        state: state.name(),
+        event: event.map(FlowEvent::name),
+    }
 }
 
 /// What a driver needs from a flow's `State` enum.
@@ -63,6 +119,13 @@ pub trait FlowEvent: Send + Sync + 'static {
 pub trait Dispatch<A>: Workflow {
     /// The activities' error type.
     type Error;
+
+    /// Whether an attempt that failed with `error` is worth retrying: `false` skips the
+    /// step's remaining attempts (the activities' own classification, `Activities::retryable`).
+    fn retryable(error: &Self::Error) -> bool {
+        let _ = error;
+        true
+    }
 
     /// Runs one attempt of transition `transition` from `state`. An `on` transition needs the
     /// event that triggered it.

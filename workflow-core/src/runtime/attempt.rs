@@ -161,19 +161,21 @@ impl Layer for CatchPanic {
             .catch_unwind()
             .map(|result| match result {
                 Ok(attempted) => attempted,
-                Err(panic) => {
-                    let message = panic
-                        .downcast_ref::<&str>()
-                        .map(ToString::to_string)
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "a panic".to_string());
-                    Err((
-                        FailureKind::Panic,
-                        format!("the activity panicked: {message}"),
-                    ))
-                }
+                Err(panic) => Err((
+                    FailureKind::Panic,
+                    format!("the activity panicked: {}", panic_message(&*panic)),
+                )),
             })
     }
+}
+
+/// What a caught panic said, when it said it with a string.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(ToString::to_string)
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string())
 }
 
 /// The stack every attempt goes through.
@@ -182,10 +184,12 @@ pub(crate) type Standard = Stack<Traced, Stack<Deadline, CatchPanic>>;
 /// The standard stack.
 pub(crate) const STANDARD: Standard = Stack(Traced, Stack(Deadline, CatchPanic));
 
-/// Runs `call`, one attempt described by `attempt`, through `layers`.
+/// Runs `call`, one attempt described by `attempt`, through `layers`. An activity error
+/// that `retryable` says is not worth retrying fails as [`FailureKind::Permanent`].
 pub(crate) async fn run<L, T, E, F>(
     layers: &L,
     attempt: &Attempt<'_>,
+    retryable: fn(&E) -> bool,
     call: F,
 ) -> Result<T, Failure>
 where
@@ -196,6 +200,9 @@ where
 {
     let call = call.map(|result| {
         result.map_err(|error| match error {
+            DispatchError::Activity(error) if !retryable(&error) => {
+                (FailureKind::Permanent, error.to_string())
+            }
             DispatchError::Activity(error) => (FailureKind::Activity, error.to_string()),
             DispatchError::Mismatch(mismatch) => (FailureKind::Mismatch, mismatch.to_string()),
         })

@@ -178,7 +178,7 @@ impl<W: Durable> Client<W> {
         state: impl Into<W::State>,
     ) -> Result<InstanceId, Rejected<W::State>> {
         let id = id.into();
-        let (machine, mut fx) = match Machine::<W>::start(id.clone(), state.into(), now_ms()) {
+        let (mut machine, mut fx) = match Machine::<W>::begin(id.clone(), state.into(), now_ms()) {
             Ok(started) => started,
             Err((why, state)) => {
                 let error = RuntimeError::Unstorable {
@@ -201,6 +201,7 @@ impl<W: Durable> Client<W> {
         {
             Ok(claim) => {
                 if let (Some(host), Some(claim)) = (host, claim) {
+                    machine.resume(now_ms(), &mut fx);
                     host.adopt(claim, machine, fx);
                 }
                 Ok(id)

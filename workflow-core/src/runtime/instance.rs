@@ -302,7 +302,7 @@ where
                 transition,
                 number,
                 key,
-                deadline_ms,
+                deadline,
             } => {
                 let step = &def.transitions()[transition];
                 let ctx = StepCtx::new(id.clone(), step.name(), number, key);
@@ -314,9 +314,7 @@ where
                     step: step.name(),
                     is_undo: false,
                     number,
-                    deadline: deadline_ms
-                        .zip(step.timeout())
-                        .map(|(at, t)| (instant_of(at), t)),
+                    deadline: deadline.map(|(at, t)| (instant_of(at), t)),
                 };
                 let call = W::run_transition(
                     &*self.flow.activities,
@@ -325,7 +323,7 @@ where
                     self.machine.step_event(),
                     &ctx,
                 );
-                let result = attempt::run(&attempt::STANDARD, &attempt, call).await;
+                let result = attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await;
                 Input::StepDone {
                     attempt: handle,
                     result,
@@ -336,10 +334,9 @@ where
                 undo,
                 number,
                 key,
-                deadline_ms,
+                deadline,
             } => {
                 let undo_def = &def.undos()[undo];
-                let step = &def.transitions()[undo_def.transition()];
                 let ctx = StepCtx::new(id.clone(), undo_def.name(), number, key);
                 let state = match self.machine.undo_state() {
                     Some(Ok(state)) => state,
@@ -361,12 +358,10 @@ where
                     step: undo_def.name(),
                     is_undo: true,
                     number,
-                    deadline: deadline_ms
-                        .zip(step.timeout())
-                        .map(|(at, t)| (instant_of(at), t)),
+                    deadline: deadline.map(|(at, t)| (instant_of(at), t)),
                 };
                 let call = W::run_undo(&*self.flow.activities, undo, state, &ctx);
-                let result = attempt::run(&attempt::STANDARD, &attempt, call).await;
+                let result = attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await;
                 Input::UndoDone {
                     attempt: handle,
                     result,

@@ -24,6 +24,8 @@ mod outcome;
 mod policy;
 mod timers;
 
+pub(crate) use policy::human;
+
 pub use client::{Client, Delivery};
 pub use host::{Host, HostBuilder};
 #[allow(deprecated)]

@@ -81,11 +81,6 @@ pub(crate) fn due_in(now_ms: u64, wait: Duration) -> u64 {
     now_ms.saturating_add(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// When an attempt begun at `begun_ms` must be over, under `timeout`.
-pub(crate) fn deadline(begun_ms: u64, timeout: Option<Duration>) -> Option<u64> {
-    timeout.map(|timeout| due_in(begun_ms, timeout))
-}
-
 /// The tokio instant of wall-clock time `at_ms` (see [`now_ms`]): at once if it has passed.
 pub(crate) fn instant_of(at_ms: u64) -> Instant {
     let now = now_ms();

@@ -75,6 +75,21 @@ pub enum RecordKind {
         /// The attempt that succeeded.
         attempt: u32,
     },
+    /// A transition that failed for good was caught: it landed in its `catch` state (the
+    /// failure is in the `AttemptFailed` record before).
+    Caught {
+        /// The transition.
+        transition: Name,
+        /// Its last attempt.
+        attempt: u32,
+    },
+    /// A guard chose where a transition lands, with no activity.
+    Decided {
+        /// The transition.
+        transition: Name,
+        /// The state it chose.
+        branch: Name,
+    },
     /// Compensation starts: a step failed for good, a cancel was accepted, or a compensating
     /// transition succeeded.
     CompensationStarted {

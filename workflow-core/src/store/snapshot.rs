@@ -240,10 +240,26 @@ pub enum Cause {
 pub struct Landing {
     /// The transition.
     pub transition: Name,
-    /// The attempt that succeeded.
+    /// The attempt that succeeded (for a caught failure: the last attempt; for a guard: 0).
     pub attempt: u32,
     /// The state it produced, as JSON.
     pub state: Arc<str>,
+    /// What produced the state.
+    #[serde(default)]
+    pub by: LandedBy,
+}
+
+/// What produced the state a transition lands in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum LandedBy {
+    /// The transition's activity.
+    #[default]
+    Activity,
+    /// The transition's `catch`, from the failure of its last attempt.
+    Catch,
+    /// The transition's guard, with no activity.
+    Guard,
 }
 
 /// How an instance ended.

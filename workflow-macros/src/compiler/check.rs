@@ -12,7 +12,7 @@ use syn::Ident;
 use syn::ext::IdentExt;
 
 use super::diagnostic::{Diagnostic, Errors, list};
-use super::model::{FIXED_NAMES, Flow, StateKind, Trigger, human};
+use super::model::{FIXED_NAMES, Flow, StateKind, Trigger, WaitValue, human};
 
 /// A flow that passed every check.
 pub(crate) struct Checked(Flow);
@@ -40,6 +40,11 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_on_and_after_are_exclusive(&flow, errors);
     check_timeout_not_on_event(&flow, errors);
     check_retry_range(&flow, errors);
+    check_guard_chooses_between_targets(&flow, errors);
+    check_guard_runs_no_activity(&flow, errors);
+    check_no_cycle_of_automatic_guards(&flow, errors);
+    check_internal_stays_in_its_state(&flow, errors);
+    check_duration_fields_exist(&flow, errors);
     check_final_states_have_no_exit(&flow, errors);
     check_one_automatic_per_state(&flow, errors);
     check_one_timer_per_state(&flow, errors);
@@ -406,21 +411,186 @@ fn check_timeout_not_on_event(flow: &Flow, errors: &mut Errors) {
 fn check_retry_range(flow: &Flow, errors: &mut Errors) {
     for transition in &flow.transitions {
         if let Some(retry) = transition.retry
-            && retry.min > retry.max
+            && let (WaitValue::Fixed(min), WaitValue::Fixed(max)) = (retry.min, retry.max)
+            && min > max
         {
             errors.push(
                 Diagnostic::new(
                     retry.range_span,
                     format!(
                         "the first wait ({}) is longer than the longest ({}) in `retry` on `{}`",
-                        human(retry.min),
-                        human(retry.max),
+                        human(min),
+                        human(max),
                         transition.name
                     ),
                 )
                 .expected("`first..longest` with first <= longest")
                 .help("swap the two durations"),
             );
+        }
+    }
+}
+
+// Rule: a guard chooses between targets; with one target there is nothing to choose.
+fn check_guard_chooses_between_targets(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        if let Some(guard) = &transition.guard
+            && transition.targets.len() < 2
+        {
+            errors.push(
+                Diagnostic::new(guard.keyword, format!("`guard` on transition `{}`, which has a single target", transition.name))
+                    .expected("`guard` on a transition with several targets (`A -> B | C`), to choose between them")
+                    .help("list the targets the guard chooses from, or remove `guard` to run an activity"),
+            );
+        }
+    }
+}
+
+// Rule: a guarded transition runs no activity, so nothing of an activity's applies to it:
+// no `retry`, `timeout` or `catch` (a guard cannot fail for a reason worth retrying) and no
+// `undo` on its targets (nothing ran that an undo could take back).
+fn check_guard_runs_no_activity(flow: &Flow, errors: &mut Errors) {
+    for transition in flow.transitions.iter().filter(|t| t.guard.is_some()) {
+        for (keyword, span) in &transition.options {
+            if matches!(*keyword, "retry" | "timeout" | "catch") {
+                errors.push(
+                    Diagnostic::new(*span, format!("`{keyword}` on transition `{}`, which a guard decides", transition.name))
+                        .expected(format!("no `{keyword}` with `guard`: a guard is a pure function of the state, with no activity"))
+                        .help(format!("remove `{keyword}`, or remove `guard` and decide in an activity")),
+                );
+            }
+        }
+        for target in &transition.targets {
+            if let Some(undo) = target.undo {
+                let name = &flow.undos[undo].name;
+                errors.push(
+                    Diagnostic::new(name.span(), format!("undo `{name}` on a target of transition `{}`, which a guard decides", transition.name))
+                        .expected("no `undo` with `guard`: no activity ran, so there is nothing to undo")
+                        .help(format!("remove `undo {name}`, or put the undo on the transition whose activity has the effect")),
+                );
+            }
+        }
+    }
+}
+
+// Rule: automatic guarded transitions never lead back to where they began. Nothing runs
+// between two such decisions, so a cycle of them would decide forever without waiting.
+fn check_no_cycle_of_automatic_guards(flow: &Flow, errors: &mut Errors) {
+    let deciding: Vec<_> = flow
+        .transitions
+        .iter()
+        .filter(|t| t.guard.is_some() && matches!(t.trigger, Trigger::Automatic))
+        .collect();
+    let next = |state: usize| {
+        deciding
+            .iter()
+            .filter(move |t| t.sources.iter().any(|s| s.state == state))
+            .flat_map(|t| t.targets.iter().map(|target| target.state))
+    };
+    for transition in &deciding {
+        let Some(guard) = &transition.guard else { continue };
+        for source in transition.sources.iter().map(|s| s.state) {
+            // Every state this source reaches by guards alone, breadth first.
+            let mut seen = vec![false; flow.states.len()];
+            let mut queue: VecDeque<_> = transition.targets.iter().map(|t| t.state).collect();
+            let mut cycles = false;
+            while let Some(state) = queue.pop_front() {
+                if state == source {
+                    cycles = true;
+                    break;
+                }
+                if !std::mem::replace(&mut seen[state], true) {
+                    queue.extend(next(state));
+                }
+            }
+            if cycles {
+                let state = &flow.states[source].name;
+                errors.push(
+                    Diagnostic::new(guard.keyword, format!("automatic guarded transition `{}` can lead back to `{state}` through guards alone", transition.name))
+                        .expected("a way round that waits for something (an event, a timer, or an activity) before deciding again")
+                        .help("take one of these transitions `on` an event or `after` a wait, or decide in an activity"),
+                );
+                break;
+            }
+        }
+    }
+}
+
+// Rule: an internal transition updates its state's data and stays there: one source, the
+// same state as its one target, taken on an event (an automatic one would never stop, an
+// `after` one would never be armed again), without `compensate`.
+fn check_internal_stays_in_its_state(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(keyword) = transition.internal else {
+            continue;
+        };
+        let name = &transition.name;
+        let stays = matches!(
+            (transition.sources.as_slice(), transition.targets.as_slice()),
+            ([source], [target]) if source.state == target.state
+        );
+        if !stays {
+            let target = transition.targets.iter().find(|t| !transition.sources.iter().any(|s| s.state == t.state));
+            let span = target.map_or(keyword, |t| t.ident.span());
+            errors.push(
+                Diagnostic::new(span, format!("internal transition `{name}` goes from `{}`", transition.arrow()))
+                    .expected("an internal transition from one state back to the same state (`Active -> Active`)")
+                    .help("remove `internal` to change state, or make the one target the source"),
+            );
+        }
+        if !matches!(transition.trigger, Trigger::On { .. }) {
+            errors.push(
+                Diagnostic::new(keyword, format!("internal transition `{name}` is not taken on an event"))
+                    .expected("`internal` with `on Event`: an event that updates the state's data")
+                    .help("add `on Event`; for a repeating timer use an ordinary transition back to the state with `after(..)`"),
+            );
+        }
+        if let Some((_, span)) = transition.options.iter().find(|(k, _)| *k == "compensate") {
+            errors.push(
+                Diagnostic::new(*span, format!("`compensate` on internal transition `{name}`"))
+                    .expected("no `compensate` on an internal transition: it stays in its state")
+                    .help("remove `compensate`, or `internal` to compensate and go elsewhere"),
+            );
+        }
+    }
+}
+
+// Rule: a length read from the source state (`after(trial)`) names a field every source
+// state of the transition has. (Its type is checked by rustc, at the name.)
+fn check_duration_fields_exist(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let mut waits = Vec::new();
+        if let Trigger::After(timed) = transition.trigger {
+            waits.push(("after", timed.wait));
+        }
+        if let Some(timed) = transition.timeout {
+            waits.push(("timeout", timed.wait));
+        }
+        if let Some(retry) = transition.retry {
+            waits.push(("retry", retry.min));
+            waits.push(("retry", retry.max));
+        }
+        for (option, wait) in waits {
+            let WaitValue::Field { field, span } = wait else { continue };
+            let field = &flow.duration_fields[field];
+            for source in &transition.sources {
+                let state = &flow.states[source.state];
+                if state.fields.iter().any(|f| f.ident.as_ref() == Some(field)) {
+                    continue;
+                }
+                let names: Vec<String> = state.fields.iter().filter_map(|f| f.ident.as_ref().map(ToString::to_string)).collect();
+                let mut diagnostic = Diagnostic::new(span, format!("`{option}({field})` on transition `{}`: source state `{}` has no field `{field}`", transition.name, state.name))
+                    .expected(if names.is_empty() {
+                        "a duration literal such as `30s` or `7d`: the state has no fields".to_string()
+                    } else {
+                        format!("a field of `{}` ({}), or a duration literal such as `30s` or `7d`", state.name, list(names.iter().map(String::as_str)))
+                    });
+                diagnostic = match super::diagnostic::closest(&field.to_string(), names.iter().map(String::as_str)) {
+                    Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
+                    None => diagnostic.help(format!("add `{field}: std::time::Duration` to state `{}`", state.name)),
+                };
+                errors.push(diagnostic);
+            }
         }
     }
 }
@@ -551,12 +721,7 @@ fn check_every_state_reachable(flow: &Flow, errors: &mut Errors) {
         flow.states[state]
             .outgoing
             .iter()
-            .flat_map(|&t| {
-                flow.transitions[t]
-                    .targets
-                    .iter()
-                    .map(|target| target.state)
-            })
+            .flat_map(|&t| flow.transitions[t].landings())
             .collect()
     });
     for (index, state) in flow.states.iter().enumerate() {

@@ -14,7 +14,7 @@ use syn::visit::Visit;
 use syn::{Attribute, Field, Ident, Lit, Type, Visibility};
 
 use super::diagnostic::{Diagnostic, Errors, closest, list};
-use super::parse::{FlowDecl, OptionDecl, StateKeyword, TransitionDecl};
+use super::parse::{DurationArg, FlowDecl, OptionDecl, StateKeyword, TransitionDecl};
 
 /// Names every flow module defines, which no state or transition may take.
 pub(crate) const FIXED_NAMES: &[(&str, &str)] = &[
@@ -46,6 +46,8 @@ pub(crate) struct Flow {
     pub(crate) transitions: Vec<Transition>,
     pub(crate) undos: Vec<Undo>,
     pub(crate) events: Vec<Event>,
+    /// The fields lengths of time are read from (`after(trial)`), each name once.
+    pub(crate) duration_fields: Vec<Ident>,
     /// Bare names in user-written types that a generated item would shadow in the module.
     pub(crate) shadowed: Vec<Ident>,
 }
@@ -104,6 +106,24 @@ pub(crate) struct Transition {
     pub(crate) retry: Option<Retry>,
     pub(crate) timeout: Option<Timed>,
     pub(crate) compensate: bool,
+    pub(crate) catch: Option<Catch>,
+    pub(crate) guard: Option<Guard>,
+    /// The `internal` keyword, if written.
+    pub(crate) internal: Option<Span>,
+}
+
+/// `catch(State, build)`: where a failure for good lands, and what builds that state.
+pub(crate) struct Catch {
+    pub(crate) ident: Ident,
+    pub(crate) state: usize,
+    pub(crate) build: syn::Path,
+    pub(crate) compensate: bool,
+}
+
+/// `guard(choose)`: the pure function that chooses the target.
+pub(crate) struct Guard {
+    pub(crate) keyword: Span,
+    pub(crate) choose: syn::Path,
 }
 
 /// A state named in a transition.
@@ -125,18 +145,36 @@ pub(crate) enum Trigger {
     After(Timed),
 }
 
-/// A duration and the literal it was written as.
+/// A length of time and the keyword of the option it was written in.
 #[derive(Clone, Copy)]
 pub(crate) struct Timed {
     pub(crate) keyword: Span,
-    pub(crate) duration: Duration,
+    pub(crate) wait: WaitValue,
+}
+
+/// A length of time: written as a literal, or the name of a field of the source state
+/// (`field` indexes [`Flow::duration_fields`]; `span` is where this use names it).
+#[derive(Clone, Copy)]
+pub(crate) enum WaitValue {
+    Fixed(Duration),
+    Field { field: usize, span: Span },
+}
+
+impl WaitValue {
+    /// `15min`, or the field's name, for docs and diagrams.
+    pub(crate) fn text(self, flow: &Flow) -> String {
+        match self {
+            Self::Fixed(duration) => human(duration),
+            Self::Field { field, .. } => flow.duration_fields[field].to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
 pub(crate) struct Retry {
     pub(crate) attempts: u32,
-    pub(crate) min: Duration,
-    pub(crate) max: Duration,
+    pub(crate) min: WaitValue,
+    pub(crate) max: WaitValue,
     /// The span of the `min..max` range.
     pub(crate) range_span: Span,
     pub(crate) jitter: bool,
@@ -225,6 +263,19 @@ impl Flow {
 }
 
 impl Transition {
+    /// Every state it may land in: its targets, then its catch target.
+    pub(crate) fn landings(&self) -> impl Iterator<Item = usize> + '_ {
+        self.targets
+            .iter()
+            .map(|t| t.state)
+            .chain(self.catch.as_ref().map(|c| c.state))
+    }
+
+    /// Whether an activity runs it (a guarded transition has none).
+    pub(crate) const fn has_activity(&self) -> bool {
+        self.guard.is_none()
+    }
+
     /// `Placed | Reserved -> Cancelled`, for docs and messages.
     pub(crate) fn arrow(&self) -> String {
         let sources: Vec<String> = self.sources.iter().map(|s| s.ident.to_string()).collect();
@@ -330,6 +381,7 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
         transitions: Vec::new(),
         undos: Vec::new(),
         events: Vec::new(),
+        duration_fields: Vec::new(),
         shadowed: Vec::new(),
     };
     for state in decl.states {
@@ -414,9 +466,34 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
         retry: None,
         timeout: None,
         compensate: false,
+        catch: None,
+        guard: None,
+        internal: None,
     };
     for option in decl.options {
-        apply_option(&mut flow.events, &mut transition, option, errors);
+        if let OptionDecl::Catch {
+            state,
+            build,
+            compensate,
+            ..
+        } = option
+        {
+            let name = &transition.name;
+            match resolve_state(flow, &state, name, "catch target", errors) {
+                Some(index) if transition.catch.is_none() => {
+                    transition.catch = Some(Catch {
+                        ident: state,
+                        state: index,
+                        build,
+                        compensate: compensate.is_some(),
+                    });
+                }
+                Some(_) => {}
+                None => resolved = false,
+            }
+            continue;
+        }
+        apply_option(flow, &mut transition, option, errors);
     }
     // Edges once per state, even if a state is (wrongly) listed twice.
     for source in &transition.sources {
@@ -425,8 +502,8 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
             outgoing.push(index);
         }
     }
-    for target in &transition.targets {
-        let incoming = &mut flow.states[target.state].incoming;
+    for state in transition.landings() {
+        let incoming = &mut flow.states[state].incoming;
         if !incoming.contains(&index) {
             incoming.push(index);
         }
@@ -468,11 +545,12 @@ fn resolve_state(
 /// Records one option on `transition`. Repeats and conflicts are left to the checks, which
 /// see every option in `transition.options`; the first occurrence wins here.
 fn apply_option(
-    events: &mut Vec<Event>,
+    flow: &mut Flow,
     transition: &mut Transition,
     option: OptionDecl,
     errors: &mut Errors,
 ) {
+    let fields = &mut flow.duration_fields;
     match option {
         OptionDecl::Retry {
             attempts,
@@ -495,9 +573,11 @@ fn apply_option(
                     None
                 }
             };
-            let min_value = duration(&min, "retry", errors);
-            let max_value = duration(&max, "retry", errors);
-            let range_span = min.span().join(max.span()).unwrap_or_else(|| min.span());
+            let range_span = arg_span(&min)
+                .join(arg_span(&max))
+                .unwrap_or_else(|| arg_span(&min));
+            let min_value = wait(fields, &min, "retry", errors);
+            let max_value = wait(fields, &max, "retry", errors);
             if let (Some(attempts), Some(min), Some(max)) = (attempts_value, min_value, max_value)
                 && transition.retry.is_none()
             {
@@ -517,38 +597,65 @@ fn apply_option(
                 );
             }
         }
-        OptionDecl::Timeout {
-            keyword,
-            duration: lit,
-        } => {
-            if let Some(value) = duration(&lit, "timeout", errors) {
-                transition.timeout.get_or_insert(Timed {
-                    keyword,
-                    duration: value,
-                });
+        OptionDecl::Timeout { keyword, duration } => {
+            if let Some(wait) = wait(fields, &duration, "timeout", errors) {
+                transition.timeout.get_or_insert(Timed { keyword, wait });
             }
         }
-        OptionDecl::After {
-            keyword,
-            duration: lit,
-        } => {
-            if let Some(value) = duration(&lit, "after", errors)
+        OptionDecl::After { keyword, duration } => {
+            if let Some(wait) = wait(fields, &duration, "after", errors)
                 && matches!(transition.trigger, Trigger::Automatic)
             {
-                transition.trigger = Trigger::After(Timed {
-                    keyword,
-                    duration: value,
-                });
+                transition.trigger = Trigger::After(Timed { keyword, wait });
             }
         }
         OptionDecl::On { event, .. } => {
-            if let Some(index) = event_index(events, event, errors)
+            if let Some(index) = event_index(&mut flow.events, event, errors)
                 && matches!(transition.trigger, Trigger::Automatic)
             {
                 transition.trigger = Trigger::On { event: index };
             }
         }
         OptionDecl::Compensate { .. } => transition.compensate = true,
+        OptionDecl::Guard { keyword, choose } => {
+            transition.guard.get_or_insert(Guard { keyword, choose });
+        }
+        OptionDecl::Internal { keyword } => {
+            transition.internal.get_or_insert(keyword);
+        }
+        // Resolved by `build_transition`, which knows the states.
+        OptionDecl::Catch { .. } => {}
+    }
+}
+
+/// Where a length of time was written.
+fn arg_span(arg: &DurationArg) -> Span {
+    match arg {
+        DurationArg::Literal(lit) => lit.span(),
+        DurationArg::Field(field) => field.span(),
+    }
+}
+
+/// A length of time as written: a literal is converted (see [`duration`]); a field is kept
+/// by name, and checked against the source states by the checks.
+fn wait(
+    fields: &mut Vec<Ident>,
+    arg: &DurationArg,
+    option: &str,
+    errors: &mut Errors,
+) -> Option<WaitValue> {
+    match arg {
+        DurationArg::Literal(lit) => duration(lit, option, errors).map(WaitValue::Fixed),
+        DurationArg::Field(name) => {
+            let field = fields.iter().position(|f| f == name).unwrap_or_else(|| {
+                fields.push(name.clone());
+                fields.len() - 1
+            });
+            Some(WaitValue::Field {
+                field,
+                span: name.span(),
+            })
+        }
     }
 }
 
@@ -595,7 +702,7 @@ fn event_index(events: &mut Vec<Event>, ty: Type, errors: &mut Errors) -> Option
 /// due time, and any sum of one with the clock, exact in every store and in JSON.
 const MAX_DURATION_MS: u64 = 100 * 365 * 24 * 3_600_000;
 
-/// Converts a duration literal (`500ms`, `30s`, `15min`, `2h`).
+/// Converts a duration literal (`500ms`, `30s`, `15min`, `2h`, `7d`).
 fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
     let written = lit.to_token_stream().to_string();
     let (digits, unit) = match lit {
@@ -617,7 +724,7 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
                     lit.span(),
                     format!("found fractional duration `{written}` in `{option}`"),
                 )
-                .expected("a whole number followed by a unit: `ms`, `s`, `min` or `h`")
+                .expected("a whole number followed by a unit: `ms`, `s`, `min`, `h` or `d`")
                 .help(hint),
             );
             return None;
@@ -625,7 +732,7 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
         _ => {
             errors.push(
                 Diagnostic::new(lit.span(), format!("found `{written}` in `{option}`"))
-                    .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
+                    .expected("a duration such as `500ms`, `30s`, `15min`, `2h` or `7d`, or a field of the source state")
                     .help("write a whole number followed by its unit, with no space"),
             );
             return None;
@@ -633,18 +740,19 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
     };
     let Some(per_unit) = unit_millis(&unit) else {
         let help = if unit.is_empty() {
-            format!("add a unit: `{digits}ms`, `{digits}s`, `{digits}min` or `{digits}h`")
+            format!("add a unit: `{digits}ms`, `{digits}s`, `{digits}min`, `{digits}h` or `{digits}d`")
         } else {
             let likely = match unit.as_str() {
                 "m" | "mins" | "minute" | "minutes" => Some("min"),
                 "sec" | "secs" | "second" | "seconds" => Some("s"),
                 "hr" | "hrs" | "hour" | "hours" => Some("h"),
+                "day" | "days" => Some("d"),
                 "msec" | "millis" | "milliseconds" => Some("ms"),
                 _ => None,
             };
             match likely {
                 Some(unit) => format!("write `{digits}{unit}`"),
-                None => "the units are `ms`, `s`, `min` and `h`".to_string(),
+                None => "the units are `ms`, `s`, `min`, `h` and `d`".to_string(),
             }
         };
         errors.push(
@@ -659,7 +767,7 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
                     }
                 ),
             )
-            .expected("a duration unit: `ms`, `s`, `min` or `h`")
+            .expected("a duration unit: `ms`, `s`, `min`, `h` or `d`")
             .help(help),
         );
         return None;
@@ -702,7 +810,7 @@ fn in_range(
                     lit.span(),
                     format!("found `{written}` in `{option}`, longer than a wait may last"),
                 )
-                .expected("a duration of at most 100 years (`876000h`)")
+                .expected("a duration of at most 100 years (`36500d`)")
                 .help(
                     "a due time is stored as milliseconds since 1970 in a 64-bit integer; \
                      model a longer wait as a state that renews its timer",
@@ -717,7 +825,7 @@ fn in_range(
                     lit.span(),
                     format!("found `{written}` in `{option}`, too long to represent"),
                 )
-                .expected("a duration of at most 100 years (`876000h`)")
+                .expected("a duration of at most 100 years (`36500d`)")
                 .help("use a smaller number"),
             );
             None
@@ -729,6 +837,7 @@ fn in_range(
 pub(crate) fn human(duration: Duration) -> String {
     let ms = duration.as_millis();
     match ms {
+        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
         ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{}min", ms / 60_000),
         ms if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
@@ -742,6 +851,7 @@ fn unit_millis(unit: &str) -> Option<u32> {
         "s" => Some(1_000),
         "min" => Some(60_000),
         "h" => Some(3_600_000),
+        "d" => Some(86_400_000),
         _ => None,
     }
 }

@@ -23,10 +23,26 @@ pub(crate) mod kw {
     syn::custom_keyword!(on);
     syn::custom_keyword!(after);
     syn::custom_keyword!(compensate);
+    syn::custom_keyword!(catch);
+    syn::custom_keyword!(guard);
+    syn::custom_keyword!(internal);
 }
 
 /// The option keywords a transition accepts, for error messages and suggestions.
-pub(crate) const OPTION_KEYWORDS: &[&str] = &["retry", "timeout", "on", "after", "compensate"];
+pub(crate) const OPTION_KEYWORDS: &[&str] = &[
+    "retry",
+    "timeout",
+    "on",
+    "after",
+    "compensate",
+    "catch",
+    "guard",
+    "internal",
+];
+
+/// The options as an error message lists them.
+const OPTION_LIST: &str = "`retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`, \
+                           `catch(State, build)`, `guard(choose)` or `internal`";
 
 /// One `workflow!` invocation: a single flow.
 pub(crate) struct FlowDecl {
@@ -73,18 +89,35 @@ pub(crate) struct TargetDecl {
     pub(crate) undo: Option<Ident>,
 }
 
+/// A length of time as written: a literal (`30s`) or the name of a field of the source
+/// state (`trial`).
+pub(crate) enum DurationArg {
+    Literal(Lit),
+    Field(Ident),
+}
+
+impl Parse for DurationArg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(syn::Ident) {
+            input.parse().map(Self::Field)
+        } else {
+            input.parse().map(Self::Literal)
+        }
+    }
+}
+
 /// One option after the targets.
 pub(crate) enum OptionDecl {
     Retry {
         keyword: Span,
         attempts: LitInt,
-        min: Lit,
-        max: Lit,
+        min: DurationArg,
+        max: DurationArg,
         jitter: Option<Span>,
     },
     Timeout {
         keyword: Span,
-        duration: Lit,
+        duration: DurationArg,
     },
     On {
         keyword: Span,
@@ -92,9 +125,24 @@ pub(crate) enum OptionDecl {
     },
     After {
         keyword: Span,
-        duration: Lit,
+        duration: DurationArg,
     },
     Compensate {
+        keyword: Span,
+    },
+    /// `catch(State, build)` or `catch(State, build, compensate)`.
+    Catch {
+        keyword: Span,
+        state: Ident,
+        build: syn::Path,
+        compensate: Option<Span>,
+    },
+    /// `guard(choose)`.
+    Guard {
+        keyword: Span,
+        choose: syn::Path,
+    },
+    Internal {
         keyword: Span,
     },
 }
@@ -108,6 +156,9 @@ impl OptionDecl {
             Self::On { .. } => "on",
             Self::After { .. } => "after",
             Self::Compensate { .. } => "compensate",
+            Self::Catch { .. } => "catch",
+            Self::Guard { .. } => "guard",
+            Self::Internal { .. } => "internal",
         }
     }
 
@@ -118,7 +169,10 @@ impl OptionDecl {
             | Self::Timeout { keyword, .. }
             | Self::On { keyword, .. }
             | Self::After { keyword, .. }
-            | Self::Compensate { keyword } => *keyword,
+            | Self::Compensate { keyword }
+            | Self::Catch { keyword, .. }
+            | Self::Guard { keyword, .. }
+            | Self::Internal { keyword } => *keyword,
         }
     }
 }
@@ -396,13 +450,22 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
     } else if lookahead.peek(kw::compensate) {
         let keyword = input.parse::<kw::compensate>()?.span;
         Ok(OptionDecl::Compensate { keyword })
+    } else if lookahead.peek(kw::catch) {
+        parse_catch(input)
+    } else if lookahead.peek(kw::guard) {
+        let keyword = input.parse::<kw::guard>()?.span;
+        let choose = parse_function_arg(input, keyword, "guard", "`guard(choose)`")?;
+        Ok(OptionDecl::Guard { keyword, choose })
+    } else if lookahead.peek(kw::internal) {
+        let keyword = input.parse::<kw::internal>()?.span;
+        Ok(OptionDecl::Internal { keyword })
     } else if input.peek(syn::Ident) {
         let found: Ident = input.parse()?;
         let mut diagnostic = Diagnostic::new(
             found.span(),
             format!("unknown option `{found}` on transition `{transition}`"),
         )
-        .expected("one of `retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`");
+        .expected(format!("one of {OPTION_LIST}"));
         if let Some(close) =
             super::diagnostic::closest(&found.to_string(), OPTION_KEYWORDS.iter().copied())
         {
@@ -417,10 +480,99 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
                 describe_next(input)
             ),
         )
-        .expected("an option: `retry(..)`, `timeout(..)`, `on Event`, `after(..)` or `compensate`")
+        .expected(format!("an option: {OPTION_LIST}"))
         .help("remove the comma, or write an option after it")
         .into())
     }
+}
+
+/// `catch(State, build)` with an optional `, compensate`.
+fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::catch>()?.span;
+    let usage = "`catch(State, build)`: the state a failure for good lands in, and the function that builds it";
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(keyword, "`catch` needs its state and builder in parentheses")
+            .expected(usage)
+            .help("write `catch(ManualReview, to_review)` with `fn to_review(from: Source, failure: Failure) -> ManualReview`")
+            .into());
+    }
+    in_parens(input, |args| {
+        let part = |args: ParseStream, what: &str| {
+            Diagnostic::new(
+                if args.is_empty() { keyword } else { args.span() },
+                format!("found {} in `catch`", describe_next(args)),
+            )
+            .expected(what.to_string())
+            .help("write `catch(ManualReview, to_review)`, or `catch(ManualReview, to_review, compensate)` to compensate first")
+        };
+        let state: Ident = args
+            .parse()
+            .map_err(|_| syn::Error::from(part(args, "the name of the state a failure for good lands in")))?;
+        if !args.peek(Token![,]) {
+            return Err(part(args, "`,` and the function that builds the state from the failure").into());
+        }
+        let _: Token![,] = args.parse()?;
+        let build: syn::Path = args
+            .parse()
+            .map_err(|_| syn::Error::from(part(args, "the path of the function that builds the state")))?;
+        let compensate = if args.peek(Token![,]) {
+            let _: Token![,] = args.parse()?;
+            let span = args
+                .parse::<kw::compensate>()
+                .map_err(|_| syn::Error::from(part(args, "`compensate` or nothing after the builder")))?
+                .span;
+            Some(span)
+        } else {
+            None
+        };
+        if !args.is_empty() {
+            return Err(part(args, "nothing more: `catch(State, build)` or `catch(State, build, compensate)`").into());
+        }
+        Ok(OptionDecl::Catch {
+            keyword,
+            state,
+            build,
+            compensate,
+        })
+    })
+}
+
+/// `(path)` after `guard`: the function that decides.
+fn parse_function_arg(
+    input: ParseStream,
+    keyword: Span,
+    option: &str,
+    usage: &str,
+) -> syn::Result<syn::Path> {
+    let help = "write `guard(choose)` with `fn choose(from: Source) -> Outcome`, a pure function of the state";
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(keyword, format!("`{option}` needs a function in parentheses"))
+            .expected(usage.to_string())
+            .help(help)
+            .into());
+    }
+    in_parens(input, |args| {
+        let path: syn::Path = args.parse().map_err(|_| {
+            syn::Error::from(
+                Diagnostic::new(
+                    if args.is_empty() { keyword } else { args.span() },
+                    format!("found {} in `{option}`", describe_next(args)),
+                )
+                .expected("the path of a function, such as `choose` or `rules::choose`")
+                .help(help),
+            )
+        })?;
+        if !args.is_empty() {
+            return Err(Diagnostic::new(
+                args.span(),
+                format!("found {} after the function in `{option}`", describe_next(args)),
+            )
+            .expected(format!("a single function path in `{option}(..)`"))
+            .help(help)
+            .into());
+        }
+        Ok(path)
+    })
 }
 
 /// `retry(attempts, first..longest)` with an optional `, jitter`.
@@ -451,7 +603,7 @@ fn parse_retry_args(args: ParseStream, keyword: Span) -> syn::Result<OptionDecl>
         .into());
     }
     let _: Token![,] = args.parse()?;
-    let min: Lit = parse_retry_part(args, keyword, "the first wait, such as `100ms`")?;
+    let min: DurationArg = parse_retry_part(args, keyword, "the first wait, such as `100ms`")?;
     if !args.peek(Token![..]) || args.peek(Token![..=]) {
         return Err(Diagnostic::new(
             args.span(),
@@ -466,7 +618,7 @@ fn parse_retry_args(args: ParseStream, keyword: Span) -> syn::Result<OptionDecl>
         .into());
     }
     let _: Token![..] = args.parse()?;
-    let max: Lit = parse_retry_part(args, keyword, "the longest wait, such as `10s`")?;
+    let max: DurationArg = parse_retry_part(args, keyword, "the longest wait, such as `10s`")?;
     let jitter = if args.peek(Token![,]) {
         let _: Token![,] = args.parse()?;
         if args.is_empty() {
@@ -520,13 +672,13 @@ fn parse_retry_part<T: Parse>(args: ParseStream, keyword: Span, what: &str) -> s
     })
 }
 
-/// Parses `(d)` after `timeout` or `after`.
+/// Parses `(d)` after `timeout` or `after`: a literal, or a field of the source state.
 fn parse_duration_arg(
     input: ParseStream,
     keyword: Span,
     option: &str,
     example: &str,
-) -> syn::Result<Lit> {
+) -> syn::Result<DurationArg> {
     if !input.peek(syn::token::Paren) {
         return Err(Diagnostic::new(
             keyword,
@@ -534,11 +686,24 @@ fn parse_duration_arg(
         )
         .expected(format!("`{option}(duration)`"))
         .help(format!(
-            "write `{option}({example})`; units are ms, s, min and h"
+            "write `{option}({example})`; units are ms, s, min, h and d; or name a field of the source state"
         ))
         .into());
     }
     in_parens(input, |args| {
+        if args.peek(syn::Ident) {
+            let field: Ident = args.parse()?;
+            if !args.is_empty() {
+                return Err(Diagnostic::new(
+                    args.span(),
+                    format!("found {} after the field `{field}`", describe_next(args)),
+                )
+                .expected(format!("a single duration or field name in `{option}(..)`"))
+                .help(format!("write `{option}({field})` to read the length from field `{field}` of the source state"))
+                .into());
+            }
+            return Ok(DurationArg::Field(field));
+        }
         let duration: Lit = args.parse().map_err(|_| {
             syn::Error::from(
                 Diagnostic::new(
@@ -549,7 +714,7 @@ fn parse_duration_arg(
                     },
                     format!("found {} in `{option}`", describe_next(args)),
                 )
-                .expected("a duration such as `500ms`, `30s`, `15min` or `2h`")
+                .expected("a duration such as `500ms`, `30s`, `15min`, `2h` or `7d`, or a field of the source state")
                 .help(format!("write `{option}({example})`")),
             )
         })?;
@@ -570,7 +735,7 @@ fn parse_duration_arg(
             }
             return Err(diagnostic.into());
         }
-        Ok(duration)
+        Ok(DurationArg::Literal(duration))
     })
 }
 

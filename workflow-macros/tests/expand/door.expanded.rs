@@ -126,7 +126,41 @@ pub mod door {
     const _: () = {
         __wf::assert_send_sync::<Kick>();
     };
-    #[derive(Debug, Clone, PartialEq)]
+    #[automatically_derived]
+    impl __wf::Debug for Event
+    where
+        for<'__x> Kick: __wf::Debug,
+    {
+        fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
+            match *self {
+                Self::Kick(ref e) => f.debug_tuple("Kick").field(e).finish(),
+            }
+        }
+    }
+    #[automatically_derived]
+    impl __wf::Clone for Event
+    where
+        for<'__x> Kick: __wf::Clone,
+    {
+        fn clone(&self) -> Self {
+            match *self {
+                Self::Kick(ref e) => Self::Kick(__wf::Clone::clone(e)),
+            }
+        }
+    }
+    #[automatically_derived]
+    impl __wf::PartialEq for Event
+    where
+        for<'__x> Kick: __wf::PartialEq,
+    {
+        fn eq(&self, other: &Self) -> __wf::bool {
+            #[allow(unreachable_patterns)]
+            match (self, other) {
+                (Self::Kick(a), Self::Kick(b)) => a == b,
+                _ => false,
+            }
+        }
+    }
     /// Any event the `Door` flow accepts, as sent to a running instance. Each event type converts into it with `From`.
     #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
     pub enum Event {
@@ -239,6 +273,14 @@ A transition's method receives its source state by reference, so a retry can cal
     pub trait Activities: __wf::Send + __wf::Sync {
         /// The error any activity may fail with.
         type Error: __wf::Display + __wf::Debug + __wf::Send + __wf::Sync + 'static;
+        /// Whether an attempt that failed with `error` is worth retrying. `false` skips
+        /// the step's remaining attempts: it fails for good at once (and lands where its
+        /// `catch` goes, if it has one). Every error is worth retrying unless this says
+        /// otherwise.
+        fn retryable(error: &Self::Error) -> __wf::bool {
+            let _ = error;
+            true
+        }
         /// Transition `open`: `Closed -> Opened | Jammed`. Taken automatically.
         fn open(
             &self,
@@ -263,6 +305,9 @@ A transition's method receives its source state by reference, so a retry can cal
     /// flows and hosts.
     impl<__T: Activities> Activities for __wf::Arc<__T> {
         type Error = __T::Error;
+        fn retryable(error: &Self::Error) -> __wf::bool {
+            __T::retryable(error)
+        }
         #[inline]
         fn open(
             &self,
@@ -350,6 +395,9 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         for<'__x> Event: __wf::Send + __wf::Sync,
     {
         type Error = <__A as Activities>::Error;
+        fn retryable(error: &Self::Error) -> __wf::bool {
+            <__A as Activities>::retryable(error)
+        }
         fn run_transition<'__a>(
             acts: &'__a __A,
             transition: __wf::usize,
@@ -441,8 +489,11 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             acts: &__A,
             input: Closed,
         ) -> __wf::Result<(OpenTo, Self::Memo), __wf::Aborted<Closed, Self::Error>> {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-            let result = <__A as Activities>::open(acts, &input, &__CTX).await;
+            let _ = acts;
+            let result: __wf::Result<OpenTo, Self::Error> = {
+                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
+                <__A as Activities>::open(acts, &input, &__CTX).await
+            };
             match result {
                 __wf::Ok(out) => {
                     let memo = __wf::Landed::new(
@@ -653,9 +704,11 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             (Jammed, Self::Memo),
             __wf::Aborted<(Closed, Kick), Self::Error>,
         > {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-            let result = <__A as Activities>::kick(acts, &input.0, &input.1, &__CTX)
-                .await;
+            let _ = acts;
+            let result: __wf::Result<Jammed, Self::Error> = {
+                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
+                <__A as Activities>::kick(acts, &input.0, &input.1, &__CTX).await
+            };
             match result {
                 __wf::Ok(out) => {
                     let memo = input;
@@ -776,8 +829,10 @@ If the activity fails, the chain is unwound and the failure names `open`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-            let result = <__A as Activities>::open(acts, &self.state, &__CTX).await;
+            let result: __wf::Result<_, <__A as Activities>::Error> = {
+                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
+                <__A as Activities>::open(acts, &self.state, &__CTX).await
+            };
             match result {
                 __wf::Ok(next) => {
                     let chain = __wf::Link::new(steps::Open, self.state, self.chain);
@@ -823,9 +878,10 @@ If the activity fails, the chain is unwound and the failure names `kick`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-            let result = <__A as Activities>::kick(acts, &self.state, event, &__CTX)
-                .await;
+            let result: __wf::Result<_, <__A as Activities>::Error> = {
+                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
+                <__A as Activities>::kick(acts, &self.state, event, &__CTX).await
+            };
             match result {
                 __wf::Ok(next) => {
                     let chain = __wf::Link::new(steps::Kick, self.state, self.chain);
@@ -893,7 +949,7 @@ If the activity fails, the chain is unwound and the failure names `kick`, carrie
                         false,
                     ),
                 ),
-                __wf::Some(__wf::Duration::from_millis(1000u64)),
+                __wf::Some(__wf::Wait::Fixed(__wf::Duration::from_millis(1000u64))),
                 false,
             ),
             __wf::TransitionDef::__new(

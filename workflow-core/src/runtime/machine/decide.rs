@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use super::{After, Cause, Effects, Machine, Message, Step, Work};
+use super::{After, Cause, Effects, How, Machine, Message, Step, Work};
 use crate::runtime::Durable;
 use crate::runtime::codec;
 use crate::runtime::policy::retry_wait;
@@ -59,8 +59,7 @@ impl<W: Durable> Machine<W> {
             return;
         }
         if let Some(transition) = Self::DEF.automatic(self.state.index()) {
-            let key = self.key(Self::DEF.transitions()[transition].name());
-            return self.begin_step(transition, None, key, now_ms, fx);
+            return self.take(transition, None, now_ms, fx);
         }
         self.refuse_held(fx);
     }
@@ -97,7 +96,6 @@ impl<W: Durable> Machine<W> {
             return;
         };
         let name = Self::DEF.transitions()[transition].name();
-        let key = self.key(name);
         fx.answers.push((id, Answer::Applied));
         // A step waiting to be retried is given up: the event's transition replaces it.
         self.work = None;
@@ -110,12 +108,11 @@ impl<W: Durable> Machine<W> {
                 message: id,
             },
         );
-        self.begin_step(transition, Some((event, json)), key, now_ms, fx);
+        self.take(transition, Some((event, json)), now_ms, fx);
     }
 
     fn fire(&mut self, timer: After, now_ms: u64, fx: &mut Effects) {
         let name = Self::DEF.transitions()[timer.transition].name();
-        let key = self.key(name);
         self.timer = None;
         self.work = None;
         self.record(
@@ -125,7 +122,59 @@ impl<W: Durable> Machine<W> {
                 transition: name.into(),
             },
         );
-        self.begin_step(timer.transition, None, key, now_ms, fx);
+        self.take(timer.transition, None, now_ms, fx);
+    }
+
+    /// Takes `transition` (with its event): its guard decides at once, or its first attempt
+    /// starts, under a key chosen now.
+    fn take(
+        &mut self,
+        transition: usize,
+        event: Option<(W::Event, Arc<str>)>,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        if Self::DEF.transitions()[transition].is_guarded() {
+            return self.decide(transition, event.map(|(event, _)| event), now_ms, fx);
+        }
+        let key = self.key(Self::DEF.transitions()[transition].name());
+        self.begin_step(transition, event, key, now_ms, fx);
+    }
+
+    /// A guard chooses where `transition` lands: no activity, no key, no attempt; the
+    /// transition's record says which branch it took. A guard that panics, or returns a
+    /// state that cannot be stored, fails the step for good.
+    fn decide(
+        &mut self,
+        transition: usize,
+        event: Option<W::Event>,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        self.work = None;
+        let state = &self.state;
+        let decided = build::<W>(transition, 1, || W::decide(transition, state, event.as_ref()));
+        match decided {
+            Ok((next, json)) => {
+                self.land(transition, How::Decided, next, json, now_ms, fx);
+                // Nothing ran: the state it landed in is decided on at once. (A cycle of
+                // guarded automatic transitions is refused at compile time.)
+                if self.work.is_none() && !self.status.is_finished() {
+                    self.advance(now_ms, fx);
+                }
+            }
+            Err(failure) => {
+                self.record(
+                    fx,
+                    now_ms,
+                    RecordKind::AttemptFailed {
+                        failure: failure.clone(),
+                        retry_at_ms: None,
+                    },
+                );
+                self.begin_unwinding(Cause::Failed(failure), now_ms, fx);
+            }
+        }
     }
 
     fn begin_step(
@@ -177,24 +226,33 @@ impl<W: Durable> Machine<W> {
             )),
         });
         match result {
-            Ok((next, json)) => self.land(transition, number, next, json, now_ms, fx),
+            Ok((next, json)) => {
+                self.land(transition, How::Activity(number), next, json, now_ms, fx)
+            }
             Err(failure) => self.step_failed(failure, now_ms, fx),
         }
     }
 
-    /// A failed attempt: wait and retry, or give up and compensate.
+    /// A failed attempt: wait and retry; or, failed for good (its last attempt, or an error
+    /// not worth retrying), land where the step's `catch` goes, or compensate.
     fn step_failed(&mut self, failure: Failure, now_ms: u64, fx: &mut Effects) {
-        let Some(Work::Step(step)) = &mut self.work else {
+        let Some(Work::Step(step)) = &self.work else {
             return;
         };
-        let policy = Self::DEF.transitions()[step.transition].retry();
+        let transition = step.transition;
+        let policy = Self::DEF.transitions()[transition]
+            .retry()
+            .map(|policy| super::resolve_policy::<W>(policy, &self.state));
         let attempts = policy.map_or(1, |p| p.attempts().max(1));
         let number = step.failed + 1;
-        step.failed = number;
+        let worth_retrying = failure.kind != FailureKind::Permanent;
         let retry_at = policy
-            .filter(|_| number < attempts)
+            .filter(|_| number < attempts && worth_retrying)
             .map(|policy| now_ms.saturating_add(millis(retry_wait(policy, number, &step.key))));
-        step.retry_at_ms = retry_at;
+        if let Some(Work::Step(step)) = &mut self.work {
+            step.failed = number;
+            step.retry_at_ms = retry_at;
+        }
         self.record(
             fx,
             now_ms,
@@ -203,46 +261,80 @@ impl<W: Durable> Machine<W> {
                 retry_at_ms: retry_at,
             },
         );
-        if retry_at.is_none() {
-            self.begin_unwinding(Cause::Failed(failure), now_ms, fx);
+        if retry_at.is_some() {
+            return;
+        }
+        if Self::DEF.catch(transition).is_some() {
+            return self.catch(transition, failure, now_ms, fx);
+        }
+        self.begin_unwinding(Cause::Failed(failure), now_ms, fx);
+    }
+
+    /// `transition` failed for good with `failure`, and catches it: its catch builds the
+    /// state it lands in from the source state (and the step's event) and the failure. A
+    /// catch that cannot build one fails the instance with the reason.
+    fn catch(&mut self, transition: usize, failure: Failure, now_ms: u64, fx: &mut Effects) {
+        let event = match self.work.take() {
+            Some(Work::Step(step)) => step.event.map(|(event, _)| event),
+            _ => None,
+        };
+        let number = failure.attempt;
+        let state = &self.state;
+        let built = build::<W>(transition, number, || {
+            W::caught(transition, state, event.as_ref(), failure)
+        });
+        match built {
+            Ok((next, json)) => self.land(transition, How::Caught(number), next, json, now_ms, fx),
+            Err(failure) => self.begin_unwinding(Cause::Failed(failure), now_ms, fx),
         }
     }
 
-    /// Transition `transition` produced `next`: land there, or first unwind the chain for a
-    /// compensating transition.
+    /// `how` produced `next` for `transition`: land there, or first unwind the chain when the
+    /// transition (or, for a caught failure, its catch) compensates.
     fn land(
         &mut self,
         transition: usize,
-        attempt: u32,
+        how: How,
         next: W::State,
         json: Arc<str>,
         now_ms: u64,
         fx: &mut Effects,
     ) {
-        if Self::DEF.transitions()[transition].compensate() && !self.chain.is_empty() {
+        let def = &Self::DEF.transitions()[transition];
+        let compensate = match how {
+            How::Caught(_) => def.catch().is_some_and(|catch| catch.compensate()),
+            How::Activity(_) | How::Decided => def.compensate(),
+        };
+        if compensate && !self.chain.is_empty() {
             let cause = Cause::Transition {
                 transition,
-                attempt,
+                how,
                 state: next,
                 json,
             };
             return self.begin_unwinding(cause, now_ms, fx);
         }
-        self.settle(transition, attempt, next, json, now_ms, fx);
+        self.settle(transition, how, next, json, now_ms, fx);
     }
 
-    /// Makes `next` the current state and records the transition into it.
+    /// Makes `next` the current state and records the transition into it. An internal
+    /// transition keeps the state's `after` timer; any other arms the new state's.
     pub(super) fn settle(
         &mut self,
         transition: usize,
-        attempt: u32,
+        how: How,
         next: W::State,
         json: Arc<str>,
         now_ms: u64,
         fx: &mut Effects,
     ) {
         let def = Self::DEF;
-        if let Some(undo) = def.undo_for(transition, next.index()) {
+        let undo = match how {
+            How::Activity(_) => def.undo_for(transition, next.index()),
+            // Nothing ran that an undo could take back.
+            How::Caught(_) | How::Decided => None,
+        };
+        if let Some(undo) = undo {
             // Numbered as the transition's own record, which holds the same state.
             self.chain.push(super::Link {
                 undo,
@@ -253,26 +345,65 @@ impl<W: Durable> Machine<W> {
         self.state = next;
         self.json = json;
         self.work = None;
-        self.arm_timer(now_ms);
+        if !def.transitions()[transition].is_internal() {
+            self.arm_timer(now_ms);
+        }
         if self.state.is_final() {
             self.status = crate::store::Status::Completed;
             // A completed instance is never compensated: its undos need not be kept.
             self.chain.clear();
             self.ending = Some(crate::store::Ending::default());
         }
-        self.record(
-            fx,
-            now_ms,
-            RecordKind::Transition {
-                transition: def.transitions()[transition].name().into(),
+        let name = def.transitions()[transition].name().into();
+        let kind = match how {
+            How::Activity(attempt) => RecordKind::Transition {
+                transition: name,
                 attempt,
             },
-        );
+            How::Caught(attempt) => RecordKind::Caught {
+                transition: name,
+                attempt,
+            },
+            How::Decided => RecordKind::Decided {
+                transition: name,
+                branch: self.state.name().into(),
+            },
+        };
+        self.record(fx, now_ms, kind);
         if self.status.is_finished() {
             let answer = self.ended_answer();
             fx.answers
                 .extend(self.held.drain(..).map(|m| (m.id(), answer.clone())));
         }
+    }
+}
+
+/// The state a guard or a catch of `transition` builds, with its JSON; as a failure of
+/// attempt `number` if it panics, does not apply, or cannot be stored.
+fn build<W: Durable>(
+    transition: usize,
+    number: u32,
+    build: impl FnOnce() -> Result<W::State, crate::plumbing::Mismatch>,
+) -> Result<(W::State, Arc<str>), Failure> {
+    let step = W::DEFINITION.transitions()[transition].name();
+    let fail = |kind, message: String| Failure::new(step, number, kind, message);
+    let next = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)) {
+        Ok(Ok(next)) => next,
+        Ok(Err(mismatch)) => return Err(fail(FailureKind::Mismatch, mismatch.to_string())),
+        Err(panic) => {
+            let message = crate::runtime::attempt::panic_message(&*panic);
+            return Err(fail(FailureKind::Panic, format!("it panicked: {message}")));
+        }
+    };
+    match codec::encode_state(&next) {
+        Ok(json) => Ok((next, json)),
+        Err(why) => Err(fail(
+            FailureKind::Unstorable,
+            format!(
+                "the state `{}` it built cannot be stored: {why}",
+                next.name()
+            ),
+        )),
     }
 }
 

@@ -17,14 +17,15 @@ mod unwind;
 #[cfg(test)]
 mod tests;
 
+use core::time::Duration;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::codec::{self, Unstorable};
-use super::policy::{deadline, due_in};
+use super::policy::due_in;
 use super::{Durable, Outcome};
 use crate::store::{self, Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake};
-use crate::{Definition, Failure, FlowState, InstanceId, Report};
+use crate::{Definition, Failure, FlowState, InstanceId, Report, RetryPolicy, Wait};
 
 /// Identifies one attempt the machine asked for, so that a late result of an attempt it no
 /// longer waits for is ignored.
@@ -101,7 +102,8 @@ pub(crate) enum Command {
         transition: usize,
         number: u32,
         key: Arc<str>,
-        deadline_ms: Option<u64>,
+        /// When the attempt must be over, and its timeout (for the message).
+        deadline: Option<(u64, Duration)>,
     },
     /// Attempt undo `undo` on the newest entry of the chain.
     Undo {
@@ -109,7 +111,7 @@ pub(crate) enum Command {
         undo: usize,
         number: u32,
         key: Arc<str>,
-        deadline_ms: Option<u64>,
+        deadline: Option<(u64, Duration)>,
     },
 }
 
@@ -175,10 +177,56 @@ enum Cause<W: Durable> {
     Cancelled,
     Transition {
         transition: usize,
-        attempt: u32,
+        how: How,
         state: W::State,
         json: Arc<str>,
     },
+}
+
+/// How a transition produced the state it lands in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum How {
+    /// Its activity's attempt `number` succeeded.
+    Activity(u32),
+    /// Its attempt `number`, the last, failed, and its `catch` built the state.
+    Caught(u32),
+    /// Its guard chose, with no activity.
+    Decided,
+}
+
+impl How {
+    /// As stored: what produced the state, and the attempt (0 for a guard).
+    fn stored(self) -> (store::LandedBy, u32) {
+        match self {
+            Self::Activity(number) => (store::LandedBy::Activity, number),
+            Self::Caught(number) => (store::LandedBy::Catch, number),
+            Self::Decided => (store::LandedBy::Guard, 0),
+        }
+    }
+
+    fn from_stored(by: store::LandedBy, attempt: u32) -> Self {
+        match by {
+            store::LandedBy::Catch => Self::Caught(attempt),
+            store::LandedBy::Guard => Self::Decided,
+            _ => Self::Activity(attempt),
+        }
+    }
+
+    /// The stored landing of `transition`, which produced `json`.
+    fn landing(
+        self,
+        def: &'static Definition,
+        transition: usize,
+        json: &Arc<str>,
+    ) -> store::Landing {
+        let (by, attempt) = self.stored();
+        store::Landing {
+            transition: def.transitions()[transition].name().into(),
+            attempt,
+            state: Arc::clone(json),
+            by,
+        }
+    }
 }
 
 impl<W: Durable> Machine<W> {
@@ -186,7 +234,21 @@ impl<W: Durable> Machine<W> {
 
     /// A new instance in `state`, started at `now_ms`: its first record, and its first step
     /// if its state has an automatic transition.
+    #[cfg(test)]
     pub(crate) fn start(
+        id: InstanceId,
+        state: W::State,
+        now_ms: u64,
+    ) -> Result<(Self, Effects), (Unstorable, W::State)> {
+        let (mut machine, mut fx) = Self::begin(id, state, now_ms)?;
+        machine.advance(now_ms, &mut fx);
+        Ok((machine, fx))
+    }
+
+    /// A new instance in `state`, started at `now_ms`, as it is created in the store: its
+    /// first record only. [`Machine::resume`] then decides what it does first (a guard may
+    /// decide at once, which is a record of its own, written after the instance exists).
+    pub(crate) fn begin(
         id: InstanceId,
         state: W::State,
         now_ms: u64,
@@ -212,7 +274,6 @@ impl<W: Durable> Machine<W> {
         let mut fx = Effects::new();
         machine.arm_timer(now_ms);
         machine.record(&mut fx, now_ms, RecordKind::Started);
-        machine.advance(now_ms, &mut fx);
         Ok((machine, fx))
     }
 
@@ -276,7 +337,7 @@ impl<W: Durable> Machine<W> {
                     store::Cause::Cancelled => Cause::Cancelled,
                     store::Cause::Transition(landing) => Cause::Transition {
                         transition: transition(&landing.transition)?,
-                        attempt: landing.attempt,
+                        how: How::from_stored(landing.by, landing.attempt),
                         state: decode_state("the landing state", &landing.state)?,
                         json: Arc::clone(&landing.state),
                     },
@@ -377,14 +438,10 @@ impl<W: Durable> Machine<W> {
                     Cause::Cancelled => store::Cause::Cancelled,
                     Cause::Transition {
                         transition,
-                        attempt,
+                        how,
                         json,
                         ..
-                    } => store::Cause::Transition(store::Landing {
-                        transition: def.transitions()[*transition].name().into(),
-                        attempt: *attempt,
-                        state: Arc::clone(json),
-                    }),
+                    } => store::Cause::Transition(how.landing(def, *transition, json)),
                 },
                 report: lines_from_report(&unwinding.report),
                 started_ms: unwinding.started_ms,
@@ -407,6 +464,8 @@ impl<W: Durable> Machine<W> {
                 unwinding.retry_at_ms
             }
             Some(_) => return Wake::Now,
+            // Its automatic transition is to be taken (a new instance, not yet resumed).
+            None if Self::DEF.automatic(self.state.index()).is_some() => return Wake::Now,
             None => None,
         };
         match (retry, self.timer.map(|t| t.due_ms)) {
@@ -489,13 +548,17 @@ impl<W: Durable> Machine<W> {
         step_key(&self.id, self.seq, "", step)
     }
 
-    /// Arms the current state's `after` timer, if it has one, from `now_ms`.
+    /// Arms the current state's `after` timer, if it has one, from `now_ms`. A wait read
+    /// from the state is read now: the due time is what is stored.
     fn arm_timer(&mut self, now_ms: u64) {
         self.timer = Self::DEF
             .timer(self.state.index())
             .map(|(transition, wait)| After {
                 transition,
-                due_ms: due_in(now_ms, wait),
+                due_ms: due_in(
+                    now_ms,
+                    read_wait::<W>(wait, &self.state).unwrap_or_default(),
+                ),
             });
     }
 
@@ -514,14 +577,39 @@ impl<W: Durable> Machine<W> {
             return;
         };
         step.running = Some(attempt);
+        let timeout = Self::DEF.transitions()[transition].timeout();
         fx.command = Some(Command::Step {
             attempt,
             transition,
             number: step.failed + 1,
             key: Arc::clone(&step.key),
-            deadline_ms: deadline(begun_ms, Self::DEF.transitions()[transition].timeout()),
+            deadline: deadline::<W>(begun_ms, timeout, &self.state),
         });
     }
+}
+
+/// What `wait` is for an instance in `state`; `None` for a field `state` does not have.
+fn read_wait<W: Durable>(wait: Wait, state: &W::State) -> Option<Duration> {
+    match wait {
+        Wait::Fixed(duration) => Some(duration),
+        Wait::Field(field) => W::duration(state, field),
+    }
+}
+
+/// When an attempt begun at `begun_ms` in `state` must be over under `timeout`, and the
+/// timeout; none for a timeout read from a field `state` does not have.
+fn deadline<W: Durable>(
+    begun_ms: u64,
+    timeout: Option<Wait>,
+    state: &W::State,
+) -> Option<(u64, Duration)> {
+    let timeout = read_wait::<W>(timeout?, state)?;
+    Some((due_in(begun_ms, timeout), timeout))
+}
+
+/// `policy` with its bounds read from `state`'s fields, where it names fields.
+fn resolve_policy<W: Durable>(policy: RetryPolicy, state: &W::State) -> RetryPolicy {
+    policy.resolve(|field| W::duration(state, field))
 }
 
 /// `<instance>/<seq>/<kind><step>`: an idempotency key. Written into a per-thread buffer,

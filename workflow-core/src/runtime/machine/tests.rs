@@ -261,6 +261,8 @@ impl Sim {
                 RecordKind::TimerFired { transition } => format!("timer {transition}"),
                 RecordKind::AttemptFailed { failure, .. } => format!("failed {}", failure.step),
                 RecordKind::Transition { transition, .. } => format!("-> {transition}"),
+                RecordKind::Caught { transition, .. } => format!("caught {transition}"),
+                RecordKind::Decided { transition, branch } => format!("{transition} chose {branch}"),
                 RecordKind::CompensationStarted { .. } => "compensate".to_string(),
                 RecordKind::Undone { undo, .. } => format!("undone {undo}"),
                 RecordKind::Ended { status } => format!("ended {status}"),
@@ -445,14 +447,17 @@ fn after_a_crash_the_interrupted_attempt_runs_again_with_its_key_and_what_is_lef
     sim.crash();
     let Some(Command::Step {
         number,
-        deadline_ms,
+        deadline,
         ref key,
         ..
     }) = sim.command
     else {
         panic!("pay runs again");
     };
-    assert_eq!((number, deadline_ms), (1, Some(10_000)));
+    assert_eq!(
+        (number, deadline),
+        (1, Some((10_000, std::time::Duration::from_secs(10))))
+    );
     assert_eq!(&**key, "t-1/2/pay");
     sim.complete(true);
     assert_eq!(sim.calls.iter().filter(|c| c.0 == "pay").count(), 1);

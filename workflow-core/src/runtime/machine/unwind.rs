@@ -2,14 +2,12 @@
 //! under its step's policy, waiting like any retry; if it still fails, the older undos are
 //! skipped and the instance ends failed, with a report naming every undo.
 
-use std::sync::Arc;
-
 use super::decide::millis;
 use super::{AttemptId, Cause, Command, Effects, Machine, Unwinding, Work};
 use crate::runtime::Durable;
-use crate::runtime::policy::{deadline, retry_wait};
+use crate::runtime::policy::retry_wait;
 use crate::store::{self, RecordKind, Status};
-use crate::{Failure, Report};
+use crate::{Failure, FailureKind, Report};
 
 impl<W: Durable> Machine<W> {
     /// Starts unwinding the chain, for `cause`.
@@ -20,14 +18,10 @@ impl<W: Durable> Machine<W> {
             Cause::Cancelled => store::Cause::Cancelled,
             Cause::Transition {
                 transition,
-                attempt,
+                how,
                 json,
                 ..
-            } => store::Cause::Transition(store::Landing {
-                transition: def.transitions()[*transition].name().into(),
-                attempt: *attempt,
-                state: Arc::clone(json),
-            }),
+            } => store::Cause::Transition(how.landing(def, *transition, json)),
         };
         // The state's timer and any step in progress are given up: nothing of the state's
         // own runs while it unwinds.
@@ -69,6 +63,7 @@ impl<W: Durable> Machine<W> {
         let def = Self::DEF;
         let step = &def.transitions()[def.undos()[undo].transition()];
         let key = super::step_key(&self.id, link.seq, "undo/", def.undos()[undo].name());
+        let deadline = super::deadline::<W>(begun_ms, step.timeout(), &self.state);
         let attempt = self.next_attempt();
         if let Some(Work::Unwinding(unwinding)) = &mut self.work {
             unwinding.running = Some(attempt);
@@ -78,7 +73,7 @@ impl<W: Durable> Machine<W> {
             undo,
             number,
             key,
-            deadline_ms: deadline(begun_ms, step.timeout()),
+            deadline,
         });
     }
 
@@ -120,13 +115,19 @@ impl<W: Durable> Machine<W> {
                 );
             }
             Err(failure) => {
-                let policy = def.transitions()[undo_def.transition()].retry();
+                let policy = def.transitions()[undo_def.transition()]
+                    .retry()
+                    .map(|policy| super::resolve_policy::<W>(policy, &self.state));
                 let attempts = policy.map_or(1, |p| p.attempts().max(1));
-                let retry_at = policy.filter(|_| number < attempts).map(|policy| {
-                    // The jitter, if the policy has one, is drawn from the undo's key.
-                    let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
-                    now_ms.saturating_add(millis(retry_wait(policy, number, &key)))
-                });
+                let worth_retrying = failure.kind != FailureKind::Permanent;
+                let retry_at =
+                    policy
+                        .filter(|_| number < attempts && worth_retrying)
+                        .map(|policy| {
+                            // The jitter, if the policy has one, is drawn from the undo's key.
+                            let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
+                            now_ms.saturating_add(millis(retry_wait(policy, number, &key)))
+                        });
                 unwinding.failed = number;
                 unwinding.retry_at_ms = retry_at;
                 if retry_at.is_none() {
@@ -165,14 +166,14 @@ impl<W: Durable> Machine<W> {
             Cause::Cancelled => self.end(Status::Cancelled, None, &report, now_ms, fx),
             Cause::Transition {
                 transition,
-                attempt,
+                how,
                 state,
                 json,
             } => {
                 if let Some((_, failure)) = report.take_undo_failure() {
                     return self.end(Status::Failed, Some(failure), &report, now_ms, fx);
                 }
-                self.settle(transition, attempt, state, json, now_ms, fx);
+                self.settle(transition, how, state, json, now_ms, fx);
                 if !self.status.is_finished() {
                     self.advance(now_ms, fx);
                 }

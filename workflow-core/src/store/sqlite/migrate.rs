@@ -323,6 +323,7 @@ mod v1 {
                         transition: landing.transition.into(),
                         attempt: landing.attempt,
                         state: landing.state.into(),
+                        by: crate::store::LandedBy::Activity,
                     }),
                     (None, Some((step, error))) => Cause::Failed(failure(step, 0, error)),
                     (None, None) => Cause::Cancelled,

@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::transitions::{input_type, output_type};
 use super::{doc, rt, user_type};
-use crate::compiler::model::{Flow, Trigger, human};
+use crate::compiler::model::{Flow, Trigger};
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let rt = rt();
@@ -19,7 +19,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     // Each method's signature, declared in the trait and forwarded by `Arc<T>`'s impl.
     let mut declared = Vec::new();
     let mut forwarded = Vec::new();
-    for transition in &flow.transitions {
+    for transition in flow.transitions.iter().filter(|t| t.has_activity()) {
         let name = &transition.name;
         let input = input_type(flow, transition);
         let output = output_type(flow, transition);
@@ -40,7 +40,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 quote!(),
                 format!(
                     " Taken after waiting {} in the source state.",
-                    human(timed.duration)
+                    timed.wait.text(flow)
                 ),
             ),
             Trigger::Automatic => (quote!(), quote!(), " Taken automatically.".to_string()),
@@ -104,6 +104,15 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             /// The error any activity may fail with.
             type Error: #rt::Display + #rt::Debug + #rt::Send + #rt::Sync + 'static;
 
+            /// Whether an attempt that failed with `error` is worth retrying. `false` skips
+            /// the step's remaining attempts: it fails for good at once (and lands where its
+            /// `catch` goes, if it has one). Every error is worth retrying unless this says
+            /// otherwise.
+            fn retryable(error: &Self::Error) -> #rt::bool {
+                let _ = error;
+                true
+            }
+
             #(#declared)*
         }
 
@@ -111,6 +120,10 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         /// flows and hosts.
         impl<__T: Activities> Activities for #rt::Arc<__T> {
             type Error = __T::Error;
+
+            fn retryable(error: &Self::Error) -> #rt::bool {
+                __T::retryable(error)
+            }
 
             #(#forwarded)*
         }

@@ -5,7 +5,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, quote};
 
 use super::{doc, rt};
-use crate::compiler::model::{Flow, StateKind, Trigger};
+use crate::compiler::model::{Flow, StateKind, Trigger, WaitValue};
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let rt = rt();
@@ -21,6 +21,16 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let millis = |duration: core::time::Duration| {
         let ms = Literal::u64_suffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
         quote!(#rt::Duration::from_millis(#ms))
+    };
+    let wait = |value: WaitValue| match value {
+        WaitValue::Fixed(duration) => {
+            let d = millis(duration);
+            quote!(#rt::Wait::Fixed(#d))
+        }
+        WaitValue::Field { field, .. } => {
+            let name = flow.duration_fields[field].to_string();
+            quote!(#rt::Wait::Field(#name))
+        }
     };
     let states = flow.states.iter().map(|state| {
         let text = state.name.to_string();
@@ -66,21 +76,36 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             Trigger::Automatic => quote!(#rt::Trigger::Automatic),
             Trigger::On { event, .. } => quote!(#rt::Trigger::On { event: #event }),
             Trigger::After(timed) => {
-                let wait = millis(timed.duration);
+                let wait = wait(timed.wait);
                 quote!(#rt::Trigger::After(#wait))
             }
         };
         let retry = if let Some(retry) = transition.retry {
             let attempts = retry.attempts;
-            let (min, max, jitter) = (millis(retry.min), millis(retry.max), retry.jitter);
-            quote!(#rt::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)))
+            let (min, min_field) = fixed_or_field(flow, retry.min);
+            let (max, max_field) = fixed_or_field(flow, retry.max);
+            let (min, max, jitter) = (millis(min), millis(max), retry.jitter);
+            let fields = if min_field.is_some() || max_field.is_some() {
+                let field = |f: Option<String>| f.map_or_else(|| quote!(#rt::None), |f| quote!(#rt::Some(#f)));
+                let (min_field, max_field) = (field(min_field), field(max_field));
+                quote!(.__from_fields(#min_field, #max_field))
+            } else {
+                quote!()
+            };
+            quote!(#rt::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)#fields))
         } else { quote!(#rt::None) };
         let timeout = if let Some(timed) = transition.timeout {
-            let d = millis(timed.duration);
+            let d = wait(timed.wait);
             quote!(#rt::Some(#d))
         } else { quote!(#rt::None) };
         let compensate = transition.compensate;
-        quote!(#rt::TransitionDef::__new(#text, &[#(#sources),*], &[#(#targets),*], #trigger, #retry, #timeout, #compensate))
+        let catch = transition.catch.as_ref().map(|catch| {
+            let (state, compensate) = (catch.state, catch.compensate);
+            quote!(.__catch(#rt::CatchDef::__new(#state, #compensate)))
+        });
+        let guarded = transition.guard.as_ref().map(|_| quote!(.__guarded()));
+        let internal = transition.internal.map(|_| quote!(.__internal()));
+        quote!(#rt::TransitionDef::__new(#text, &[#(#sources),*], &[#(#targets),*], #trigger, #retry, #timeout, #compensate) #catch #guarded #internal)
     });
     let undos = flow.undos.iter().map(|undo| {
         let text = undo.name.to_string();
@@ -106,6 +131,17 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             &[#(#events),*],
             #rt::Fingerprint::from_u64(#fingerprint),
         );
+    }
+}
+
+/// A retry bound as its fixed part (zero for a field) and the field's name, if it is one.
+fn fixed_or_field(flow: &Flow, value: WaitValue) -> (core::time::Duration, Option<String>) {
+    match value {
+        WaitValue::Fixed(duration) => (duration, None),
+        WaitValue::Field { field, .. } => (
+            core::time::Duration::ZERO,
+            Some(flow.duration_fields[field].to_string()),
+        ),
     }
 }
 
@@ -175,13 +211,24 @@ pub(crate) fn fingerprint(flow: &Flow) -> u64 {
             Trigger::On { event, .. } => format!("on {}", type_text(&flow.events[event].ty)),
             Trigger::After(_) => "after".to_string(),
         };
-        lines.push(format!(
+        let mut line = format!(
             "transition {}: {} -> {} {trigger} compensate={}",
             transition.name,
             sources.join("|"),
             targets.join("|"),
             transition.compensate
-        ));
+        );
+        // Added only when present, so the fingerprints of flows without them stay the same.
+        if let Some(catch) = &transition.catch {
+            line.push_str(&format!(" catch {} compensate={}", catch.ident, catch.compensate));
+        }
+        if transition.guard.is_some() {
+            line.push_str(" guard");
+        }
+        if transition.internal.is_some() {
+            line.push_str(" internal");
+        }
+        lines.push(line);
     }
     fnv1a(lines.join("\n").as_bytes())
 }

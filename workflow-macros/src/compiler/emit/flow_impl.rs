@@ -31,6 +31,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let thread_safe = thread_safe();
     let run_transition = run_transition(flow);
     let run_undo = run_undo(flow);
+    let decisions = super::decisions::emit(flow);
     quote! {
         #marker_doc
         #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
@@ -43,6 +44,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             type State = State;
             type Event = Event;
             const DEFINITION: &'static #rt::Definition = &DEFINITION;
+            #decisions
         }
 
         impl<__A: Activities> #rt::Dispatch<__A> for Flow
@@ -50,6 +52,10 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #thread_safe
         {
             type Error = <__A as Activities>::Error;
+
+            fn retryable(error: &Self::Error) -> #rt::bool {
+                <__A as Activities>::retryable(error)
+            }
 
             #run_transition
             #run_undo
@@ -64,6 +70,7 @@ fn run_transition(flow: &Flow) -> TokenStream {
         .transitions
         .iter()
         .enumerate()
+        .filter(|(_, transition)| transition.has_activity())
         .flat_map(|(index, transition)| {
             let method = &transition.name;
             let rt = &rt;

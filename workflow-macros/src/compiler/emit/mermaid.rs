@@ -1,10 +1,10 @@
 //! `MERMAID`: the flow as a `stateDiagram-v2`, in a constant (no files written at expansion).
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use super::{doc, rt};
-use crate::compiler::model::{Flow, StateKind, Trigger, human};
+use crate::compiler::model::{Flow, StateKind, Trigger};
 
 /// The diagram text.
 pub(crate) fn diagram(flow: &Flow) -> String {
@@ -16,7 +16,17 @@ pub(crate) fn diagram(flow: &Flow) -> String {
         let trigger = match transition.trigger {
             Trigger::Automatic => String::new(),
             Trigger::On { event, .. } => format!(" on {}", flow.events[event].variant),
-            Trigger::After(timed) => format!(" after {}", human(timed.duration)),
+            Trigger::After(timed) => format!(" after {}", timed.wait.text(flow)),
+        };
+        let guard = transition
+            .guard
+            .as_ref()
+            .map(|g| format!(" [{}]", g.choose.to_token_stream().to_string().replace(' ', "")))
+            .unwrap_or_default();
+        let internal = if transition.internal.is_some() {
+            ", internal"
+        } else {
+            ""
         };
         let compensate = if transition.compensate {
             ", compensate"
@@ -30,8 +40,15 @@ pub(crate) fn diagram(flow: &Flow) -> String {
                     .map(|u| format!(", undo {}", flow.undos[u].name))
                     .unwrap_or_default();
                 lines.push(format!(
-                    "    {} --> {}: {}{trigger}{undo}{compensate}",
+                    "    {} --> {}: {}{guard}{trigger}{undo}{compensate}{internal}",
                     source.ident, target.ident, transition.name
+                ));
+            }
+            if let Some(catch) = &transition.catch {
+                let compensate = if catch.compensate { ", compensate" } else { "" };
+                lines.push(format!(
+                    "    {} --> {}: {} failed, caught{compensate}",
+                    source.ident, catch.ident, transition.name
                 ));
             }
         }

@@ -186,6 +186,7 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         _ => (quote!(), quote!()),
     };
     let error = quote!(<__A as Activities>::Error);
+    let call = super::transitions::call(transition, &from, &event_arg);
     let (landed_type, land) = landing(flow, transition, source);
     let (returns, on_success) = if transition.compensate {
         (
@@ -239,8 +240,7 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         where
             __C: #rt::Chain<__A, #name, #error>,
         {
-            static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-            let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
+            let result: #rt::Result<_, #error> = #call;
             match result {
                 #rt::Ok(next) => {
                     #on_success

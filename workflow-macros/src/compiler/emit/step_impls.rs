@@ -151,7 +151,6 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
 fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
     let rt = rt();
     let unit = transition.unit_type();
-    let method = &transition.name;
     let text = transition.name.to_string();
     let input = step_input(flow, transition);
     let output = output_type(flow, transition);
@@ -170,6 +169,7 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
         into_input,
     } = memo_parts(flow, transition, &input);
     let bounds = thread_safe(&[input.clone(), output.clone()]);
+    let call = super::transitions::call(transition, &from, &event_arg);
     quote! {
         impl #rt::Arrow for steps::#unit
         where
@@ -191,8 +191,8 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
                 acts: &__A,
                 input: #input,
             ) -> #rt::Result<(#output, Self::Memo), #rt::Aborted<#input, Self::Error>> {
-                static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-                let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
+                let _ = acts;
+                let result: #rt::Result<#output, Self::Error> = #call;
                 match result {
                     #rt::Ok(out) => {
                         let memo = #keep;

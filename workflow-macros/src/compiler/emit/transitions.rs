@@ -18,6 +18,24 @@ pub(crate) fn input_type(flow: &Flow, transition: &Transition) -> TokenStream {
     }
 }
 
+/// The call that takes `transition` once: its activity's (with `acts` in scope), awaited,
+/// giving a `Result`; or, for a guarded transition, its guard's, wrapped in `Ok`. `from` and
+/// `event` are the arguments as the activity receives them (`event` ends with a comma).
+pub(crate) fn call(transition: &Transition, from: &TokenStream, event: &TokenStream) -> TokenStream {
+    let rt = rt();
+    if let Some(guard) = &transition.guard {
+        let choose = &guard.choose;
+        let call = quote::quote_spanned!(syn::spanned::Spanned::span(choose)=> #choose(#from, #event));
+        return quote!(#rt::Ok(#call));
+    }
+    let method = &transition.name;
+    let text = method.to_string();
+    quote!({
+        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
+        <__A as Activities>::#method(acts, #from, #event &__CTX).await
+    })
+}
+
 /// What the transition produces: `Reserved`, or `ReserveTo` for several targets.
 pub(crate) fn output_type(flow: &Flow, transition: &Transition) -> TokenStream {
     if transition.targets.len() == 1 {

@@ -2,7 +2,7 @@
 //! state by value and returns the target, or hands the state back inside `Failed`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens as _, quote};
 
 use super::transitions::output_type;
 use super::{doc, rt, user_type};
@@ -35,6 +35,27 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                     }
                     _ => (quote!(), quote!(), ""),
                 };
+                if let Some(guard) = &transition.guard {
+                    let choose = guard.choose.to_token_stream().to_string().replace(' ', "");
+                    let method_doc = doc(&format!(
+                        "Takes transition `{text}` (`{}`) from `{}`{event_doc}: its guard `{choose}` chooses \
+                         where it lands, with no activity.",
+                        transition.arrow(),
+                        flow.states[index].name,
+                    ));
+                    let call = super::transitions::call(transition, &from, &event_arg);
+                    return quote! {
+                        #method_doc
+                        #[must_use]
+                        #vis fn #method(self, #event_param) -> #output {
+                            let result: #rt::Result<#output, #rt::Infallible> = #call;
+                            match result {
+                                #rt::Ok(next) => next,
+                                #rt::Err(never) => match never {},
+                            }
+                        }
+                    };
+                }
                 let method_doc = doc(&format!(
                     "Takes transition `{text}` (`{}`) from `{}`{event_doc}: one attempt of the `{text}` activity, \
                      outside any driver (retry and timeout policies are the driver's).\n\n\

@@ -1,0 +1,136 @@
+//! Scenario S10, shipping by data: a packed parcel goes Express when it weighs under 2 kg and
+//! stays in the country, else Freight, chosen by a guard (a pure function of the state) with
+//! no activity call; the history says which branch was taken, in the transition's own record.
+
+use serde::{Deserialize, Serialize};
+use workflow_core::prelude::*;
+use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::store::RecordKind;
+use workflow_core::testing::{CallLog, Fault};
+
+workflow! {
+    /// Scenario S10: a choice made by a guard.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub Shipping {
+        initial Packed  { parcel: String, grams: u32, domestic: bool }
+        state   Express { parcel: String }
+        state   Freight { parcel: String, grams: u32 }
+        final   Shipped { parcel: String, carrier: String }
+
+        route:        Packed -> Express | Freight, guard(by_weight);
+        send_express: Express -> Shipped;
+        send_freight: Freight -> Shipped;
+    }
+}
+
+use shipping::{Express, Freight, Packed, RouteTo, Shipped};
+
+/// Express for a light parcel that stays in the country; freight for the rest.
+fn by_weight(packed: &Packed) -> RouteTo {
+    if packed.grams < 2_000 && packed.domestic {
+        RouteTo::Express(Express {
+            parcel: packed.parcel.clone(),
+        })
+    } else {
+        RouteTo::Freight(Freight {
+            parcel: packed.parcel.clone(),
+            grams: packed.grams,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Carriers {
+    pub log: CallLog,
+}
+
+impl shipping::Activities for Carriers {
+    type Error = Fault;
+
+    async fn send_express(&self, from: &Express, ctx: &StepCtx) -> Result<Shipped, Fault> {
+        self.log.call(ctx)?;
+        Ok(Shipped {
+            parcel: from.parcel.clone(),
+            carrier: "courier".into(),
+        })
+    }
+
+    async fn send_freight(&self, from: &Freight, ctx: &StepCtx) -> Result<Shipped, Fault> {
+        self.log.call(ctx)?;
+        Ok(Shipped {
+            parcel: from.parcel.clone(),
+            carrier: "freight".into(),
+        })
+    }
+}
+
+fn packed(grams: u32, domestic: bool) -> Packed {
+    Packed {
+        parcel: format!("parcel-{grams}-{domestic}"),
+        grams,
+        domestic,
+    }
+}
+
+async fn ship(parcel: Packed) -> (String, Vec<String>, Vec<String>) {
+    let runtime = Runtime::<shipping::Flow, _>::new(Carriers::default());
+    let id = runtime.start(parcel).await.unwrap();
+    let Outcome::Completed(shipping::State::Shipped(shipped)) =
+        runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("shipped")
+    };
+    let history = runtime
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| match &r.kind {
+            RecordKind::Started => format!("started in {}", r.state_name),
+            RecordKind::Decided { transition, branch } => format!("{transition} chose {branch}"),
+            RecordKind::Transition { transition, .. } => {
+                format!("{transition} -> {}", r.state_name)
+            }
+            other => format!("{other:?}"),
+        })
+        .collect();
+    (shipped.carrier, history, runtime.activities().log.steps())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_light_domestic_parcel_goes_express_with_no_activity_for_the_choice() {
+    let (carrier, history, steps) = ship(packed(1_500, true)).await;
+    assert_eq!(carrier, "courier");
+    assert_eq!(
+        history,
+        [
+            "started in Packed",
+            "route chose Express",
+            "send_express -> Shipped"
+        ],
+        "the decision is one record, the transition's own"
+    );
+    assert_eq!(steps, ["send_express"], "no activity call for `route`");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_heavy_or_foreign_parcel_goes_by_freight() {
+    for parcel in [packed(2_000, true), packed(500, false)] {
+        let (carrier, history, steps) = ship(parcel).await;
+        assert_eq!(carrier, "freight");
+        assert_eq!(history[1], "route chose Freight");
+        assert_eq!(steps, ["send_freight"]);
+    }
+}
+
+#[test]
+fn the_typestate_guard_is_a_plain_function_call() {
+    let RouteTo::Express(express) = packed(10, true).route() else {
+        panic!("express")
+    };
+    assert_eq!(express.parcel, "parcel-10-true");
+    let def = &shipping::DEFINITION;
+    let route = def.transition_index("route").unwrap();
+    assert!(def.transitions()[route].is_guarded());
+    assert!(shipping::MERMAID.contains("Packed --> Express: route [by_weight]"));
+}

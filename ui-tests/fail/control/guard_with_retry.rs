@@ -1,0 +1,13 @@
+use workflow_core::workflow;
+
+workflow! {
+    Shipping {
+        initial Packed {}
+        final Express {}
+        final Freight {}
+
+        route: Packed -> Express | Freight, guard(by_weight), retry(3, backoff = 1s);
+    }
+}
+
+fn main() {}
