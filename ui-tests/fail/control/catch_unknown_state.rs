@@ -6,7 +6,7 @@ workflow! {
         state Assessed {}
         final Paid {}
 
-        assess: Filed -> Assessed, retry(3, backoff = 1s), catch(Review, to_review);
+        assess: Filed -> Assessed, retry(3, 1s..10s), catch(Review, to_review);
         pay: Assessed -> Paid;
     }
 }

@@ -6,7 +6,7 @@ workflow! {
         final Express {}
         final Freight {}
 
-        route: Packed -> Express | Freight, guard(by_weight), retry(3, backoff = 1s);
+        route: Packed -> Express | Freight, guard(by_weight), retry(3, 1s..10s);
     }
 }
 
