@@ -75,8 +75,7 @@ fn packed(grams: u32, domestic: bool) -> Packed {
 async fn ship(parcel: Packed) -> (String, Vec<String>, Vec<String>) {
     let runtime = Runtime::<shipping::Flow, _>::new(Carriers::default());
     let id = runtime.start(parcel).await.unwrap();
-    let Outcome::Completed(shipping::State::Shipped(shipped)) =
-        runtime.outcome(&id).await.unwrap()
+    let Outcome::Completed(shipping::State::Shipped(shipped)) = runtime.outcome(&id).await.unwrap()
     else {
         panic!("shipped")
     };

@@ -76,8 +76,8 @@ mod child {
     use std::time::Duration;
     use workflow_core::runtime::Host;
     use workflow_core::store::{
-        Answer, Claim, Claimed, Commit, Due, FlowVersion, InboxItem, Lease, Message, MessageId,
-        Wake, Watch,
+        Answer, Claim, Claimed, Commit, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
+        Message, MessageId, Wake, Watch,
     };
     use workflow_core::store::{PostgresOptions, PostgresStore};
 
@@ -132,6 +132,23 @@ mod child {
             let claim = self.inner.create(snapshot, record, wake, lease).await?;
             self.pauses.pause(&what);
             Ok(claim)
+        }
+        async fn create_or_post(
+            &self,
+            snapshot: Snapshot,
+            record: Record,
+            wake: Wake,
+            lease: Option<&Lease>,
+            message: Message,
+            at_ms: u64,
+        ) -> Result<CreatedOrPosted, StoreError> {
+            let what = format!("record {} {}", record.seq, kind(&record.kind));
+            let done = self
+                .inner
+                .create_or_post(snapshot, record, wake, lease, message, at_ms)
+                .await?;
+            self.pauses.pause(&what);
+            Ok(done)
         }
         async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
             let what = commit

@@ -252,12 +252,21 @@ async fn an_assessor_that_always_fails_sends_the_claim_to_review_after_three_att
         .map(|r| match &r.kind {
             RecordKind::Started => "started".into(),
             RecordKind::AttemptFailed { failure, .. } => {
-                format!("{} {} failed: {}", failure.step(), failure.attempt(), failure.kind)
+                format!(
+                    "{} {} failed: {}",
+                    failure.step(),
+                    failure.attempt(),
+                    failure.kind
+                )
             }
-            RecordKind::Caught { transition, .. } => format!("{transition} caught -> {}", r.state_name),
+            RecordKind::Caught { transition, .. } => {
+                format!("{transition} caught -> {}", r.state_name)
+            }
             RecordKind::EventAccepted { transition, .. } => format!("event for {transition}"),
             RecordKind::Decided { transition, branch } => format!("{transition} chose {branch}"),
-            RecordKind::Transition { transition, .. } => format!("{transition} -> {}", r.state_name),
+            RecordKind::Transition { transition, .. } => {
+                format!("{transition} -> {}", r.state_name)
+            }
             other => format!("{other:?}"),
         })
         .collect();
@@ -307,8 +316,15 @@ async fn an_error_not_worth_retrying_goes_to_review_after_one_attempt() {
     let ClaimState::ManualReview(review) = settled(&runtime, &id).await else {
         panic!("the claim waits for review")
     };
-    assert_eq!((review.attempts, review.reason.as_str()), (1, "policy none not found"));
-    assert_eq!(calls(&runtime), [("assess".into(), 1, 0)], "no retry, no wait");
+    assert_eq!(
+        (review.attempts, review.reason.as_str()),
+        (1, "policy none not found")
+    );
+    assert_eq!(
+        calls(&runtime),
+        [("assess".into(), 1, 0)],
+        "no retry, no wait"
+    );
     let history = runtime.history(&id).await.unwrap();
     let failure = history
         .iter()

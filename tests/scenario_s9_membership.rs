@@ -55,7 +55,11 @@ pub struct Billing {
 impl Billing {
     fn charge(&self, member: &str, price: u64, ctx: &StepCtx) -> Result<(), Fault> {
         self.log.call(ctx)?;
-        let day = self.log.calls().last().map_or(0, |c| c.at.as_secs() / DAY.as_secs());
+        let day = self
+            .log
+            .calls()
+            .last()
+            .map_or(0, |c| c.at.as_secs() / DAY.as_secs());
         self.charges
             .lock()
             .unwrap()

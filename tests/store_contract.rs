@@ -16,9 +16,9 @@ mod pg_server;
 use futures::FutureExt as _;
 use tokio::sync::broadcast::error::TryRecvError;
 use workflow_core::store::{
-    Answer, Claim, Claimed, Commit, FlowVersion, InboxItem, Lease, MemoryStore, Message, MessageId,
-    Notice, PostgresStore, Record, RecordKind, Snapshot, SqliteStore, Status, Store, StoreError,
-    Wake, WorkerId,
+    Answer, Claim, Claimed, Commit, CreatedOrPosted, FlowVersion, InboxItem, Lease, MemoryStore,
+    Message, MessageId, Notice, PostgresStore, Record, RecordKind, Snapshot, SqliteStore, Status,
+    Store, StoreError, Wake, WorkerId,
 };
 use workflow_core::{Fingerprint, InstanceId};
 
@@ -222,6 +222,119 @@ async fn a_second_create_is_a_duplicate(store: Arc<dyn Store>) {
         .commit(&claim, step("o-1", 2, Wake::Now))
         .await
         .unwrap();
+}
+
+/// `create_or_post` of instance `id` with `message`, created claimed by `lease`'s worker.
+async fn create_or_post(
+    store: &dyn Store,
+    id: &str,
+    lease: Option<&Lease>,
+    message: Message,
+) -> Result<CreatedOrPosted, StoreError> {
+    store
+        .create_or_post(
+            snapshot(id, 1),
+            record(1, RecordKind::Started),
+            Wake::Now,
+            lease,
+            message,
+            NOW,
+        )
+        .await
+}
+
+async fn create_or_post_creates_with_the_message_or_posts_it(store: Arc<dyn Store>) {
+    let mut notices = store.watch().subscribe();
+    let first = create_or_post(&*store, "o-1", None, event("Approve"))
+        .await
+        .unwrap();
+    let CreatedOrPosted::Created {
+        claim: None,
+        message,
+    } = first
+    else {
+        panic!("created, unclaimed: {first:?}")
+    };
+    assert_eq!(
+        store.inbox(FLOW, &id("o-1")).await.unwrap(),
+        [InboxItem::new(message, event("Approve"), NOW)],
+        "created with its message"
+    );
+    assert_eq!(store.history(FLOW, &id("o-1")).await.unwrap().len(), 1);
+    for notice in [
+        Notice::Created {
+            flow: FLOW.into(),
+            id: id("o-1"),
+        },
+        Notice::Posted {
+            flow: FLOW.into(),
+            id: id("o-1"),
+        },
+    ] {
+        assert_eq!(notices.try_recv(), Ok(notice));
+    }
+    // The second finds it, and only posts: its snapshot and record are not written.
+    let second = create_or_post(&*store, "o-1", Some(&lease("w-1", NOW)), event("Comment"))
+        .await
+        .unwrap();
+    let CreatedOrPosted::Posted(again) = second else {
+        panic!("posted: {second:?}")
+    };
+    assert!(again > message);
+    assert_eq!(store.history(FLOW, &id("o-1")).await.unwrap().len(), 1);
+    assert_eq!(store.inbox(FLOW, &id("o-1")).await.unwrap().len(), 2);
+    // It was not claimed by the second caller's lease.
+    let claimed = store
+        .claim(FLOW, &id("o-1"), &lease("w-2", NOW))
+        .await
+        .unwrap();
+    assert!(claimed.is_some(), "a post does not claim");
+    // Created with a lease: claimed by it, its message waiting.
+    let third = create_or_post(&*store, "o-2", Some(&lease("w-1", NOW)), event("Approve"))
+        .await
+        .unwrap();
+    let CreatedOrPosted::Created {
+        claim: Some(claim), ..
+    } = third
+    else {
+        panic!("created, claimed: {third:?}")
+    };
+    assert_eq!(claim.worker, WorkerId::new("w-1"));
+    assert_eq!(store.inbox(FLOW, &id("o-2")).await.unwrap().len(), 1);
+}
+
+async fn create_or_post_to_an_ended_instance_is_refused(store: Arc<dyn Store>) {
+    let claim = create_claimed(&*store, "o-1", Wake::Now, "w-1").await;
+    store
+        .commit(&claim, end("o-1", 2, Status::Completed))
+        .await
+        .unwrap();
+    let refused = create_or_post(&*store, "o-1", None, event("Approve"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Ended { .. }), "{refused:?}");
+    assert!(store.inbox(FLOW, &id("o-1")).await.unwrap().is_empty());
+    assert_eq!(store.history(FLOW, &id("o-1")).await.unwrap().len(), 2);
+}
+
+async fn racing_create_or_posts_create_once_and_post_every_message(store: Arc<dyn Store>) {
+    let racers = (0..8).map(|n| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let name = format!("E{n}");
+            create_or_post(&*store, "o-1", None, event(&name))
+                .await
+                .unwrap()
+        })
+    });
+    let done = futures::future::join_all(racers).await;
+    let created = done
+        .iter()
+        .filter(|done| matches!(done, Ok(CreatedOrPosted::Created { .. })))
+        .count();
+    assert_eq!(created, 1, "{done:?}");
+    assert_eq!(store.history(FLOW, &id("o-1")).await.unwrap().len(), 1);
+    assert_eq!(store.inbox(FLOW, &id("o-1")).await.unwrap().len(), 8);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -982,6 +1095,9 @@ contract! {
     a_create_with_a_lease_returns_its_claim;
     a_create_without_a_lease_is_noticed_and_left_for_any_worker;
     a_second_create_is_a_duplicate;
+    create_or_post_creates_with_the_message_or_posts_it;
+    create_or_post_to_an_ended_instance_is_refused;
+    racing_create_or_posts_create_once_and_post_every_message;
     a_live_claim_is_not_claimed_again;
     an_expired_claim_is_taken_over_and_its_writes_are_refused;
     a_commit_that_does_not_follow_the_stored_records_is_a_conflict;

@@ -169,7 +169,10 @@ fn the_definition_describes_states_triggers_policies_and_undos() {
             false
         ))
     );
-    assert_eq!(pay_def.timeout(), Some(std::time::Duration::from_secs(30).into()));
+    assert_eq!(
+        pay_def.timeout(),
+        Some(std::time::Duration::from_secs(30).into())
+    );
     assert_eq!(
         def.transitions()[cancel].trigger(),
         Trigger::On { event: 0 }

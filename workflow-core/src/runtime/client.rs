@@ -13,7 +13,8 @@ use super::machine::{Machine, outcome_of};
 use super::outcome::{Outcome, Rejected, RuntimeError};
 use super::policy::now_ms;
 use crate::store::{
-    Answer, Cause, Message, MessageId, Record, Snapshot, Store, StoreError, Summary, Work,
+    Answer, Cause, CreatedOrPosted, InboxItem, Message, MessageId, Record, Snapshot, Store,
+    StoreError, Summary, Work,
 };
 use crate::{Definition, FlowEvent, InstanceId, Trigger};
 
@@ -45,6 +46,17 @@ impl<W: Durable> fmt::Debug for Client<W> {
             .field("hosted", &self.host.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// What [`Client::start_or_send`] did: whether it started the instance, and the event's
+/// delivery.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct StartedOrSent<W: Durable> {
+    /// Whether no instance had the id, and this call started it.
+    pub started: bool,
+    /// The event, posted to the instance's inbox.
+    pub delivery: Delivery<W>,
 }
 
 /// An event posted to an instance's inbox: durable, and decided by the instance when it is
@@ -202,7 +214,7 @@ impl<W: Durable> Client<W> {
             Ok(claim) => {
                 if let (Some(host), Some(claim)) = (host, claim) {
                     machine.resume(now_ms(), &mut fx);
-                    host.adopt(claim, machine, fx);
+                    host.adopt(claim, machine, fx, None);
                 }
                 Ok(id)
             }
@@ -212,6 +224,118 @@ impl<W: Durable> Client<W> {
             )),
             Err(error) => Err(Rejected::new(error.into(), machine.into_state())),
         }
+    }
+
+    /// Sends `event` to instance `id`, starting it first in `initial` if no instance has that
+    /// id: one atomic write, so the id can be a business key (an order number, a customer)
+    /// that any number of callers deliver to at once. Of callers racing on a new id, one
+    /// starts the instance and every event reaches it; never is an instance started without
+    /// its event. A new instance takes the event as soon as its state does, after any
+    /// automatic steps it starts with.
+    ///
+    /// ```
+    /// # use workflow_core::prelude::*;
+    /// # use workflow_core::runtime::Runtime;
+    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] pub struct Paid;
+    /// # workflow! {
+    /// #     #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// #     pub Tab { initial Open { items: u32 } final Closed {} pay: Open -> Closed, on Paid; }
+    /// # }
+    /// # struct Till;
+    /// # impl tab::Activities for Till {
+    /// #     type Error = std::convert::Infallible;
+    /// #     async fn pay(&self, _: &tab::Open, _: &Paid, _: &StepCtx) -> Result<tab::Closed, Self::Error> { Ok(tab::Closed {}) }
+    /// # }
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let runtime = Runtime::<tab::Flow, _>::new(Till);
+    /// let sent = runtime.start_or_send("table-7", tab::Open { items: 0 }, Paid).await.unwrap();
+    /// assert!(sent.started, "no tab was open for table 7");
+    /// sent.delivery.applied().await.unwrap();
+    /// # });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// For an instance that exists, as [`send`](Client::send); for a new one,
+    /// [`RuntimeError::Unstorable`] if the state or the event cannot be stored exactly, or
+    /// the store's error. The state and the event are handed back and nothing is written.
+    pub async fn start_or_send(
+        &self,
+        id: impl Into<InstanceId>,
+        initial: impl Into<W::State>,
+        event: impl Into<W::Event>,
+    ) -> Result<StartedOrSent<W>, Rejected<(W::State, W::Event)>> {
+        let (id, initial, event) = (id.into(), initial.into(), event.into());
+        let def = W::DEFINITION;
+        let sent = |delivery| StartedOrSent {
+            started: false,
+            delivery,
+        };
+        match self.store.load(def.name(), &id).await {
+            // It exists: an ordinary send (instances are never removed).
+            Ok(Some(_)) => {
+                return match self.send(&id, event).await {
+                    Ok(delivery) => Ok(sent(delivery)),
+                    Err(refused) => Err(Rejected::new(refused.error, (initial, refused.value))),
+                };
+            }
+            Ok(None) => {}
+            Err(error) => return Err(Rejected::new(error.into(), (initial, event))),
+        }
+        let json = match codec::encode(&event) {
+            Ok(json) => json,
+            Err(why) => {
+                let error = RuntimeError::Unstorable {
+                    id,
+                    what: "the event",
+                    reason: why.to_string(),
+                };
+                return Err(Rejected::new(error, (initial, event)));
+            }
+        };
+        let (mut machine, mut fx) = match Machine::<W>::begin(id.clone(), initial, now_ms()) {
+            Ok(begun) => begun,
+            Err((why, initial)) => {
+                let error = RuntimeError::Unstorable {
+                    id,
+                    what: "the initial state",
+                    reason: why.to_string(),
+                };
+                return Err(Rejected::new(error, (initial, event)));
+            }
+        };
+        let (snapshot, record, wake) = (machine.snapshot(), fx.records.remove(0), machine.wake());
+        let host = self.hosted().filter(|host| !host.is_shut_down());
+        let lease = host.map(|host| host.lease_now());
+        let message = Message::event(event.name(), Arc::clone(&json));
+        let at_ms = now_ms();
+        let done = self
+            .store
+            .create_or_post(snapshot, record, wake, lease.as_ref(), message, at_ms)
+            .await;
+        let (started, message) = match done {
+            Ok(CreatedOrPosted::Created { claim, message }) => {
+                if let (Some(host), Some(claim)) = (host, claim) {
+                    machine.resume(now_ms(), &mut fx);
+                    let first = InboxItem::new(message, Message::event(event.name(), json), at_ms);
+                    let fed = super::instance::feed(&mut machine, vec![first], None, &mut fx);
+                    host.adopt(claim, machine, fx, fed);
+                }
+                (true, message)
+            }
+            Ok(CreatedOrPosted::Posted(message)) => (false, message),
+            Err(error) => {
+                let error = self.refusal(&id, error).await;
+                return Err(Rejected::new(error, (machine.into_state(), event)));
+            }
+        };
+        let delivery = Delivery {
+            store: Arc::clone(&self.store),
+            id,
+            message,
+            event,
+        };
+        Ok(StartedOrSent { started, delivery })
     }
 
     /// Sends `event` to instance `id`: it is posted to the instance's inbox, and this returns

@@ -205,9 +205,11 @@ where
     }
 
     fn adopt(self: Arc<Self>, host: &Arc<HostShared>, claim: Claim, started: Box<dyn Any + Send>) {
-        if let Ok(started) = started.downcast::<(Machine<W>, Effects)>() {
-            let (machine, fx) = *started;
-            self.spawn(host, claim, machine, fx, None);
+        if let Ok(started) =
+            started.downcast::<(Machine<W>, Effects, Option<crate::store::MessageId>)>()
+        {
+            let (machine, fx, fed) = *started;
+            self.spawn(host, claim, machine, fx, fed);
         }
     }
 }
@@ -579,9 +581,10 @@ impl HostShared {
         claim: Claim,
         machine: Machine<W>,
         fx: Effects,
+        fed: Option<crate::store::MessageId>,
     ) {
         if let Some(flow) = self.flows.get(W::DEFINITION.name()) {
-            Arc::clone(flow).adopt(self, claim, Box::new((machine, fx)));
+            Arc::clone(flow).adopt(self, claim, Box::new((machine, fx, fed)));
         }
     }
 

@@ -26,7 +26,7 @@ mod timers;
 
 pub(crate) use policy::human;
 
-pub use client::{Client, Delivery};
+pub use client::{Client, Delivery, StartedOrSent};
 pub use host::{Host, HostBuilder};
 #[allow(deprecated)]
 pub use outcome::Finished;
@@ -203,6 +203,22 @@ where
         state: impl Into<W::State>,
     ) -> Result<InstanceId, Rejected<W::State>> {
         self.client.start_with_id(id, state).await
+    }
+
+    /// Sends `event` to instance `id`, starting it in `initial` if none has that id: see
+    /// [`Client::start_or_send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::start_or_send`]; the state and the event are handed back and nothing is
+    /// written.
+    pub async fn start_or_send(
+        &self,
+        id: impl Into<InstanceId>,
+        initial: impl Into<W::State>,
+        event: impl Into<W::Event>,
+    ) -> Result<StartedOrSent<W>, Rejected<(W::State, W::Event)>> {
+        self.client.start_or_send(id, initial, event).await
     }
 
     /// Sends `event` to instance `id`: see [`Client::send`].

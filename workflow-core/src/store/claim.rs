@@ -219,6 +219,21 @@ impl FlowVersion {
     }
 }
 
+/// What [`Store::create_or_post`](super::Store::create_or_post) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreatedOrPosted {
+    /// The instance did not exist: it was created with the message as its first, and, when
+    /// created with a lease, claimed.
+    Created {
+        /// The claim, if the instance was created with a lease.
+        claim: Option<Claim>,
+        /// The message's number.
+        message: MessageId,
+    },
+    /// The instance existed: the message was posted to it.
+    Posted(MessageId),
+}
+
 /// What [`Store::claim_due`](super::Store::claim_due) found.
 #[derive(Debug, Default)]
 #[non_exhaustive]

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::held::Held;
 use super::{
-    Answer, Claim, Claimed, Commit, Committed, Due, FlowVersion, InboxItem, Lease, Message,
-    MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Committed, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
+    Message, MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -76,6 +76,26 @@ impl MemoryStore {
         // below checks first and changes after.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Tells watchers an instance was created (`unclaimed`: for any worker to take).
+    fn created(&self, flow: &super::Name, id: &InstanceId, unclaimed: bool) {
+        if unclaimed {
+            self.watch.notice(Notice::Created {
+                flow: flow.clone(),
+                id: id.clone(),
+            });
+        }
+        self.watch.changed(flow, id);
+    }
+
+    /// Tells watchers a message was posted to an instance.
+    fn posted(&self, flow: &str, id: &InstanceId) {
+        self.watch.notice(Notice::Posted {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+        self.watch.changed(flow, id);
+    }
 }
 
 impl Inner {
@@ -91,6 +111,70 @@ impl Inner {
 
     fn read<T>(&self, flow: &str, id: &InstanceId, read: impl FnOnce(&Entry) -> T) -> Option<T> {
         self.flows.get(flow)?.get(id).map(read)
+    }
+
+    fn create(
+        &mut self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+    ) -> Result<Option<Claim>, StoreError> {
+        let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
+        let instances = match self.flows.get_mut(&*flow) {
+            Some(instances) => instances,
+            None => self.flows.entry(flow.clone()).or_default(),
+        };
+        if instances.contains_key(&id) {
+            return Err(StoreError::Duplicate { flow, id });
+        }
+        let (held, claim) = match lease {
+            Some(lease) => {
+                let (held, claim) = Held::take(&flow, &id, lease);
+                (Some(held), Some(claim))
+            }
+            None => (None, None),
+        };
+        let entry = Entry {
+            snapshot: Box::new(snapshot),
+            history: vec![record],
+            inbox: Vec::new(),
+            wake,
+            held,
+        };
+        instances.insert(id, entry);
+        Ok(claim)
+    }
+
+    fn post(
+        &mut self,
+        flow: &str,
+        id: &InstanceId,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<MessageId, StoreError> {
+        let message_id = MessageId(self.next_message + 1);
+        let entry = self.entry(flow, id)?;
+        let snapshot = &entry.snapshot;
+        if snapshot.status.is_finished() {
+            return Err(StoreError::Ended {
+                flow: snapshot.flow.clone(),
+                id: id.clone(),
+                status: snapshot.status,
+            });
+        }
+        if message.is_cancel() && entry.inbox.iter().any(|row| row.item.message.is_cancel()) {
+            return Err(StoreError::CancelPosted {
+                flow: snapshot.flow.clone(),
+                id: id.clone(),
+            });
+        }
+        entry.inbox.push(Row {
+            item: InboxItem::new(message_id, message, at_ms),
+            answer: None,
+        });
+        self.next_message = message_id.0;
+        Ok(message_id)
     }
 }
 
@@ -125,42 +209,39 @@ impl Store for MemoryStore {
         lease: Option<&Lease>,
     ) -> Result<Option<Claim>, StoreError> {
         let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
-        let claim = {
-            let mut inner = self.lock();
-            let instances = match inner.flows.get_mut(&*flow) {
-                Some(instances) => instances,
-                None => inner.flows.entry(flow.clone()).or_default(),
-            };
-            if instances.contains_key(&id) {
-                return Err(StoreError::Duplicate { flow, id });
-            }
-            let (held, claim) = match lease {
-                Some(lease) => {
-                    let (held, claim) = Held::take(&flow, &id, lease);
-                    (Some(held), Some(claim))
-                }
-                None => (None, None),
-            };
-            instances.insert(
-                id.clone(),
-                Entry {
-                    snapshot: Box::new(snapshot),
-                    history: vec![record],
-                    inbox: Vec::new(),
-                    wake,
-                    held,
-                },
-            );
-            claim
-        };
-        if claim.is_none() {
-            self.watch.notice(Notice::Created {
-                flow: flow.clone(),
-                id: id.clone(),
-            });
-        }
-        self.watch.changed(&flow, &id);
+        let claim = self.lock().create(snapshot, record, wake, lease)?;
+        self.created(&flow, &id, claim.is_none());
         Ok(claim)
+    }
+
+    async fn create_or_post(
+        &self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<CreatedOrPosted, StoreError> {
+        let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
+        let done = {
+            let mut inner = self.lock();
+            match inner.create(snapshot, record, wake, lease) {
+                Ok(claim) => {
+                    let message = inner.post(&flow, &id, message, at_ms)?;
+                    CreatedOrPosted::Created { claim, message }
+                }
+                Err(StoreError::Duplicate { .. }) => {
+                    CreatedOrPosted::Posted(inner.post(&flow, &id, message, at_ms)?)
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        if let CreatedOrPosted::Created { claim, .. } = &done {
+            self.created(&flow, &id, claim.is_none());
+        }
+        self.posted(&flow, &id);
+        Ok(done)
     }
 
     async fn claim(
@@ -311,36 +392,8 @@ impl Store for MemoryStore {
         message: Message,
         at_ms: u64,
     ) -> Result<MessageId, StoreError> {
-        let message_id = {
-            let mut inner = self.lock();
-            inner.next_message += 1;
-            let message_id = MessageId(inner.next_message);
-            let entry = inner.entry(flow, id)?;
-            let snapshot = &entry.snapshot;
-            if snapshot.status.is_finished() {
-                return Err(StoreError::Ended {
-                    flow: snapshot.flow.clone(),
-                    id: id.clone(),
-                    status: snapshot.status,
-                });
-            }
-            if message.is_cancel() && entry.inbox.iter().any(|row| row.item.message.is_cancel()) {
-                return Err(StoreError::CancelPosted {
-                    flow: snapshot.flow.clone(),
-                    id: id.clone(),
-                });
-            }
-            entry.inbox.push(Row {
-                item: InboxItem::new(message_id, message, at_ms),
-                answer: None,
-            });
-            message_id
-        };
-        self.watch.notice(Notice::Posted {
-            flow: flow.to_string().into(),
-            id: id.clone(),
-        });
-        self.watch.changed(flow, id);
+        let message_id = self.lock().post(flow, id, message, at_ms)?;
+        self.posted(flow, id);
         Ok(message_id)
     }
 

@@ -26,7 +26,7 @@ mod snapshot;
 mod sqlite;
 mod watch;
 
-pub use claim::{Claim, Claimed, Commit, Due, FlowVersion, Lease, Wake, WorkerId};
+pub use claim::{Claim, Claimed, Commit, CreatedOrPosted, Due, FlowVersion, Lease, Wake, WorkerId};
 pub use error::StoreError;
 pub use inbox::{Answer, InboxItem, Message, MessageId};
 pub use memory::MemoryStore;
@@ -69,6 +69,24 @@ pub trait Store: Send + Sync + 'static {
         wake: Wake,
         lease: Option<&Lease>,
     ) -> Result<Option<Claim>, StoreError>;
+
+    /// Creates the instance as [`create`](Store::create) does, with `message` as its first
+    /// message; or, if it exists, posts `message` to it as [`post`](Store::post) does. One
+    /// atomic write: of two callers racing on one id, one creates and the other posts, and
+    /// never is an instance created without its message.
+    ///
+    /// # Errors
+    ///
+    /// As [`post`](Store::post) for an instance that exists; nothing is written.
+    async fn create_or_post(
+        &self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<CreatedOrPosted, StoreError>;
 
     /// Claims instance `id` of `flow` for `lease`'s worker, if it is running and nobody
     /// holds a live claim on it. `None` if it cannot be claimed now.

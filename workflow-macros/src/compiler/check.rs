@@ -488,7 +488,9 @@ fn check_no_cycle_of_automatic_guards(flow: &Flow, errors: &mut Errors) {
             .flat_map(|t| t.targets.iter().map(|target| target.state))
     };
     for transition in &deciding {
-        let Some(guard) = &transition.guard else { continue };
+        let Some(guard) = &transition.guard else {
+            continue;
+        };
         for source in transition.sources.iter().map(|s| s.state) {
             // Every state this source reaches by guards alone, breadth first.
             let mut seen = vec![false; flow.states.len()];
@@ -530,7 +532,10 @@ fn check_internal_stays_in_its_state(flow: &Flow, errors: &mut Errors) {
             ([source], [target]) if source.state == target.state
         );
         if !stays {
-            let target = transition.targets.iter().find(|t| !transition.sources.iter().any(|s| s.state == t.state));
+            let target = transition
+                .targets
+                .iter()
+                .find(|t| !transition.sources.iter().any(|s| s.state == t.state));
             let span = target.map_or(keyword, |t| t.ident.span());
             errors.push(
                 Diagnostic::new(span, format!("internal transition `{name}` goes from `{}`", transition.arrow()))
@@ -547,9 +552,12 @@ fn check_internal_stays_in_its_state(flow: &Flow, errors: &mut Errors) {
         }
         if let Some((_, span)) = transition.options.iter().find(|(k, _)| *k == "compensate") {
             errors.push(
-                Diagnostic::new(*span, format!("`compensate` on internal transition `{name}`"))
-                    .expected("no `compensate` on an internal transition: it stays in its state")
-                    .help("remove `compensate`, or `internal` to compensate and go elsewhere"),
+                Diagnostic::new(
+                    *span,
+                    format!("`compensate` on internal transition `{name}`"),
+                )
+                .expected("no `compensate` on an internal transition: it stays in its state")
+                .help("remove `compensate`, or `internal` to compensate and go elsewhere"),
             );
         }
     }
@@ -571,23 +579,35 @@ fn check_duration_fields_exist(flow: &Flow, errors: &mut Errors) {
             waits.push(("retry", retry.max));
         }
         for (option, wait) in waits {
-            let WaitValue::Field { field, span } = wait else { continue };
+            let WaitValue::Field { field, span } = wait else {
+                continue;
+            };
             let field = &flow.duration_fields[field];
             for source in &transition.sources {
                 let state = &flow.states[source.state];
                 if state.fields.iter().any(|f| f.ident.as_ref() == Some(field)) {
                     continue;
                 }
-                let names: Vec<String> = state.fields.iter().filter_map(|f| f.ident.as_ref().map(ToString::to_string)).collect();
+                let names: Vec<String> = state
+                    .fields
+                    .iter()
+                    .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+                    .collect();
                 let mut diagnostic = Diagnostic::new(span, format!("`{option}({field})` on transition `{}`: source state `{}` has no field `{field}`", transition.name, state.name))
                     .expected(if names.is_empty() {
                         "a duration literal such as `30s` or `7d`: the state has no fields".to_string()
                     } else {
                         format!("a field of `{}` ({}), or a duration literal such as `30s` or `7d`", state.name, list(names.iter().map(String::as_str)))
                     });
-                diagnostic = match super::diagnostic::closest(&field.to_string(), names.iter().map(String::as_str)) {
+                diagnostic = match super::diagnostic::closest(
+                    &field.to_string(),
+                    names.iter().map(String::as_str),
+                ) {
                     Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
-                    None => diagnostic.help(format!("add `{field}: std::time::Duration` to state `{}`", state.name)),
+                    None => diagnostic.help(format!(
+                        "add `{field}: std::time::Duration` to state `{}`",
+                        state.name
+                    )),
                 };
                 errors.push(diagnostic);
             }

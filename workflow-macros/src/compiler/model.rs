@@ -740,7 +740,9 @@ fn duration(lit: &Lit, option: &str, errors: &mut Errors) -> Option<Duration> {
     };
     let Some(per_unit) = unit_millis(&unit) else {
         let help = if unit.is_empty() {
-            format!("add a unit: `{digits}ms`, `{digits}s`, `{digits}min`, `{digits}h` or `{digits}d`")
+            format!(
+                "add a unit: `{digits}ms`, `{digits}s`, `{digits}min`, `{digits}h` or `{digits}d`"
+            )
         } else {
             let likely = match unit.as_str() {
                 "m" | "mins" | "minute" | "minutes" => Some("min"),

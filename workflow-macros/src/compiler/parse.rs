@@ -505,28 +505,41 @@ fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
             .expected(what.to_string())
             .help("write `catch(ManualReview, to_review)`, or `catch(ManualReview, to_review, compensate)` to compensate first")
         };
-        let state: Ident = args
-            .parse()
-            .map_err(|_| syn::Error::from(part(args, "the name of the state a failure for good lands in")))?;
+        let state: Ident = args.parse().map_err(|_| {
+            syn::Error::from(part(
+                args,
+                "the name of the state a failure for good lands in",
+            ))
+        })?;
         if !args.peek(Token![,]) {
-            return Err(part(args, "`,` and the function that builds the state from the failure").into());
+            return Err(part(
+                args,
+                "`,` and the function that builds the state from the failure",
+            )
+            .into());
         }
         let _: Token![,] = args.parse()?;
-        let build: syn::Path = args
-            .parse()
-            .map_err(|_| syn::Error::from(part(args, "the path of the function that builds the state")))?;
+        let build: syn::Path = args.parse().map_err(|_| {
+            syn::Error::from(part(args, "the path of the function that builds the state"))
+        })?;
         let compensate = if args.peek(Token![,]) {
             let _: Token![,] = args.parse()?;
             let span = args
                 .parse::<kw::compensate>()
-                .map_err(|_| syn::Error::from(part(args, "`compensate` or nothing after the builder")))?
+                .map_err(|_| {
+                    syn::Error::from(part(args, "`compensate` or nothing after the builder"))
+                })?
                 .span;
             Some(span)
         } else {
             None
         };
         if !args.is_empty() {
-            return Err(part(args, "nothing more: `catch(State, build)` or `catch(State, build, compensate)`").into());
+            return Err(part(
+                args,
+                "nothing more: `catch(State, build)` or `catch(State, build, compensate)`",
+            )
+            .into());
         }
         Ok(OptionDecl::Catch {
             keyword,
@@ -546,16 +559,23 @@ fn parse_function_arg(
 ) -> syn::Result<syn::Path> {
     let help = "write `guard(choose)` with `fn choose(from: Source) -> Outcome`, a pure function of the state";
     if !input.peek(syn::token::Paren) {
-        return Err(Diagnostic::new(keyword, format!("`{option}` needs a function in parentheses"))
-            .expected(usage.to_string())
-            .help(help)
-            .into());
+        return Err(Diagnostic::new(
+            keyword,
+            format!("`{option}` needs a function in parentheses"),
+        )
+        .expected(usage.to_string())
+        .help(help)
+        .into());
     }
     in_parens(input, |args| {
         let path: syn::Path = args.parse().map_err(|_| {
             syn::Error::from(
                 Diagnostic::new(
-                    if args.is_empty() { keyword } else { args.span() },
+                    if args.is_empty() {
+                        keyword
+                    } else {
+                        args.span()
+                    },
                     format!("found {} in `{option}`", describe_next(args)),
                 )
                 .expected("the path of a function, such as `choose` or `rules::choose`")
@@ -565,7 +585,10 @@ fn parse_function_arg(
         if !args.is_empty() {
             return Err(Diagnostic::new(
                 args.span(),
-                format!("found {} after the function in `{option}`", describe_next(args)),
+                format!(
+                    "found {} after the function in `{option}`",
+                    describe_next(args)
+                ),
             )
             .expected(format!("a single function path in `{option}(..)`"))
             .help(help)

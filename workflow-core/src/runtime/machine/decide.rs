@@ -153,7 +153,9 @@ impl<W: Durable> Machine<W> {
     ) {
         self.work = None;
         let state = &self.state;
-        let decided = build::<W>(transition, 1, || W::decide(transition, state, event.as_ref()));
+        let decided = build::<W>(transition, 1, || {
+            W::decide(transition, state, event.as_ref())
+        });
         match decided {
             Ok((next, json)) => {
                 self.land(transition, How::Decided, next, json, now_ms, fx);

@@ -262,7 +262,9 @@ impl Sim {
                 RecordKind::AttemptFailed { failure, .. } => format!("failed {}", failure.step),
                 RecordKind::Transition { transition, .. } => format!("-> {transition}"),
                 RecordKind::Caught { transition, .. } => format!("caught {transition}"),
-                RecordKind::Decided { transition, branch } => format!("{transition} chose {branch}"),
+                RecordKind::Decided { transition, branch } => {
+                    format!("{transition} chose {branch}")
+                }
                 RecordKind::CompensationStarted { .. } => "compensate".to_string(),
                 RecordKind::Undone { undo, .. } => format!("undone {undo}"),
                 RecordKind::Ended { status } => format!("ended {status}"),

@@ -21,8 +21,8 @@ use tokio_postgres::{NoTls, Socket};
 
 use self::errors::{backend, pool};
 use super::{
-    Answer, Claim, Claimed, Commit, Committed, Due, FlowVersion, InboxItem, Lease, Message,
-    MessageId, Notice, Record, Snapshot, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Committed, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
+    Message, MessageId, Notice, Record, Snapshot, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -231,6 +231,17 @@ impl PostgresStore {
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(pool)
     }
+
+    /// Tells watchers here an instance was created (`unclaimed`: for any worker to take).
+    fn created(&self, snapshot: &Snapshot, unclaimed: bool) {
+        if unclaimed {
+            self.watch.notice(Notice::Created {
+                flow: snapshot.flow.clone(),
+                id: snapshot.id.clone(),
+            });
+        }
+        self.watch.changed(&snapshot.flow, &snapshot.id);
+    }
 }
 
 /// A number telling this store's notifications from those of every other store.
@@ -273,22 +284,45 @@ impl Store for PostgresStore {
                 id: snapshot.id,
             });
         };
-        let claim = lease.map(|lease| {
-            Claim::new(
-                snapshot.flow.clone(),
-                snapshot.id.clone(),
-                lease.worker.clone(),
-                u64::try_from(token).unwrap_or_default(),
-            )
-        });
-        if claim.is_none() {
-            self.watch.notice(Notice::Created {
-                flow: snapshot.flow.clone(),
-                id: snapshot.id.clone(),
-            });
-        }
-        self.watch.changed(&snapshot.flow, &snapshot.id);
+        let claim = claim_of(&snapshot, lease, token);
+        self.created(&snapshot, claim.is_none());
         Ok(claim)
+    }
+
+    async fn create_or_post(
+        &self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<CreatedOrPosted, StoreError> {
+        let (flow, id) = (&*snapshot.flow, &snapshot.id);
+        let mut client = self.client().await?;
+        // One transaction: the create waits for a racing one on the same id, and then
+        // finds it (and posts to it) instead.
+        let tx = client.transaction().await.map_err(backend)?;
+        let token = writes::create(&tx, self.origin, &snapshot, &record, wake, lease).await?;
+        let posted = writes::post(&tx, self.origin, flow, id, &message, at_ms).await?;
+        tx.commit().await.map_err(backend)?;
+        let done = match token {
+            Some(token) => {
+                let claim = claim_of(&snapshot, lease, token);
+                self.created(&snapshot, claim.is_none());
+                CreatedOrPosted::Created {
+                    claim,
+                    message: posted,
+                }
+            }
+            None => CreatedOrPosted::Posted(posted),
+        };
+        self.watch.notice(Notice::Posted {
+            flow: snapshot.flow.clone(),
+            id: id.clone(),
+        });
+        self.watch.changed(flow, id);
+        Ok(done)
     }
 
     async fn claim(
@@ -402,4 +436,16 @@ impl Store for PostgresStore {
     fn poll_interval(&self) -> Option<Duration> {
         Some(self.poll)
     }
+}
+
+/// The claim an instance created with `lease` starts under, with its fencing `token`.
+fn claim_of(snapshot: &Snapshot, lease: Option<&Lease>, token: i64) -> Option<Claim> {
+    lease.map(|lease| {
+        Claim::new(
+            snapshot.flow.clone(),
+            snapshot.id.clone(),
+            lease.worker.clone(),
+            u64::try_from(token).unwrap_or_default(),
+        )
+    })
 }

@@ -28,7 +28,7 @@ fn wake_column(wake: Wake) -> Result<Option<i64>, StoreError> {
 /// Creates an instance, claimed by `lease` if given; returns its claim token, or `None` if
 /// it exists already.
 pub(super) async fn create(
-    client: &Client,
+    client: &impl GenericClient,
     origin: u64,
     snapshot: &Snapshot,
     record: &Record,
@@ -261,7 +261,7 @@ pub(super) async fn commit(
 
 /// Posts `message` to instance `id` of `flow`.
 pub(super) async fn post(
-    client: &Client,
+    client: &impl GenericClient,
     origin: u64,
     flow: &str,
     id: &crate::InstanceId,

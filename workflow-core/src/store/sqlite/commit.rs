@@ -25,11 +25,14 @@ use crate::store::{Claim, Commit, Lease, Message, MessageId, Record, Snapshot, S
 
 /// A write waiting for a commit.
 pub(super) enum Write {
+    /// With a first message (and its time), an instance that exists gets the message
+    /// posted instead.
     Create {
         snapshot: Box<Snapshot>,
         record: Record,
         wake: Wake,
         lease: Option<Lease>,
+        first: Option<(Message, u64)>,
     },
     Commit {
         claim: Claim,
@@ -46,6 +49,8 @@ pub(super) enum Write {
 /// What a write did.
 pub(super) enum Written {
     Created(Option<Claim>),
+    /// Created with its first message.
+    CreatedWith(Option<Claim>, MessageId),
     Committed,
     Posted(MessageId),
 }
@@ -227,13 +232,24 @@ impl Committer {
             ) => Ok(Written::Created(lease.as_ref().and_then(|lease| {
                 self.claims.take(&snapshot.flow, &snapshot.id, lease, head)
             }))),
+            (
+                Write::Create {
+                    snapshot, lease, ..
+                },
+                Done::CreatedWith(head, message),
+            ) => {
+                let claim = lease
+                    .as_ref()
+                    .and_then(|lease| self.claims.take(&snapshot.flow, &snapshot.id, lease, head));
+                Ok(Written::CreatedWith(claim, message))
+            }
             (Write::Commit { claim, commit }, Done::Head(head)) => {
                 let ended = commit.release || commit.snapshot.status.is_finished();
                 self.claims.written(claim, head, ended);
                 Ok(Written::Committed)
             }
             (_, Done::Posted(message)) => Ok(Written::Posted(message)),
-            (_, Done::Head(_)) => Ok(Written::Committed),
+            (_, Done::Head(_) | Done::CreatedWith(..)) => Ok(Written::Committed),
         }
     }
 }
@@ -241,6 +257,8 @@ impl Committer {
 /// What one write did inside the transaction.
 enum Done {
     Head(Head),
+    /// Created, and its first message posted.
+    CreatedWith(Head, MessageId),
     Posted(MessageId),
 }
 
@@ -281,8 +299,9 @@ fn write_all(
                 snapshot,
                 record,
                 wake,
+                first,
                 ..
-            } => rows::create(conn, snapshot, record, *wake).map(Done::Head),
+            } => create(conn, snapshot, record, *wake, first.as_ref()),
             Write::Commit { claim, commit } => match claims.head(claim) {
                 Ok(head) => rows::commit(conn, &head, commit)
                     .map(Done::Head)
@@ -319,6 +338,27 @@ fn write_all(
         }
     }
     Ok(answers)
+}
+
+/// Creates an instance; with a first message, posts it too, or only posts it if the instance
+/// exists.
+fn create(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    record: &Record,
+    wake: Wake,
+    first: Option<&(Message, u64)>,
+) -> Result<Done, Refusal> {
+    let created = rows::create(conn, snapshot, record, wake);
+    let Some((message, at_ms)) = first else {
+        return created.map(Done::Head);
+    };
+    let post = || rows::post(conn, &snapshot.flow, &snapshot.id, message, *at_ms);
+    match created {
+        Ok(head) => Ok(Done::CreatedWith(head, post()?)),
+        Err(Refusal::Store(StoreError::Duplicate { .. })) => post().map(Done::Posted),
+        Err(refusal) => Err(refusal),
+    }
 }
 
 /// A write that collides with a journal row already there came second.

@@ -20,8 +20,8 @@ use self::commit::{Committer, Write, Written};
 use self::errors::store_error;
 use self::rows::{Head, ReadError};
 use super::{
-    Answer, Claim, Claimed, Commit, Committed, Due, FlowVersion, InboxItem, Lease, Message,
-    MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Answer, Claim, Claimed, Commit, Committed, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
+    Message, MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -305,6 +305,7 @@ impl Store for SqliteStore {
                 record,
                 wake,
                 lease: lease.cloned(),
+                first: None,
             })
             .await?;
         let Written::Created(claim) = written else {
@@ -320,6 +321,49 @@ impl Store for SqliteStore {
         }
         self.watch.changed(&flow, &id);
         Ok(claim)
+    }
+
+    async fn create_or_post(
+        &self,
+        snapshot: Snapshot,
+        record: Record,
+        wake: Wake,
+        lease: Option<&Lease>,
+        message: Message,
+        at_ms: u64,
+    ) -> Result<CreatedOrPosted, StoreError> {
+        let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
+        let written = self
+            .committer
+            .write(Write::Create {
+                snapshot: Box::new(snapshot),
+                record,
+                wake,
+                lease: lease.cloned(),
+                first: Some((message, at_ms)),
+            })
+            .await?;
+        let done = match written {
+            Written::CreatedWith(claim, message) => CreatedOrPosted::Created { claim, message },
+            Written::Posted(message) => CreatedOrPosted::Posted(message),
+            _ => {
+                return Err(StoreError::Backend(
+                    "the writer answered another write".into(),
+                ));
+            }
+        };
+        if let CreatedOrPosted::Created { claim: None, .. } = &done {
+            self.watch.notice(Notice::Created {
+                flow: flow.clone(),
+                id: id.clone(),
+            });
+        }
+        self.watch.notice(Notice::Posted {
+            flow: flow.clone(),
+            id: id.clone(),
+        });
+        self.watch.changed(&flow, &id);
+        Ok(done)
     }
 
     async fn claim(

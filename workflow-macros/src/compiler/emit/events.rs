@@ -121,11 +121,19 @@ fn derived(
                 .map(|p| quote!(#p).to_string())
         };
         let ser = trait_path("Serialize").map(|p| {
-            let bound = types.iter().map(|t| format!("for<'__x> {}: {p}", quote!(#t))).collect::<Vec<_>>().join(", ");
+            let bound = types
+                .iter()
+                .map(|t| format!("for<'__x> {}: {p}", quote!(#t)))
+                .collect::<Vec<_>>()
+                .join(", ");
             quote!(serialize = #bound)
         });
         let de = trait_path("Deserialize").map(|p| {
-            let bound = types.iter().map(|t| format!("for<'__x> {}: {p}<'de>", quote!(#t))).collect::<Vec<_>>().join(", ");
+            let bound = types
+                .iter()
+                .map(|t| format!("for<'__x> {}: {p}<'de>", quote!(#t)))
+                .collect::<Vec<_>>()
+                .join(", ");
             quote!(deserialize = #bound)
         });
         let bounds: Vec<_> = ser.into_iter().chain(de).collect();

@@ -21,11 +21,16 @@ pub(crate) fn input_type(flow: &Flow, transition: &Transition) -> TokenStream {
 /// The call that takes `transition` once: its activity's (with `acts` in scope), awaited,
 /// giving a `Result`; or, for a guarded transition, its guard's, wrapped in `Ok`. `from` and
 /// `event` are the arguments as the activity receives them (`event` ends with a comma).
-pub(crate) fn call(transition: &Transition, from: &TokenStream, event: &TokenStream) -> TokenStream {
+pub(crate) fn call(
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+) -> TokenStream {
     let rt = rt();
     if let Some(guard) = &transition.guard {
         let choose = &guard.choose;
-        let call = quote::quote_spanned!(syn::spanned::Spanned::span(choose)=> #choose(#from, #event));
+        let call =
+            quote::quote_spanned!(syn::spanned::Spanned::span(choose)=> #choose(#from, #event));
         return quote!(#rt::Ok(#call));
     }
     let method = &transition.name;
