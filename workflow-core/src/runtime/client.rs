@@ -236,9 +236,9 @@ impl<W: Durable> Client<W> {
     /// ```
     /// # use workflow_core::prelude::*;
     /// # use workflow_core::runtime::Runtime;
-    /// # #[derive(Clone, serde::Serialize, serde::Deserialize)] pub struct Paid;
+    /// # #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)] pub struct Paid;
     /// # workflow! {
-    /// #     #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// #     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
     /// #     pub Tab { initial Open { items: u32 } final Closed {} pay: Open -> Closed, on Paid; }
     /// # }
     /// # struct Till;
@@ -246,12 +246,14 @@ impl<W: Durable> Client<W> {
     /// #     type Error = std::convert::Infallible;
     /// #     async fn pay(&self, _: &tab::Open, _: &Paid, _: &StepCtx) -> Result<tab::Closed, Self::Error> { Ok(tab::Closed {}) }
     /// # }
+    /// # fn main() {
     /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
     /// let runtime = Runtime::<tab::Flow, _>::new(Till);
     /// let sent = runtime.start_or_send("table-7", tab::Open { items: 0 }, Paid).await.unwrap();
     /// assert!(sent.started, "no tab was open for table 7");
     /// sent.delivery.applied().await.unwrap();
     /// # });
+    /// # }
     /// ```
     ///
     /// # Errors
