@@ -118,6 +118,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
         /// Activities shared behind an `Arc` are activities too: one set can serve several
         /// flows and hosts.
+        #[automatically_derived]
         impl<__T: Activities> Activities for #rt::Arc<__T> {
             type Error = __T::Error;
 

@@ -220,7 +220,10 @@ pub(crate) fn fingerprint(flow: &Flow) -> u64 {
         );
         // Added only when present, so the fingerprints of flows without them stay the same.
         if let Some(catch) = &transition.catch {
-            line.push_str(&format!(" catch {} compensate={}", catch.ident, catch.compensate));
+            line.push_str(&format!(
+                " catch {} compensate={}",
+                catch.ident, catch.compensate
+            ));
         }
         if transition.guard.is_some() {
             line.push_str(" guard");

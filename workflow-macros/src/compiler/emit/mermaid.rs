@@ -21,7 +21,12 @@ pub(crate) fn diagram(flow: &Flow) -> String {
         let guard = transition
             .guard
             .as_ref()
-            .map(|g| format!(" [{}]", g.choose.to_token_stream().to_string().replace(' ', "")))
+            .map(|g| {
+                format!(
+                    " [{}]",
+                    g.choose.to_token_stream().to_string().replace(' ', "")
+                )
+            })
             .unwrap_or_default();
         let internal = if transition.internal.is_some() {
             ", internal"

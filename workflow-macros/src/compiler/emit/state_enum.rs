@@ -25,12 +25,14 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
     let indices = states.iter().copied();
     let conversions = names.iter().zip(&texts).map(|(name, text)| {
         quote! {
+            #[automatically_derived]
             impl #rt::From<#name> for State {
                 fn from(state: #name) -> Self {
                     Self::#name(state)
                 }
             }
 
+            #[automatically_derived]
             impl #rt::TryFrom<State> for #name {
                 type Error = #rt::WrongState<State>;
 
@@ -53,6 +55,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             #(#variant_docs #names(#names),)*
         }
 
+        #[automatically_derived]
         impl State {
             /// The state's name, as declared in the flow.
             #[must_use]
@@ -79,6 +82,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #rt::FlowState for State
         where
             for<'__x> State: #rt::Send + #rt::Sync,

@@ -21,19 +21,39 @@ pub(crate) fn input_type(flow: &Flow, transition: &Transition) -> TokenStream {
 /// The call that takes `transition` once: its activity's (with `acts` in scope), awaited,
 /// giving a `Result`; or, for a guarded transition, its guard's, wrapped in `Ok`. `from` and
 /// `event` are the arguments as the activity receives them (`event` ends with a comma).
-pub(crate) fn call(transition: &Transition, from: &TokenStream, event: &TokenStream) -> TokenStream {
+pub(crate) fn call(
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    if transition.guard.is_some() {
+        return call_in(transition, from, event, &TokenStream::new());
+    }
+    let text = transition.name.to_string();
+    let call = call_in(transition, from, event, &quote!(&__CTX));
+    quote!({
+        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
+        #call
+    })
+}
+
+/// [`call`], with the activity's context `ctx` given.
+pub(crate) fn call_in(
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+    ctx: &TokenStream,
+) -> TokenStream {
     let rt = rt();
     if let Some(guard) = &transition.guard {
         let choose = &guard.choose;
-        let call = quote::quote_spanned!(syn::spanned::Spanned::span(choose)=> #choose(#from, #event));
+        let call =
+            quote::quote_spanned!(syn::spanned::Spanned::span(choose)=> #choose(#from, #event));
         return quote!(#rt::Ok(#call));
     }
     let method = &transition.name;
-    let text = method.to_string();
-    quote!({
-        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-        <__A as Activities>::#method(acts, #from, #event &__CTX).await
-    })
+    quote!(<__A as Activities>::#method(acts, #from, #event #ctx).await)
 }
 
 /// What the transition produces: `Reserved`, or `ReserveTo` for several targets.
@@ -140,6 +160,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #targets(#targets),)*
         }
 
+        #[automatically_derived]
         impl #outcome {
             /// The name of the state it landed in.
             #[must_use]
@@ -150,6 +171,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #rt::From<#outcome> for State {
             fn from(outcome: #outcome) -> Self {
                 match outcome {
@@ -159,6 +181,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         }
 
         #(
+            #[automatically_derived]
             impl #rt::From<#targets> for #outcome {
                 fn from(state: #targets) -> Self {
                     Self::#targets(state)
@@ -196,12 +219,14 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #sources(&'a #sources),)*
         }
 
+        #[automatically_derived]
         impl #rt::Debug for #input<'_> {
             fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
                 f.debug_tuple(self.name()).finish_non_exhaustive()
             }
         }
 
+        #[automatically_derived]
         impl #input<'_> {
             /// The name of the state it starts from.
             #[must_use]
@@ -213,6 +238,7 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
         }
 
         #(
+            #[automatically_derived]
             impl<'a> #rt::From<&'a #sources> for #input<'a> {
                 fn from(state: &'a #sources) -> Self {
                     Self::#sources(state)
