@@ -222,3 +222,88 @@ macro_rules! __continue_or_exit {
         }
     };
 }
+
+/// The context of an activity called outside any driver, named `$name`: a `&'static StepCtx`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __local_ctx {
+    ($name:literal) => {{
+        static __CTX: $crate::StepCtx = $crate::StepCtx::local($name);
+        &__CTX
+    }};
+}
+
+/// `From` a variant's payload into an enum of the flow: `State::Placed(Placed)`, or, for an
+/// enum of borrowed sources, `CancelFrom<'a>::Placed(&Placed)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __from_variant {
+    ($enum:ident :: $variant:ident ($ty:ty)) => {
+        #[automatically_derived]
+        impl $crate::__private::From<$ty> for $enum {
+            fn from(value: $ty) -> Self {
+                Self::$variant(value)
+            }
+        }
+    };
+    ($enum:ident <$a:lifetime> :: $variant:ident (& $ty:ty)) => {
+        #[automatically_derived]
+        impl<$a> $crate::__private::From<&$a $ty> for $enum<$a> {
+            fn from(value: &$a $ty) -> Self {
+                Self::$variant(value)
+            }
+        }
+    };
+}
+
+/// A state into the flow's `State` enum with `From`, and back with `TryFrom`, which gives
+/// the other states back inside `WrongState`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __state_conversions {
+    ($state:ident) => {
+        $crate::__from_variant!(State::$state($state));
+
+        #[automatically_derived]
+        impl $crate::__private::TryFrom<State> for $state {
+            type Error = $crate::__private::WrongState<State>;
+
+            #[allow(unreachable_patterns)]
+            fn try_from(state: State) -> $crate::__private::Result<Self, Self::Error> {
+                match state {
+                    State::$state(state) => $crate::__private::Ok(state),
+                    other => $crate::__private::Err($crate::__private::WrongState::new(
+                        ::core::stringify!($state),
+                        other.name(),
+                        other,
+                    )),
+                }
+            }
+        }
+    };
+}
+
+/// `Undo` of landing in `$state` for a transition with no undo there: nothing to do.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __no_undo {
+    ($activities:ident, $step:ty, $state:ty) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Undo<__A, $state> for $step
+        where
+            for<'__x> $state: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            const NAME: $crate::__private::Option<&'static $crate::__private::str> =
+                $crate::__private::None;
+
+            async fn undo(
+                &self,
+                _: &__A,
+                _: &$state,
+            ) -> $crate::__private::Result<(), Self::Error> {
+                $crate::__private::Ok(())
+            }
+        }
+    };
+}

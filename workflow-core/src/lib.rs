@@ -154,7 +154,11 @@ pub mod __private {
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::undo::undo_landing;
     pub use crate::workflow::mismatch;
-    pub use crate::{__continue_always as continue_always, __continue_or_exit as continue_or_exit};
+    pub use crate::{
+        __continue_always as continue_always, __continue_or_exit as continue_or_exit,
+        __from_variant as from_variant, __local_ctx as local_ctx, __no_undo as no_undo,
+        __state_conversions as state_conversions,
+    };
     pub use crate::{
         Aborted, Arrow, CatchDef, Definition, Either, EventDef, Failed, Failure, FieldDef,
         Fingerprint, FlowEvent, FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx,

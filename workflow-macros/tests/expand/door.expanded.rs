@@ -80,57 +80,9 @@ pub mod door {
             State::is_final(self)
         }
     }
-    #[automatically_derived]
-    impl __wf::From<Closed> for State {
-        fn from(state: Closed) -> Self {
-            Self::Closed(state)
-        }
-    }
-    #[automatically_derived]
-    impl __wf::TryFrom<State> for Closed {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Closed(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Closed", other.name(), other)),
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::From<Opened> for State {
-        fn from(state: Opened) -> Self {
-            Self::Opened(state)
-        }
-    }
-    #[automatically_derived]
-    impl __wf::TryFrom<State> for Opened {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Opened(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Opened", other.name(), other)),
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::From<Jammed> for State {
-        fn from(state: Jammed) -> Self {
-            Self::Jammed(state)
-        }
-    }
-    #[automatically_derived]
-    impl __wf::TryFrom<State> for Jammed {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Jammed(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Jammed", other.name(), other)),
-            }
-        }
-    }
+    __wf::state_conversions!(Closed);
+    __wf::state_conversions!(Opened);
+    __wf::state_conversions!(Jammed);
     const _: () = {
         __wf::assert_send_sync::<Kick>();
     };
@@ -204,35 +156,17 @@ pub mod door {
             Event::index(self)
         }
     }
-    #[automatically_derived]
-    impl __wf::From<Kick> for Event {
-        fn from(event: Kick) -> Self {
-            Self::Kick(event)
-        }
-    }
+    __wf::from_variant!(Event::Kick(Kick));
     /// One unit type per transition of the `Door` flow. The flow's module holds a constant of each, named the same: `Open: steps::Open`.
     pub mod steps {
+        use ::workflow_core::__private as __wf;
         /// The type of the `open` transition (`Closed -> Opened | Jammed`).
-        #[derive(
-            super::__wf::Debug,
-            super::__wf::Clone,
-            super::__wf::Copy,
-            super::__wf::Default,
-            super::__wf::PartialEq,
-            super::__wf::Eq,
-            super::__wf::Hash
-        )]
+        #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+        #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
         pub struct Open;
         /// The type of the `kick` transition (`Closed -> Jammed`).
-        #[derive(
-            super::__wf::Debug,
-            super::__wf::Clone,
-            super::__wf::Copy,
-            super::__wf::Default,
-            super::__wf::PartialEq,
-            super::__wf::Eq,
-            super::__wf::Hash
-        )]
+        #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+        #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
         pub struct Kick;
     }
     /// The `open` transition (`Closed -> Opened | Jammed`) as a value.
@@ -270,18 +204,8 @@ pub mod door {
             }
         }
     }
-    #[automatically_derived]
-    impl __wf::From<Opened> for OpenTo {
-        fn from(state: Opened) -> Self {
-            Self::Opened(state)
-        }
-    }
-    #[automatically_derived]
-    impl __wf::From<Jammed> for OpenTo {
-        fn from(state: Jammed) -> Self {
-            Self::Jammed(state)
-        }
-    }
+    __wf::from_variant!(OpenTo::Opened(Opened));
+    __wf::from_variant!(OpenTo::Jammed(Jammed));
     /** The work behind each step of the `Door` flow. Implement it with `async fn`s; fakes for tests are plain structs.
 
 A transition's method receives its source state by reference, so a retry can call it again, and returns the state it lands in. An undo's method receives the state its step produced.*/
@@ -353,47 +277,37 @@ A transition's method receives its source state by reference, so a retry can cal
     #[automatically_derived]
     impl Closed {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
-
 # Errors
-
 If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
         pub async fn open<__A: Activities>(
             self,
             acts: &__A,
         ) -> __wf::Result<OpenTo, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-                <__A as Activities>::open(acts, &self, &__CTX).await
-            };
+            let result = <__A as Activities>::open(acts, &self, __wf::local_ctx!("open"))
+                .await;
             result.map_err(|error| __wf::Failed::new(self, error))
         }
         /** Takes transition `kick` (`Closed -> Jammed`) from `Closed` with the event that triggers it: one attempt of the `kick` activity, outside any driver (retry and timeout policies are the driver's).
-
 # Errors
-
 If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
         pub async fn kick<__A: Activities>(
             self,
             acts: &__A,
             event: &Kick,
         ) -> __wf::Result<Jammed, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-                <__A as Activities>::kick(acts, &self, event, &__CTX).await
-            };
+            let result = <__A as Activities>::kick(
+                    acts,
+                    &self,
+                    event,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
             result.map_err(|error| __wf::Failed::new(self, error))
         }
     }
     /// The `Door` flow as a type, for code generic over flows: drivers, stores and tests.
-    #[derive(
-        __wf::Debug,
-        __wf::Clone,
-        __wf::Copy,
-        __wf::Default,
-        __wf::PartialEq,
-        __wf::Eq,
-        __wf::Hash
-    )]
+    #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+    #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
     pub struct Flow;
     #[automatically_derived]
     impl __wf::Workflow for Flow
@@ -493,10 +407,12 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             input: Closed,
         ) -> __wf::Result<(OpenTo, Self::Memo), __wf::Aborted<Closed, Self::Error>> {
             let _ = acts;
-            let result: __wf::Result<OpenTo, Self::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-                <__A as Activities>::open(acts, &input, &__CTX).await
-            };
+            let result: __wf::Result<OpenTo, Self::Error> = <__A as Activities>::open(
+                    acts,
+                    &input,
+                    __wf::local_ctx!("open"),
+                )
+                .await;
             __wf::ran_landed(
                 result,
                 input,
@@ -549,21 +465,10 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             acts: &__A,
             landed: &Opened,
         ) -> __wf::Result<(), Self::Error> {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("close");
-            <__A as Activities>::close(acts, landed, &__CTX).await
+            <__A as Activities>::close(acts, landed, __wf::local_ctx!("close")).await
         }
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Open
-    where
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
-        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
-            __wf::Ok(())
-        }
-    }
+    __wf::no_undo!(Activities, steps::Open, Jammed);
     #[automatically_derived]
     impl __wf::Continue<Opened> for OpenTo
     where
@@ -663,10 +568,13 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             __wf::Aborted<(Closed, Kick), Self::Error>,
         > {
             let _ = acts;
-            let result: __wf::Result<Jammed, Self::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-                <__A as Activities>::kick(acts, &input.0, &input.1, &__CTX).await
-            };
+            let result: __wf::Result<Jammed, Self::Error> = <__A as Activities>::kick(
+                    acts,
+                    &input.0,
+                    &input.1,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
             __wf::ran(result, input, "kick")
         }
         async fn undo(
@@ -684,17 +592,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             __wf::skip_landing::<__A, Jammed, Self>(report)
         }
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Kick
-    where
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
-        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
-            __wf::Ok(())
-        }
-    }
+    __wf::no_undo!(Activities, steps::Kick, Jammed);
     /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
 
 Start one with `Saga::start(state)` and call the flow's transitions on it. A step that fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming the step, its error, every undo that ran, failed or was skipped, and (if all succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps what was done.*/
@@ -765,9 +663,7 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
     #[automatically_derived]
     impl<__C> Saga<Closed, __C> {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.
-
 # Errors
-
 If the activity fails, the chain is unwound and the failure names `open`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
         pub async fn open<__A: Activities>(
             self,
@@ -779,10 +675,12 @@ If the activity fails, the chain is unwound and the failure names `open`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            let result: __wf::Result<_, <__A as Activities>::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-                <__A as Activities>::open(acts, &self.state, &__CTX).await
-            };
+            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::open(
+                    acts,
+                    &self.state,
+                    __wf::local_ctx!("open"),
+                )
+                .await;
             let (next, chain) = __wf::saga_advance(
                     acts,
                     steps::Open,
@@ -800,9 +698,7 @@ If the activity fails, the chain is unwound and the failure names `open`, carrie
             )
         }
         /** Takes transition `kick` (`Closed -> Jammed`) from `Closed`, in the saga.
-
 # Errors
-
 If the activity fails, the chain is unwound and the failure names `kick`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
         pub async fn kick<__A: Activities>(
             self,
@@ -815,10 +711,13 @@ If the activity fails, the chain is unwound and the failure names `kick`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            let result: __wf::Result<_, <__A as Activities>::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-                <__A as Activities>::kick(acts, &self.state, event, &__CTX).await
-            };
+            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::kick(
+                    acts,
+                    &self.state,
+                    event,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
             let (next, chain) = __wf::saga_advance(
                     acts,
                     steps::Kick,

@@ -215,13 +215,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             }
         }
 
-        #(
-            #[automatically_derived]
-            impl #rt::From<#types> for Event {
-                fn from(event: #types) -> Self {
-                    Self::#variants(event)
-                }
-            }
-        )*
+        #(#rt::from_variant!(Event::#variants(#types));)*
     }
 }

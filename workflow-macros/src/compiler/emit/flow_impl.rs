@@ -34,7 +34,8 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let decisions = super::decisions::emit(flow);
     quote! {
         #marker_doc
-        #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
+        #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default)]
+        #[derive(#rt::PartialEq, #rt::Eq, #rt::Hash)]
         #vis struct Flow;
 
         #[automatically_derived]

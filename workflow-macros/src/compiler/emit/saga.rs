@@ -218,8 +218,8 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         ""
     };
     let method_doc = doc(&format!(
-        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\n\
-         # Errors\n\n\
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\
+         # Errors\n\
          If the activity fails, the chain is unwound and the failure names `{text}`, carries \
          the error and the report, and gives back the state the saga started from if every \
          undo succeeded.",

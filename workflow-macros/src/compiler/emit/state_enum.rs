@@ -23,29 +23,9 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
         .iter()
         .map(|&i| flow.states[i].kind == StateKind::Final);
     let indices = states.iter().copied();
-    let conversions = names.iter().zip(&texts).map(|(name, text)| {
-        quote! {
-            #[automatically_derived]
-            impl #rt::From<#name> for State {
-                fn from(state: #name) -> Self {
-                    Self::#name(state)
-                }
-            }
-
-            #[automatically_derived]
-            impl #rt::TryFrom<State> for #name {
-                type Error = #rt::WrongState<State>;
-
-                #[allow(unreachable_patterns)]
-                fn try_from(state: State) -> #rt::Result<Self, Self::Error> {
-                    match state {
-                        State::#name(state) => #rt::Ok(state),
-                        other => #rt::Err(#rt::WrongState::new(#text, other.name(), other)),
-                    }
-                }
-            }
-        }
-    });
+    let conversions = names
+        .iter()
+        .map(|name| quote!(#rt::state_conversions!(#name);));
     quote! {
         #(#flow_attrs)*
         #enum_doc

@@ -78,12 +78,7 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
     let injections = sources.iter().map(|source| {
         let bounds = thread_safe(&[quote!(#source), quote!(#owned)]);
         quote! {
-            #[automatically_derived]
-            impl #rt::From<#source> for #owned {
-                fn from(state: #source) -> Self {
-                    Self::#source(state)
-                }
-            }
+            #rt::from_variant!(#owned::#source(#source));
 
             #[automatically_derived]
             impl #rt::Continue<#owned> for #source
@@ -269,30 +264,12 @@ fn undos(flow: &Flow, transition: &Transition) -> TokenStream {
         .iter()
         .map(|target| {
             let state = &flow.states[target.state].name;
-            let bounds = thread_safe(&[quote!(#state)]);
-            let (name, body) = match target.undo {
-                Some(undo) => {
-                    let method = &flow.undos[undo].name;
-                    let text = method.to_string();
-                    (
-                        quote!(#rt::Some(#text)),
-                        quote! {
-                            async fn undo(&self, acts: &__A, landed: &#state) -> #rt::Result<(), Self::Error> {
-                                static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-                                <__A as Activities>::#method(acts, landed, &__CTX).await
-                            }
-                        },
-                    )
-                }
-                None => (
-                    quote!(#rt::None),
-                    quote! {
-                        async fn undo(&self, _: &__A, _: &#state) -> #rt::Result<(), Self::Error> {
-                            #rt::Ok(())
-                        }
-                    },
-                ),
+            let Some(undo) = target.undo else {
+                return quote!(#rt::no_undo!(Activities, steps::#unit, #state););
             };
+            let bounds = thread_safe(&[quote!(#state)]);
+            let method = &flow.undos[undo].name;
+            let text = method.to_string();
             quote! {
                 #[automatically_derived]
                 impl<__A: Activities> #rt::Undo<__A, #state> for steps::#unit
@@ -300,9 +277,11 @@ fn undos(flow: &Flow, transition: &Transition) -> TokenStream {
                     #bounds
                 {
                     type Error = <__A as Activities>::Error;
-                    const NAME: #rt::Option<&'static #rt::str> = #name;
+                    const NAME: #rt::Option<&'static #rt::str> = #rt::Some(#text);
 
-                    #body
+                    async fn undo(&self, acts: &__A, landed: &#state) -> #rt::Result<(), Self::Error> {
+                        <__A as Activities>::#method(acts, landed, #rt::local_ctx!(#text)).await
+                    }
                 }
             }
         })

@@ -31,11 +31,7 @@ pub(crate) fn call(
         return call_in(transition, from, event, &TokenStream::new());
     }
     let text = transition.name.to_string();
-    let call = call_in(transition, from, event, &quote!(&__CTX));
-    quote!({
-        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-        #call
-    })
+    call_in(transition, from, event, &quote!(#rt::local_ctx!(#text)))
 }
 
 /// [`call`], with the activity's context `ctx` given.
@@ -84,8 +80,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 /// flow's module. The constants live in the value namespace, so a transition may share its
 /// name with a state (`open: Closed -> Open`): states are braced structs, types only.
 fn steps(flow: &Flow) -> TokenStream {
-    // One module deeper than the flow's module, which imports the runtime as `__wf`.
-    let rt = quote!(super::__wf);
     let vis = &flow.item_vis;
     let nested = &flow.nested_vis;
     let module_doc = doc(&format!(
@@ -101,10 +95,15 @@ fn steps(flow: &Flow) -> TokenStream {
     ));
     let types = flow.transitions.iter().map(|transition| {
         let unit = transition.unit_type();
-        let text = doc(&format!("The type of the `{}` transition (`{}`).", transition.name, transition.arrow()));
+        let text = doc(&format!(
+            "The type of the `{}` transition (`{}`).",
+            transition.name,
+            transition.arrow()
+        ));
         quote! {
             #text
-            #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
+            #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+            #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
             #nested struct #unit;
         }
     });
@@ -124,6 +123,8 @@ fn steps(flow: &Flow) -> TokenStream {
     quote! {
         #module_doc
         #vis mod steps {
+            // The module's own import of the runtime: its items are only the unit types.
+            use ::workflow_core::__private as __wf;
             #(#types)*
         }
 
@@ -180,14 +181,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
-        #(
-            #[automatically_derived]
-            impl #rt::From<#targets> for #outcome {
-                fn from(state: #targets) -> Self {
-                    Self::#targets(state)
-                }
-            }
-        )*
+        #(#rt::from_variant!(#outcome::#targets(#targets));)*
     }
 }
 
@@ -237,13 +231,6 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
-        #(
-            #[automatically_derived]
-            impl<'a> #rt::From<&'a #sources> for #input<'a> {
-                fn from(state: &'a #sources) -> Self {
-                    Self::#sources(state)
-                }
-            }
-        )*
+        #(#rt::from_variant!(#input<'a>::#sources(&#sources));)*
     }
 }

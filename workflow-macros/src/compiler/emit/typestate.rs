@@ -55,8 +55,8 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 }
                 let method_doc = doc(&format!(
                     "Takes transition `{text}` (`{}`) from `{}`{event_doc}: one attempt of the `{text}` activity, \
-                     outside any driver (retry and timeout policies are the driver's).\n\n\
-                     # Errors\n\nIf the activity fails, the `{}` state comes back inside `Failed` with the error.",
+                     outside any driver (retry and timeout policies are the driver's).\n\
+                     # Errors\nIf the activity fails, the `{}` state comes back inside `Failed` with the error.",
                     transition.arrow(),
                     flow.states[index].name,
                     flow.states[index].name,
