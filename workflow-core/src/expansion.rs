@@ -72,6 +72,10 @@ pub fn dispatched<S, T: Into<S>, E>(result: Result<T, E>) -> Result<S, DispatchE
 
 /// What a driver gets when the undo it asked for does not apply: `undo` is not one of the
 /// flow's `undos`, or not of `state`.
+///
+/// # Errors
+///
+/// Always: the mismatch, naming the undo and the state.
 pub fn undo_mismatch<E>(
     undos: &[crate::UndoDef],
     undo: usize,

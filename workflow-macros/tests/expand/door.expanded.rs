@@ -248,7 +248,6 @@ A transition's method receives its source state by reference, so a retry can cal
         fn retryable(error: &Self::Error) -> __wf::bool {
             __T::retryable(error)
         }
-        #[inline]
         fn open(
             &self,
             from: &Closed,
@@ -256,7 +255,6 @@ A transition's method receives its source state by reference, so a retry can cal
         ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send {
             __T::open(self, from, ctx)
         }
-        #[inline]
         fn kick(
             &self,
             from: &Closed,
@@ -265,7 +263,6 @@ A transition's method receives its source state by reference, so a retry can cal
         ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send {
             __T::kick(self, from, event, ctx)
         }
-        #[inline]
         fn close(
             &self,
             state: &Opened,
