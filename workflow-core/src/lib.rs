@@ -81,6 +81,7 @@ extern crate self as workflow_core;
 pub mod combinators;
 mod context;
 mod definition;
+mod expansion;
 mod failed;
 mod failure;
 mod report;
@@ -145,10 +146,19 @@ pub mod prelude {
 /// Paths used by code that `workflow!` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::expansion::{
+        chosen, dispatched, ran, ran_landed, saga_advance, saga_compensate, skip_landing,
+        skip_named, undo_mismatch,
+    };
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::undo::undo_landing;
     pub use crate::workflow::mismatch;
+    pub use crate::{
+        __continue_always as continue_always, __continue_or_exit as continue_or_exit,
+        __from_variant as from_variant, __local_ctx as local_ctx, __no_undo as no_undo,
+        __state_conversions as state_conversions,
+    };
     pub use crate::{
         Aborted, Arrow, CatchDef, Definition, Either, EventDef, Failed, Failure, FieldDef,
         Fingerprint, FlowEvent, FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx,

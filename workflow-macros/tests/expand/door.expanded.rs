@@ -35,6 +35,7 @@ pub mod door {
         /// The flow is in state `Jammed`.
         Jammed(Jammed),
     }
+    #[automatically_derived]
     impl State {
         /// The state's name, as declared in the flow.
         #[must_use]
@@ -64,6 +65,7 @@ pub mod door {
             }
         }
     }
+    #[automatically_derived]
     impl __wf::FlowState for State
     where
         for<'__x> State: __wf::Send + __wf::Sync,
@@ -78,51 +80,9 @@ pub mod door {
             State::is_final(self)
         }
     }
-    impl __wf::From<Closed> for State {
-        fn from(state: Closed) -> Self {
-            Self::Closed(state)
-        }
-    }
-    impl __wf::TryFrom<State> for Closed {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Closed(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Closed", other.name(), other)),
-            }
-        }
-    }
-    impl __wf::From<Opened> for State {
-        fn from(state: Opened) -> Self {
-            Self::Opened(state)
-        }
-    }
-    impl __wf::TryFrom<State> for Opened {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Opened(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Opened", other.name(), other)),
-            }
-        }
-    }
-    impl __wf::From<Jammed> for State {
-        fn from(state: Jammed) -> Self {
-            Self::Jammed(state)
-        }
-    }
-    impl __wf::TryFrom<State> for Jammed {
-        type Error = __wf::WrongState<State>;
-        #[allow(unreachable_patterns)]
-        fn try_from(state: State) -> __wf::Result<Self, Self::Error> {
-            match state {
-                State::Jammed(state) => __wf::Ok(state),
-                other => __wf::Err(__wf::WrongState::new("Jammed", other.name(), other)),
-            }
-        }
-    }
+    __wf::state_conversions!(Closed);
+    __wf::state_conversions!(Opened);
+    __wf::state_conversions!(Jammed);
     const _: () = {
         __wf::assert_send_sync::<Kick>();
     };
@@ -167,6 +127,7 @@ pub mod door {
         /// A `Kick` event.
         Kick(Kick),
     }
+    #[automatically_derived]
     impl Event {
         /// The event's name: its type's name.
         #[must_use]
@@ -183,6 +144,7 @@ pub mod door {
             }
         }
     }
+    #[automatically_derived]
     impl __wf::FlowEvent for Event
     where
         for<'__x> Event: __wf::Send + __wf::Sync,
@@ -194,34 +156,17 @@ pub mod door {
             Event::index(self)
         }
     }
-    impl __wf::From<Kick> for Event {
-        fn from(event: Kick) -> Self {
-            Self::Kick(event)
-        }
-    }
+    __wf::from_variant!(Event::Kick(Kick));
     /// One unit type per transition of the `Door` flow. The flow's module holds a constant of each, named the same: `Open: steps::Open`.
     pub mod steps {
+        use ::workflow_core::__private as __wf;
         /// The type of the `open` transition (`Closed -> Opened | Jammed`).
-        #[derive(
-            super::__wf::Debug,
-            super::__wf::Clone,
-            super::__wf::Copy,
-            super::__wf::Default,
-            super::__wf::PartialEq,
-            super::__wf::Eq,
-            super::__wf::Hash
-        )]
+        #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+        #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
         pub struct Open;
         /// The type of the `kick` transition (`Closed -> Jammed`).
-        #[derive(
-            super::__wf::Debug,
-            super::__wf::Clone,
-            super::__wf::Copy,
-            super::__wf::Default,
-            super::__wf::PartialEq,
-            super::__wf::Eq,
-            super::__wf::Hash
-        )]
+        #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+        #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
         pub struct Kick;
     }
     /// The `open` transition (`Closed -> Opened | Jammed`) as a value.
@@ -239,6 +184,7 @@ pub mod door {
         /// Landed in `Jammed`.
         Jammed(Jammed),
     }
+    #[automatically_derived]
     impl OpenTo {
         /// The name of the state it landed in.
         #[must_use]
@@ -249,6 +195,7 @@ pub mod door {
             }
         }
     }
+    #[automatically_derived]
     impl __wf::From<OpenTo> for State {
         fn from(outcome: OpenTo) -> Self {
             match outcome {
@@ -257,16 +204,8 @@ pub mod door {
             }
         }
     }
-    impl __wf::From<Opened> for OpenTo {
-        fn from(state: Opened) -> Self {
-            Self::Opened(state)
-        }
-    }
-    impl __wf::From<Jammed> for OpenTo {
-        fn from(state: Jammed) -> Self {
-            Self::Jammed(state)
-        }
-    }
+    __wf::from_variant!(OpenTo::Opened(Opened));
+    __wf::from_variant!(OpenTo::Jammed(Jammed));
     /** The work behind each step of the `Door` flow. Implement it with `async fn`s; fakes for tests are plain structs.
 
 A transition's method receives its source state by reference, so a retry can call it again, and returns the state it lands in. An undo's method receives the state its step produced.*/
@@ -303,12 +242,12 @@ A transition's method receives its source state by reference, so a retry can cal
     }
     /// Activities shared behind an `Arc` are activities too: one set can serve several
     /// flows and hosts.
+    #[automatically_derived]
     impl<__T: Activities> Activities for __wf::Arc<__T> {
         type Error = __T::Error;
         fn retryable(error: &Self::Error) -> __wf::bool {
             __T::retryable(error)
         }
-        #[inline]
         fn open(
             &self,
             from: &Closed,
@@ -316,7 +255,6 @@ A transition's method receives its source state by reference, so a retry can cal
         ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send {
             __T::open(self, from, ctx)
         }
-        #[inline]
         fn kick(
             &self,
             from: &Closed,
@@ -325,7 +263,6 @@ A transition's method receives its source state by reference, so a retry can cal
         ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send {
             __T::kick(self, from, event, ctx)
         }
-        #[inline]
         fn close(
             &self,
             state: &Opened,
@@ -334,52 +271,42 @@ A transition's method receives its source state by reference, so a retry can cal
             __T::close(self, state, ctx)
         }
     }
+    #[automatically_derived]
     impl Closed {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
-
 # Errors
-
 If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
         pub async fn open<__A: Activities>(
             self,
             acts: &__A,
         ) -> __wf::Result<OpenTo, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-            let result = <__A as Activities>::open(acts, &self, &__CTX).await;
-            match result {
-                __wf::Ok(next) => __wf::Ok(next),
-                __wf::Err(error) => __wf::Err(__wf::Failed::new(self, error)),
-            }
+            let result = <__A as Activities>::open(acts, &self, __wf::local_ctx!("open"))
+                .await;
+            result.map_err(|error| __wf::Failed::new(self, error))
         }
         /** Takes transition `kick` (`Closed -> Jammed`) from `Closed` with the event that triggers it: one attempt of the `kick` activity, outside any driver (retry and timeout policies are the driver's).
-
 # Errors
-
 If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
         pub async fn kick<__A: Activities>(
             self,
             acts: &__A,
             event: &Kick,
         ) -> __wf::Result<Jammed, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-            let result = <__A as Activities>::kick(acts, &self, event, &__CTX).await;
-            match result {
-                __wf::Ok(next) => __wf::Ok(next),
-                __wf::Err(error) => __wf::Err(__wf::Failed::new(self, error)),
-            }
+            let result = <__A as Activities>::kick(
+                    acts,
+                    &self,
+                    event,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
+            result.map_err(|error| __wf::Failed::new(self, error))
         }
     }
     /// The `Door` flow as a type, for code generic over flows: drivers, stores and tests.
-    #[derive(
-        __wf::Debug,
-        __wf::Clone,
-        __wf::Copy,
-        __wf::Default,
-        __wf::PartialEq,
-        __wf::Eq,
-        __wf::Hash
-    )]
+    #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+    #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
     pub struct Flow;
+    #[automatically_derived]
     impl __wf::Workflow for Flow
     where
         for<'__x> State: __wf::Send + __wf::Sync,
@@ -389,6 +316,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         type Event = Event;
         const DEFINITION: &'static __wf::Definition = &DEFINITION;
     }
+    #[automatically_derived]
     impl<__A: Activities> __wf::Dispatch<__A> for Flow
     where
         for<'__x> State: __wf::Send + __wf::Sync,
@@ -410,28 +338,21 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             async move {
                 match (transition, state, event) {
                     (0usize, State::Closed(from), _) => {
-                        <__A as Activities>::open(acts, from, ctx)
-                            .await
-                            .map(State::from)
-                            .map_err(__wf::DispatchError::Activity)
+                        __wf::dispatched(
+                            <__A as Activities>::open(acts, from, ctx).await,
+                        )
                     }
                     (1usize, State::Closed(from), __wf::Some(Event::Kick(event))) => {
-                        <__A as Activities>::kick(acts, from, event, ctx)
-                            .await
-                            .map(State::from)
-                            .map_err(__wf::DispatchError::Activity)
+                        __wf::dispatched(
+                            <__A as Activities>::kick(acts, from, event, ctx).await,
+                        )
                     }
                     (_, state, event) => {
                         let _ = (acts, ctx);
                         __wf::Err(
-                            __wf::DispatchError::Mismatch(__wf::Mismatch {
-                                step: match DEFINITION.transitions().get(transition) {
-                                    __wf::Some(t) => t.name(),
-                                    __wf::None => "?",
-                                },
-                                state: state.name(),
-                                event: event.map(Event::name),
-                            }),
+                            __wf::DispatchError::Mismatch(
+                                __wf::mismatch::<Self>(transition, state, event),
+                            ),
                         )
                     }
                 }
@@ -448,27 +369,19 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             async move {
                 match (undo, state) {
                     (0usize, State::Opened(state)) => {
-                        <__A as Activities>::close(acts, state, ctx)
-                            .await
-                            .map_err(__wf::DispatchError::Activity)
+                        __wf::dispatched(
+                            <__A as Activities>::close(acts, state, ctx).await,
+                        )
                     }
                     (_, state) => {
                         let _ = (acts, ctx);
-                        __wf::Err(
-                            __wf::DispatchError::Mismatch(__wf::Mismatch {
-                                step: match DEFINITION.undos().get(undo) {
-                                    __wf::Some(u) => u.name(),
-                                    __wf::None => "?",
-                                },
-                                state: state.name(),
-                                event: __wf::None,
-                            }),
-                        )
+                        __wf::undo_mismatch(DEFINITION.undos(), undo, state.name())
                     }
                 }
             }
         }
     }
+    #[automatically_derived]
     impl __wf::Arrow for steps::Open
     where
         for<'__x> Closed: __wf::Send + __wf::Sync,
@@ -477,6 +390,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         type In = Closed;
         type Out = OpenTo;
     }
+    #[automatically_derived]
     impl<__A: Activities> __wf::Step<__A> for steps::Open
     where
         for<'__x> Closed: __wf::Send + __wf::Sync,
@@ -490,25 +404,21 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             input: Closed,
         ) -> __wf::Result<(OpenTo, Self::Memo), __wf::Aborted<Closed, Self::Error>> {
             let _ = acts;
-            let result: __wf::Result<OpenTo, Self::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-                <__A as Activities>::open(acts, &input, &__CTX).await
-            };
-            match result {
-                __wf::Ok(out) => {
-                    let memo = __wf::Landed::new(
-                        input,
-                        match &out {
-                            OpenTo::Opened(_) => 0u8,
-                            OpenTo::Jammed(_) => 1u8,
-                        },
-                    );
-                    __wf::Ok((out, memo))
-                }
-                __wf::Err(error) => {
-                    __wf::Err(__wf::Aborted::new("open", error, __wf::Some(input)))
-                }
-            }
+            let result: __wf::Result<OpenTo, Self::Error> = <__A as Activities>::open(
+                    acts,
+                    &input,
+                    __wf::local_ctx!("open"),
+                )
+                .await;
+            __wf::ran_landed(
+                result,
+                input,
+                "open",
+                |out| match out {
+                    OpenTo::Opened(_) => 0u8,
+                    OpenTo::Jammed(_) => 1u8,
+                },
+            )
         }
         async fn undo(
             &self,
@@ -517,7 +427,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             memo: Self::Memo,
             report: &mut __wf::Report<Self::Error>,
         ) -> __wf::Option<Closed> {
-            if match &output {
+            (match &output {
                 OpenTo::Opened(state) => {
                     __wf::undo_landing::<__A, Opened, Self>(self, acts, state, report)
                         .await
@@ -526,24 +436,21 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
                     __wf::undo_landing::<__A, Jammed, Self>(self, acts, state, report)
                         .await
                 }
-            } {
-                __wf::Some(memo.into_input())
-            } else {
-                __wf::None
-            }
+            })
+                .then(|| memo.into_input())
         }
         fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            let _ = &memo;
-            let name = match memo.target() {
-                0u8 => <Self as __wf::Undo<__A, Opened>>::NAME,
-                1u8 => <Self as __wf::Undo<__A, Jammed>>::NAME,
-                _ => __wf::None,
-            };
-            if let __wf::Some(name) = name {
-                report.skipped(name);
-            }
+            __wf::skip_named(
+                report,
+                match memo.target() {
+                    0u8 => <Self as __wf::Undo<__A, Opened>>::NAME,
+                    1u8 => <Self as __wf::Undo<__A, Jammed>>::NAME,
+                    _ => __wf::None,
+                },
+            )
         }
     }
+    #[automatically_derived]
     impl<__A: Activities> __wf::Undo<__A, Opened> for steps::Open
     where
         for<'__x> Opened: __wf::Send + __wf::Sync,
@@ -555,28 +462,18 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             acts: &__A,
             landed: &Opened,
         ) -> __wf::Result<(), Self::Error> {
-            static __CTX: __wf::StepCtx = __wf::StepCtx::local("close");
-            <__A as Activities>::close(acts, landed, &__CTX).await
+            <__A as Activities>::close(acts, landed, __wf::local_ctx!("close")).await
         }
     }
-    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Open
-    where
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
-        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
-            __wf::Ok(())
-        }
-    }
+    __wf::no_undo!(Activities, steps::Open, Jammed);
+    #[automatically_derived]
     impl __wf::Continue<Opened> for OpenTo
     where
         for<'__x> Opened: __wf::Send + __wf::Sync,
         for<'__x> Jammed: __wf::Send + __wf::Sync,
         for<'__x> OpenTo: __wf::Send + __wf::Sync,
     {
-        type Exit = Jammed;
-        type Then<__T: __wf::Send> = __wf::Either<__T, Jammed>;
+        __wf::continue_or_exit!(Jammed);
         fn split(self) -> __wf::Result<Opened, Jammed> {
             match self {
                 OpenTo::Opened(state) => __wf::Ok(state),
@@ -589,29 +486,15 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         fn rejoin_exit(exit: Jammed) -> Self {
             OpenTo::Jammed(exit)
         }
-        fn proceed<__T: __wf::Send>(out: __T) -> __wf::Either<__T, Jammed> {
-            __wf::Either::Left(out)
-        }
-        fn exit<__T: __wf::Send>(exit: Jammed) -> __wf::Either<__T, Jammed> {
-            __wf::Either::Right(exit)
-        }
-        fn unjoin<__T: __wf::Send>(
-            then: __wf::Either<__T, Jammed>,
-        ) -> __wf::Result<__T, Jammed> {
-            match then {
-                __wf::Either::Left(out) => __wf::Ok(out),
-                __wf::Either::Right(exit) => __wf::Err(exit),
-            }
-        }
     }
+    #[automatically_derived]
     impl __wf::Continue<Jammed> for OpenTo
     where
         for<'__x> Opened: __wf::Send + __wf::Sync,
         for<'__x> Jammed: __wf::Send + __wf::Sync,
         for<'__x> OpenTo: __wf::Send + __wf::Sync,
     {
-        type Exit = Opened;
-        type Then<__T: __wf::Send> = __wf::Either<__T, Opened>;
+        __wf::continue_or_exit!(Opened);
         fn split(self) -> __wf::Result<Jammed, Opened> {
             match self {
                 OpenTo::Jammed(state) => __wf::Ok(state),
@@ -624,21 +507,8 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         fn rejoin_exit(exit: Opened) -> Self {
             OpenTo::Opened(exit)
         }
-        fn proceed<__T: __wf::Send>(out: __T) -> __wf::Either<__T, Opened> {
-            __wf::Either::Left(out)
-        }
-        fn exit<__T: __wf::Send>(exit: Opened) -> __wf::Either<__T, Opened> {
-            __wf::Either::Right(exit)
-        }
-        fn unjoin<__T: __wf::Send>(
-            then: __wf::Either<__T, Opened>,
-        ) -> __wf::Result<__T, Opened> {
-            match then {
-                __wf::Either::Left(out) => __wf::Ok(out),
-                __wf::Either::Right(exit) => __wf::Err(exit),
-            }
-        }
     }
+    #[automatically_derived]
     impl __wf::From<OpenTo> for __wf::Either<Opened, Jammed> {
         fn from(outcome: OpenTo) -> Self {
             match outcome {
@@ -647,14 +517,14 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             }
         }
     }
+    #[automatically_derived]
     impl __wf::Continue<__wf::Either<Opened, Jammed>> for OpenTo
     where
         for<'__x> Opened: __wf::Send + __wf::Sync,
         for<'__x> Jammed: __wf::Send + __wf::Sync,
         for<'__x> OpenTo: __wf::Send + __wf::Sync,
     {
-        type Exit = __wf::Infallible;
-        type Then<__T: __wf::Send> = __T;
+        __wf::continue_always!();
         fn split(self) -> __wf::Result<__wf::Either<Opened, Jammed>, __wf::Infallible> {
             __wf::Ok(self.into())
         }
@@ -668,19 +538,8 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
                 },
             )
         }
-        fn rejoin_exit(exit: __wf::Infallible) -> Self {
-            match exit {}
-        }
-        fn proceed<__T: __wf::Send>(out: __T) -> __T {
-            out
-        }
-        fn exit<__T: __wf::Send>(exit: __wf::Infallible) -> __T {
-            match exit {}
-        }
-        fn unjoin<__T: __wf::Send>(then: __T) -> __wf::Result<__T, __wf::Infallible> {
-            __wf::Ok(then)
-        }
     }
+    #[automatically_derived]
     impl __wf::Arrow for steps::Kick
     where
         for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
@@ -689,6 +548,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         type In = (Closed, Kick);
         type Out = Jammed;
     }
+    #[automatically_derived]
     impl<__A: Activities> __wf::Step<__A> for steps::Kick
     where
         for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
@@ -705,19 +565,14 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             __wf::Aborted<(Closed, Kick), Self::Error>,
         > {
             let _ = acts;
-            let result: __wf::Result<Jammed, Self::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-                <__A as Activities>::kick(acts, &input.0, &input.1, &__CTX).await
-            };
-            match result {
-                __wf::Ok(out) => {
-                    let memo = input;
-                    __wf::Ok((out, memo))
-                }
-                __wf::Err(error) => {
-                    __wf::Err(__wf::Aborted::new("kick", error, __wf::Some(input)))
-                }
-            }
+            let result: __wf::Result<Jammed, Self::Error> = <__A as Activities>::kick(
+                    acts,
+                    &input.0,
+                    &input.1,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
+            __wf::ran(result, input, "kick")
         }
         async fn undo(
             &self,
@@ -726,30 +581,15 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             memo: Self::Memo,
             report: &mut __wf::Report<Self::Error>,
         ) -> __wf::Option<(Closed, Kick)> {
-            if __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report).await
-            {
-                __wf::Some(memo)
-            } else {
-                __wf::None
-            }
+            __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report)
+                .await
+                .then(|| memo)
         }
-        fn skip(&self, memo: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            let _ = &memo;
-            if let __wf::Some(name) = <Self as __wf::Undo<__A, Jammed>>::NAME {
-                report.skipped(name);
-            }
+        fn skip(&self, _: Self::Memo, report: &mut __wf::Report<Self::Error>) {
+            __wf::skip_landing::<__A, Jammed, Self>(report)
         }
     }
-    impl<__A: Activities> __wf::Undo<__A, Jammed> for steps::Kick
-    where
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::None;
-        async fn undo(&self, _: &__A, _: &Jammed) -> __wf::Result<(), Self::Error> {
-            __wf::Ok(())
-        }
-    }
+    __wf::no_undo!(Activities, steps::Kick, Jammed);
     /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
 
 Start one with `Saga::start(state)` and call the flow's transitions on it. A step that fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming the step, its error, every undo that ran, failed or was skipped, and (if all succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps what was done.*/
@@ -758,17 +598,20 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
         state: __S,
         chain: __C,
     }
+    #[automatically_derived]
     impl<__S: __wf::Debug, __C> __wf::Debug for Saga<__S, __C> {
         fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
             f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
         }
     }
+    #[automatically_derived]
     impl<__S> Saga<__S> {
         /// Starts a saga in `state`, with nothing to undo.
         pub const fn start(state: __S) -> Self {
             Self { state, chain: __wf::Empty }
         }
     }
+    #[automatically_derived]
     impl<__S, __C> Saga<__S, __C> {
         /// The current state.
         pub const fn state(&self) -> &__S {
@@ -801,6 +644,7 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
         /// The saga landed in `Jammed`.
         Jammed(Saga<Jammed, __C>),
     }
+    #[automatically_derived]
     impl<__C> __wf::Debug for OpenSaga<__C>
     where
         for<'__x> Opened: __wf::Debug,
@@ -813,11 +657,10 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
             }
         }
     }
+    #[automatically_derived]
     impl<__C> Saga<Closed, __C> {
         /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.
-
 # Errors
-
 If the activity fails, the chain is unwound and the failure names `open`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
         pub async fn open<__A: Activities>(
             self,
@@ -829,43 +672,30 @@ If the activity fails, the chain is unwound and the failure names `open`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            let result: __wf::Result<_, <__A as Activities>::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("open");
-                <__A as Activities>::open(acts, &self.state, &__CTX).await
-            };
-            match result {
-                __wf::Ok(next) => {
-                    let chain = __wf::Link::new(steps::Open, self.state, self.chain);
-                    __wf::Ok(
-                        match next {
-                            OpenTo::Opened(state) => {
-                                OpenSaga::Opened(Saga { state, chain })
-                            }
-                            OpenTo::Jammed(state) => {
-                                OpenSaga::Jammed(Saga { state, chain })
-                            }
-                        },
-                    )
-                }
-                __wf::Err(error) => {
-                    let mut report = __wf::Report::new();
-                    let input = __wf::Box::pin(
-                            self.chain.unwind(acts, self.state, &mut report),
-                        )
-                        .await;
-                    __wf::Err(__wf::Aborted {
-                        step: "open",
-                        error,
-                        input,
-                        report,
-                    })
-                }
-            }
+            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::open(
+                    acts,
+                    &self.state,
+                    __wf::local_ctx!("open"),
+                )
+                .await;
+            let (next, chain) = __wf::saga_advance(
+                    acts,
+                    steps::Open,
+                    "open",
+                    self.state,
+                    self.chain,
+                    result,
+                )
+                .await?;
+            __wf::Ok(
+                match next {
+                    OpenTo::Opened(state) => OpenSaga::Opened(Saga { state, chain }),
+                    OpenTo::Jammed(state) => OpenSaga::Jammed(Saga { state, chain }),
+                },
+            )
         }
         /** Takes transition `kick` (`Closed -> Jammed`) from `Closed`, in the saga.
-
 # Errors
-
 If the activity fails, the chain is unwound and the failure names `kick`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
         pub async fn kick<__A: Activities>(
             self,
@@ -878,29 +708,23 @@ If the activity fails, the chain is unwound and the failure names `kick`, carrie
         where
             __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
         {
-            let result: __wf::Result<_, <__A as Activities>::Error> = {
-                static __CTX: __wf::StepCtx = __wf::StepCtx::local("kick");
-                <__A as Activities>::kick(acts, &self.state, event, &__CTX).await
-            };
-            match result {
-                __wf::Ok(next) => {
-                    let chain = __wf::Link::new(steps::Kick, self.state, self.chain);
-                    __wf::Ok(Saga { state: next, chain })
-                }
-                __wf::Err(error) => {
-                    let mut report = __wf::Report::new();
-                    let input = __wf::Box::pin(
-                            self.chain.unwind(acts, self.state, &mut report),
-                        )
-                        .await;
-                    __wf::Err(__wf::Aborted {
-                        step: "kick",
-                        error,
-                        input,
-                        report,
-                    })
-                }
-            }
+            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::kick(
+                    acts,
+                    &self.state,
+                    event,
+                    __wf::local_ctx!("kick"),
+                )
+                .await;
+            let (next, chain) = __wf::saga_advance(
+                    acts,
+                    steps::Kick,
+                    "kick",
+                    self.state,
+                    self.chain,
+                    result,
+                )
+                .await?;
+            __wf::Ok(Saga { state: next, chain })
         }
     }
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.

@@ -9,7 +9,6 @@ use crate::compiler::model::{Flow, Trigger};
 
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let rt = rt();
-    let vis = &flow.item_vis;
     let trait_doc = doc(&format!(
         "The work behind each step of the `{}` flow. Implement it with `async fn`s; fakes for tests are plain structs.\n\n\
          A transition's method receives its source state by reference, so a retry can call it again, and returns the \
@@ -67,7 +66,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #signature;
         });
         forwarded.push(quote! {
-            #[inline]
             #signature {
                 __T::#name(self, from, #event_arg ctx)
             }
@@ -92,12 +90,23 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #signature;
         });
         forwarded.push(quote! {
-            #[inline]
             #signature {
                 __T::#name(self, state, ctx)
             }
         });
     }
+    trait_and_arc_impl(flow, &trait_doc, &declared, &forwarded)
+}
+
+/// The trait with its `declared` methods, and its impl for `Arc<T>` with the `forwarded` ones.
+fn trait_and_arc_impl(
+    flow: &Flow,
+    trait_doc: &TokenStream,
+    declared: &[TokenStream],
+    forwarded: &[TokenStream],
+) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
     quote! {
         #trait_doc
         #vis trait Activities: #rt::Send + #rt::Sync {
@@ -118,6 +127,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 
         /// Activities shared behind an `Arc` are activities too: one set can serve several
         /// flows and hosts.
+        #[automatically_derived]
         impl<__T: Activities> Activities for #rt::Arc<__T> {
             type Error = __T::Error;
 

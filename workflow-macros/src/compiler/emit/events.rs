@@ -60,6 +60,7 @@ fn derived(
             "Debug" => {
                 let names = variants.iter().map(ToString::to_string);
                 quote! {
+                    #[automatically_derived]
                     impl #rt::Debug for Event where #(for<'__x> #types: #rt::Debug,)* {
                         fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
                             match *self { #(Self::#variants(ref e) => f.debug_tuple(#names).field(e).finish(),)* }
@@ -70,6 +71,7 @@ fn derived(
             "Clone" => {
                 let bounds = bounded(quote!(#rt::Clone));
                 quote! {
+                    #[automatically_derived]
                     impl #rt::Clone for Event where #bounds {
                         fn clone(&self) -> Self {
                             match *self { #(Self::#variants(ref e) => Self::#variants(#rt::Clone::clone(e)),)* }
@@ -80,6 +82,7 @@ fn derived(
             "PartialEq" => {
                 let bounds = bounded(quote!(#rt::PartialEq));
                 quote! {
+                    #[automatically_derived]
                     impl #rt::PartialEq for Event where #bounds {
                         fn eq(&self, other: &Self) -> #rt::bool {
                             #[allow(unreachable_patterns)]
@@ -90,11 +93,12 @@ fn derived(
             }
             "Eq" => {
                 let bounds = bounded(quote!(#rt::Eq));
-                quote!(impl #rt::Eq for Event where #bounds {})
+                quote!(#[automatically_derived] impl #rt::Eq for Event where #bounds {})
             }
             "Hash" => {
                 let bounds = bounded(quote!(#rt::Hash));
                 quote! {
+                    #[automatically_derived]
                     impl #rt::Hash for Event where #bounds {
                         fn hash<__H: #rt::Hasher>(&self, state: &mut __H) {
                             #rt::Hash::hash(&self.index(), state);
@@ -109,7 +113,7 @@ fn derived(
             }
             _ => continue,
         };
-        out.extend(quote!(#[automatically_derived] #body));
+        out.extend(body);
     }
     let mut attrs = TokenStream::new();
     if !serde_derives.is_empty() {
@@ -178,6 +182,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #(#variant_docs #variants(#types),)*
         }
 
+        #[automatically_derived]
         impl Event {
             /// The event's name: its type's name.
             #[must_use]
@@ -196,6 +201,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #rt::FlowEvent for Event
         where
             for<'__x> Event: #rt::Send + #rt::Sync,
@@ -209,12 +215,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             }
         }
 
-        #(
-            impl #rt::From<#types> for Event {
-                fn from(event: #types) -> Self {
-                    Self::#variants(event)
-                }
-            }
-        )*
+        #(#rt::from_variant!(Event::#variants(#types));)*
     }
 }

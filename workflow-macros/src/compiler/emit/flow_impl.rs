@@ -34,9 +34,11 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let decisions = super::decisions::emit(flow);
     quote! {
         #marker_doc
-        #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
+        #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default)]
+        #[derive(#rt::PartialEq, #rt::Eq, #rt::Hash)]
         #vis struct Flow;
 
+        #[automatically_derived]
         impl #rt::Workflow for Flow
         where
             #thread_safe
@@ -47,6 +49,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #decisions
         }
 
+        #[automatically_derived]
         impl<__A: Activities> #rt::Dispatch<__A> for Flow
         where
             #thread_safe
@@ -72,7 +75,6 @@ fn run_transition(flow: &Flow) -> TokenStream {
         .enumerate()
         .filter(|(_, transition)| transition.has_activity())
         .flat_map(|(index, transition)| {
-            let method = &transition.name;
             let rt = &rt;
             transition.sources.iter().map(move |source| {
                 let state = &flow.states[source.state].name;
@@ -89,12 +91,9 @@ fn run_transition(flow: &Flow) -> TokenStream {
                     }
                     _ => (quote!(_), quote!()),
                 };
+                let call = super::transitions::call_in(transition, &from, &event_arg, &quote!(ctx));
                 quote! {
-                    (#index, State::#state(from), #event_pattern) =>
-                        <__A as Activities>::#method(acts, #from, #event_arg ctx)
-                            .await
-                            .map(State::from)
-                            .map_err(#rt::DispatchError::Activity),
+                    (#index, State::#state(from), #event_pattern) => #rt::dispatched(#call),
                 }
             })
         });
@@ -113,14 +112,7 @@ fn run_transition(flow: &Flow) -> TokenStream {
                     #(#arms)*
                     (_, state, event) => {
                         let _ = (acts, ctx);
-                        #rt::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
-                            step: match DEFINITION.transitions().get(transition) {
-                                #rt::Some(t) => t.name(),
-                                #rt::None => "?",
-                            },
-                            state: state.name(),
-                            event: event.map(Event::name),
-                        }))
+                        #rt::Err(#rt::DispatchError::Mismatch(#rt::mismatch::<Self>(transition, state, event)))
                     }
                 }
             }
@@ -136,9 +128,7 @@ fn run_undo(flow: &Flow) -> TokenStream {
         let state = &flow.states[undo.state].name;
         quote! {
             (#index, State::#state(state)) =>
-                <__A as Activities>::#method(acts, state, ctx)
-                    .await
-                    .map_err(#rt::DispatchError::Activity),
+                #rt::dispatched(<__A as Activities>::#method(acts, state, ctx).await),
         }
     });
     quote! {
@@ -155,14 +145,7 @@ fn run_undo(flow: &Flow) -> TokenStream {
                     #(#arms)*
                     (_, state) => {
                         let _ = (acts, ctx);
-                        #rt::Err(#rt::DispatchError::Mismatch(#rt::Mismatch {
-                            step: match DEFINITION.undos().get(undo) {
-                                #rt::Some(u) => u.name(),
-                                #rt::None => "?",
-                            },
-                            state: state.name(),
-                            event: #rt::None,
-                        }))
+                        #rt::undo_mismatch(DEFINITION.undos(), undo, state.name())
                     }
                 }
             }

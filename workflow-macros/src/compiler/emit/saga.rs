@@ -33,6 +33,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 .iter()
                 .map(|&t| method(flow, &flow.transitions[t], index));
             quote! {
+                #[automatically_derived]
                 impl<__C> Saga<#name, __C> {
                     #(#methods)*
                 }
@@ -51,12 +52,14 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             chain: __C,
         }
 
+        #[automatically_derived]
         impl<__S: #rt::Debug, __C> #rt::Debug for Saga<__S, __C> {
             fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
                 f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
             }
         }
 
+        #[automatically_derived]
         impl<__S> Saga<__S> {
             /// Starts a saga in `state`, with nothing to undo.
             #vis const fn start(state: __S) -> Self {
@@ -64,6 +67,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl<__S, __C> Saga<__S, __C> {
             /// The current state.
             #vis const fn state(&self) -> &__S {
@@ -120,6 +124,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #targets(Saga<#targets, __C>),)*
         }
 
+        #[automatically_derived]
         impl<__C> #rt::Debug for #saga_outcome<__C>
         where
             #(for<'__x> #targets: #rt::Debug,)*
@@ -188,30 +193,20 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
     let error = quote!(<__A as Activities>::Error);
     let call = super::transitions::call(transition, &from, &event_arg);
     let (landed_type, land) = landing(flow, transition, source);
-    let (returns, on_success) = if transition.compensate {
+    let (returns, settle) = if transition.compensate {
         (
             quote!((#landed_type, #rt::Report<#error>)),
             quote! {
-                let mut report = #rt::Report::new();
-                // Boxed: the saga's future need not carry the whole chain's unwinding.
-                let unwound = #rt::Box::pin(self.chain.unwind(acts, self.state, &mut report)).await;
-                match (unwound, report.take_undo_failure()) {
-                    (#rt::None, #rt::Some((step, error))) => {
-                        let _ = next;
-                        #rt::Err(#rt::Aborted { step, error, input: #rt::None, report })
-                    }
-                    _ => {
-                        let chain = #rt::Empty;
-                        #rt::Ok((#land, report))
-                    }
-                }
+                let (next, report) = #rt::saga_compensate(acts, #text, self.state, self.chain, result).await?;
+                let chain = #rt::Empty;
+                #rt::Ok((#land, report))
             },
         )
     } else {
         (
             landed_type,
             quote! {
-                let chain = #rt::Link::new(steps::#unit, self.state, self.chain);
+                let (next, chain) = #rt::saga_advance(acts, steps::#unit, #text, self.state, self.chain, result).await?;
                 #rt::Ok(#land)
             },
         )
@@ -223,8 +218,8 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         ""
     };
     let method_doc = doc(&format!(
-        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\n\
-         # Errors\n\n\
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\
+         # Errors\n\
          If the activity fails, the chain is unwound and the failure names `{text}`, carries \
          the error and the report, and gives back the state the saga started from if every \
          undo succeeded.",
@@ -241,17 +236,7 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
             __C: #rt::Chain<__A, #name, #error>,
         {
             let result: #rt::Result<_, #error> = #call;
-            match result {
-                #rt::Ok(next) => {
-                    #on_success
-                }
-                #rt::Err(error) => {
-                    let mut report = #rt::Report::new();
-                    // The cold path is boxed, so the forward future does not carry it.
-                    let input = #rt::Box::pin(self.chain.unwind(acts, self.state, &mut report)).await;
-                    #rt::Err(#rt::Aborted { step: #text, error, input, report })
-                }
-            }
+            #settle
         }
     }
 }

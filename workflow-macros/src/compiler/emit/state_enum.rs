@@ -23,27 +23,9 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
         .iter()
         .map(|&i| flow.states[i].kind == StateKind::Final);
     let indices = states.iter().copied();
-    let conversions = names.iter().zip(&texts).map(|(name, text)| {
-        quote! {
-            impl #rt::From<#name> for State {
-                fn from(state: #name) -> Self {
-                    Self::#name(state)
-                }
-            }
-
-            impl #rt::TryFrom<State> for #name {
-                type Error = #rt::WrongState<State>;
-
-                #[allow(unreachable_patterns)]
-                fn try_from(state: State) -> #rt::Result<Self, Self::Error> {
-                    match state {
-                        State::#name(state) => #rt::Ok(state),
-                        other => #rt::Err(#rt::WrongState::new(#text, other.name(), other)),
-                    }
-                }
-            }
-        }
-    });
+    let conversions = names
+        .iter()
+        .map(|name| quote!(#rt::state_conversions!(#name);));
     quote! {
         #(#flow_attrs)*
         #enum_doc
@@ -53,6 +35,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             #(#variant_docs #names(#names),)*
         }
 
+        #[automatically_derived]
         impl State {
             /// The state's name, as declared in the flow.
             #[must_use]
@@ -79,6 +62,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #rt::FlowState for State
         where
             for<'__x> State: #rt::Send + #rt::Sync,

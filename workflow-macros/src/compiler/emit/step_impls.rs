@@ -78,18 +78,14 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
     let injections = sources.iter().map(|source| {
         let bounds = thread_safe(&[quote!(#source), quote!(#owned)]);
         quote! {
-            impl #rt::From<#source> for #owned {
-                fn from(state: #source) -> Self {
-                    Self::#source(state)
-                }
-            }
+            #rt::from_variant!(#owned::#source(#source));
 
+            #[automatically_derived]
             impl #rt::Continue<#owned> for #source
             where
                 #bounds
             {
-                type Exit = #rt::Infallible;
-                type Then<__T: #rt::Send> = __T;
+                #rt::continue_always!();
 
                 fn split(self) -> #rt::Result<#owned, #rt::Infallible> {
                     #rt::Ok(#owned::#source(self))
@@ -100,18 +96,6 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
                         #[allow(unreachable_patterns)]
                         other => #rt::Err(other),
                     }
-                }
-                fn rejoin_exit(exit: #rt::Infallible) -> Self {
-                    match exit {}
-                }
-                fn proceed<__T: #rt::Send>(out: __T) -> __T {
-                    out
-                }
-                fn exit<__T: #rt::Send>(exit: #rt::Infallible) -> __T {
-                    match exit {}
-                }
-                fn unjoin<__T: #rt::Send>(then: __T) -> #rt::Result<__T, #rt::Infallible> {
-                    #rt::Ok(then)
                 }
             }
         }
@@ -125,6 +109,7 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #sources(#sources),)*
         }
 
+        #[automatically_derived]
         impl #owned {
             /// The name of the state it starts from.
             #[must_use]
@@ -163,14 +148,16 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
     };
     let MemoParts {
         memo,
-        keep,
+        ran,
         run_undo,
+        memo_param,
         skip,
         into_input,
-    } = memo_parts(flow, transition, &input);
+    } = memo_parts(flow, transition, &input, &text);
     let bounds = thread_safe(&[input.clone(), output.clone()]);
     let call = super::transitions::call(transition, &from, &event_arg);
     quote! {
+        #[automatically_derived]
         impl #rt::Arrow for steps::#unit
         where
             #bounds
@@ -179,6 +166,7 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
             type Out = #output;
         }
 
+        #[automatically_derived]
         impl<__A: Activities> #rt::Step<__A> for steps::#unit
         where
             #bounds
@@ -193,13 +181,7 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
             ) -> #rt::Result<(#output, Self::Memo), #rt::Aborted<#input, Self::Error>> {
                 let _ = acts;
                 let result: #rt::Result<#output, Self::Error> = #call;
-                match result {
-                    #rt::Ok(out) => {
-                        let memo = #keep;
-                        #rt::Ok((out, memo))
-                    }
-                    #rt::Err(error) => #rt::Err(#rt::Aborted::new(#text, error, #rt::Some(input))),
-                }
+                #ran
             }
 
             async fn undo(
@@ -209,15 +191,10 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
                 memo: Self::Memo,
                 report: &mut #rt::Report<Self::Error>,
             ) -> #rt::Option<#input> {
-                if #run_undo {
-                    #rt::Some(#into_input)
-                } else {
-                    #rt::None
-                }
+                #run_undo.then(|| #into_input)
             }
 
-            fn skip(&self, memo: Self::Memo, report: &mut #rt::Report<Self::Error>) {
-                let _ = &memo;
+            fn skip(&self, #memo_param: Self::Memo, report: &mut #rt::Report<Self::Error>) {
                 #skip
             }
         }
@@ -228,17 +205,19 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
 struct MemoParts {
     /// The memo type.
     memo: TokenStream,
-    /// The expression building the memo from `input` and `out`.
-    keep: TokenStream,
+    /// The expression settling `result`, keeping the memo from `input` and the output.
+    ran: TokenStream,
     /// The expression undoing `output`, `true` when it succeeded.
     run_undo: TokenStream,
-    /// The statements recording `memo`'s undo as skipped.
+    /// The pattern `skip` binds its memo to.
+    memo_param: TokenStream,
+    /// The statement recording `memo`'s undo as skipped.
     skip: TokenStream,
     /// The expression giving the input back from `memo`.
     into_input: TokenStream,
 }
 
-fn memo_parts(flow: &Flow, transition: &Transition, input: &TokenStream) -> MemoParts {
+fn memo_parts(flow: &Flow, transition: &Transition, input: &TokenStream, text: &str) -> MemoParts {
     let rt = rt();
     let targets: Vec<_> = transition
         .targets
@@ -247,48 +226,32 @@ fn memo_parts(flow: &Flow, transition: &Transition, input: &TokenStream) -> Memo
         .collect();
     // One target: the memo is the input, and the undo is known statically. Several: the memo
     // also keeps which target the transition landed in.
-    let (memo, keep, run_undo, skip) = if let [target] = targets.as_slice() {
-        (
-            input.clone(),
-            quote!(input),
-            quote!(#rt::undo_landing::<__A, #target, Self>(self, acts, &output, report).await),
-            quote! {
-                if let #rt::Some(name) = <Self as #rt::Undo<__A, #target>>::NAME {
-                    report.skipped(name);
-                }
-            },
-        )
-    } else {
-        let outcome = transition.outcome_type();
-        let positions: Vec<u8> = (0..targets.len())
-            .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
-            .collect();
-        (
-            quote!(#rt::Landed<#input>),
-            quote!(#rt::Landed::new(input, match &out { #(#outcome::#targets(_) => #positions,)* })),
-            quote!(match &output { #(#outcome::#targets(state) => #rt::undo_landing::<__A, #targets, Self>(self, acts, state, report).await,)* }),
-            quote! {
-                let name = match memo.target() {
-                    #(#positions => <Self as #rt::Undo<__A, #targets>>::NAME,)*
-                    _ => #rt::None,
-                };
-                if let #rt::Some(name) = name {
-                    report.skipped(name);
-                }
-            },
-        )
-    };
-    let into_input = if targets.len() == 1 {
-        quote!(memo)
-    } else {
-        quote!(memo.into_input())
-    };
+    if let [target] = targets.as_slice() {
+        return MemoParts {
+            memo: input.clone(),
+            ran: quote!(#rt::ran(result, input, #text)),
+            run_undo: quote!(#rt::undo_landing::<__A, #target, Self>(self, acts, &output, report).await),
+            memo_param: quote!(_),
+            skip: quote!(#rt::skip_landing::<__A, #target, Self>(report)),
+            into_input: quote!(memo),
+        };
+    }
+    let outcome = transition.outcome_type();
+    let positions: Vec<u8> = (0..targets.len())
+        .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
+        .collect();
     MemoParts {
-        memo,
-        keep,
-        run_undo,
-        skip,
-        into_input,
+        memo: quote!(#rt::Landed<#input>),
+        ran: quote!(#rt::ran_landed(result, input, #text, |out| match out { #(#outcome::#targets(_) => #positions,)* })),
+        run_undo: quote!((match &output { #(#outcome::#targets(state) => #rt::undo_landing::<__A, #targets, Self>(self, acts, state, report).await,)* })),
+        memo_param: quote!(memo),
+        skip: quote! {
+            #rt::skip_named(report, match memo.target() {
+                #(#positions => <Self as #rt::Undo<__A, #targets>>::NAME,)*
+                _ => #rt::None,
+            })
+        },
+        into_input: quote!(memo.into_input()),
     }
 }
 
@@ -301,39 +264,24 @@ fn undos(flow: &Flow, transition: &Transition) -> TokenStream {
         .iter()
         .map(|target| {
             let state = &flow.states[target.state].name;
-            let bounds = thread_safe(&[quote!(#state)]);
-            let (name, body) = match target.undo {
-                Some(undo) => {
-                    let method = &flow.undos[undo].name;
-                    let text = method.to_string();
-                    (
-                        quote!(#rt::Some(#text)),
-                        quote! {
-                            async fn undo(&self, acts: &__A, landed: &#state) -> #rt::Result<(), Self::Error> {
-                                static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-                                <__A as Activities>::#method(acts, landed, &__CTX).await
-                            }
-                        },
-                    )
-                }
-                None => (
-                    quote!(#rt::None),
-                    quote! {
-                        async fn undo(&self, _: &__A, _: &#state) -> #rt::Result<(), Self::Error> {
-                            #rt::Ok(())
-                        }
-                    },
-                ),
+            let Some(undo) = target.undo else {
+                return quote!(#rt::no_undo!(Activities, steps::#unit, #state););
             };
+            let bounds = thread_safe(&[quote!(#state)]);
+            let method = &flow.undos[undo].name;
+            let text = method.to_string();
             quote! {
+                #[automatically_derived]
                 impl<__A: Activities> #rt::Undo<__A, #state> for steps::#unit
                 where
                     #bounds
                 {
                     type Error = <__A as Activities>::Error;
-                    const NAME: #rt::Option<&'static #rt::str> = #name;
+                    const NAME: #rt::Option<&'static #rt::str> = #rt::Some(#text);
 
-                    #body
+                    async fn undo(&self, acts: &__A, landed: &#state) -> #rt::Result<(), Self::Error> {
+                        <__A as Activities>::#method(acts, landed, #rt::local_ctx!(#text)).await
+                    }
                 }
             }
         })
@@ -373,12 +321,12 @@ fn continue_outcome(flow: &Flow, transition: &Transition) -> TokenStream {
             )
         };
         items.extend(quote! {
+            #[automatically_derived]
             impl #rt::Continue<#target> for #outcome
             where
                 #bounds
             {
-                type Exit = #exit;
-                type Then<__T: #rt::Send> = #rt::Either<__T, #exit>;
+                #rt::continue_or_exit!(#exit);
 
                 fn split(self) -> #rt::Result<#target, #exit> {
                     match self {
@@ -391,18 +339,6 @@ fn continue_outcome(flow: &Flow, transition: &Transition) -> TokenStream {
                 }
                 fn rejoin_exit(exit: #exit) -> Self {
                     #rejoin_exit
-                }
-                fn proceed<__T: #rt::Send>(out: __T) -> #rt::Either<__T, #exit> {
-                    #rt::Either::Left(out)
-                }
-                fn exit<__T: #rt::Send>(exit: #exit) -> #rt::Either<__T, #exit> {
-                    #rt::Either::Right(exit)
-                }
-                fn unjoin<__T: #rt::Send>(then: #rt::Either<__T, #exit>) -> #rt::Result<__T, #exit> {
-                    match then {
-                        #rt::Either::Left(out) => #rt::Ok(out),
-                        #rt::Either::Right(exit) => #rt::Err(exit),
-                    }
                 }
             }
         });
@@ -424,6 +360,7 @@ fn continue_into_either(
     let rt = rt();
     let bounds = thread_safe(typed);
     quote! {
+        #[automatically_derived]
         impl #rt::From<#outcome> for #rt::Either<#left, #right> {
             fn from(outcome: #outcome) -> Self {
                 match outcome {
@@ -433,12 +370,12 @@ fn continue_into_either(
             }
         }
 
+        #[automatically_derived]
         impl #rt::Continue<#rt::Either<#left, #right>> for #outcome
         where
             #bounds
         {
-            type Exit = #rt::Infallible;
-            type Then<__T: #rt::Send> = __T;
+            #rt::continue_always!();
 
             fn split(self) -> #rt::Result<#rt::Either<#left, #right>, #rt::Infallible> {
                 #rt::Ok(self.into())
@@ -448,18 +385,6 @@ fn continue_into_either(
                     #rt::Either::Left(state) => #outcome::#left(state),
                     #rt::Either::Right(state) => #outcome::#right(state),
                 })
-            }
-            fn rejoin_exit(exit: #rt::Infallible) -> Self {
-                match exit {}
-            }
-            fn proceed<__T: #rt::Send>(out: __T) -> __T {
-                out
-            }
-            fn exit<__T: #rt::Send>(exit: #rt::Infallible) -> __T {
-                match exit {}
-            }
-            fn unjoin<__T: #rt::Send>(then: __T) -> #rt::Result<__T, #rt::Infallible> {
-                #rt::Ok(then)
             }
         }
     }

@@ -27,6 +27,21 @@ pub(crate) fn call(
     event: &TokenStream,
 ) -> TokenStream {
     let rt = rt();
+    if transition.guard.is_some() {
+        return call_in(transition, from, event, &TokenStream::new());
+    }
+    let text = transition.name.to_string();
+    call_in(transition, from, event, &quote!(#rt::local_ctx!(#text)))
+}
+
+/// [`call`], with the activity's context `ctx` given.
+pub(crate) fn call_in(
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+    ctx: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
     if let Some(guard) = &transition.guard {
         let choose = &guard.choose;
         let call =
@@ -34,11 +49,7 @@ pub(crate) fn call(
         return quote!(#rt::Ok(#call));
     }
     let method = &transition.name;
-    let text = method.to_string();
-    quote!({
-        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-        <__A as Activities>::#method(acts, #from, #event &__CTX).await
-    })
+    quote!(<__A as Activities>::#method(acts, #from, #event #ctx).await)
 }
 
 /// What the transition produces: `Reserved`, or `ReserveTo` for several targets.
@@ -69,8 +80,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
 /// flow's module. The constants live in the value namespace, so a transition may share its
 /// name with a state (`open: Closed -> Open`): states are braced structs, types only.
 fn steps(flow: &Flow) -> TokenStream {
-    // One module deeper than the flow's module, which imports the runtime as `__wf`.
-    let rt = quote!(super::__wf);
     let vis = &flow.item_vis;
     let nested = &flow.nested_vis;
     let module_doc = doc(&format!(
@@ -86,10 +95,15 @@ fn steps(flow: &Flow) -> TokenStream {
     ));
     let types = flow.transitions.iter().map(|transition| {
         let unit = transition.unit_type();
-        let text = doc(&format!("The type of the `{}` transition (`{}`).", transition.name, transition.arrow()));
+        let text = doc(&format!(
+            "The type of the `{}` transition (`{}`).",
+            transition.name,
+            transition.arrow()
+        ));
         quote! {
             #text
-            #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default, #rt::PartialEq, #rt::Eq, #rt::Hash)]
+            #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
+            #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
             #nested struct #unit;
         }
     });
@@ -109,6 +123,8 @@ fn steps(flow: &Flow) -> TokenStream {
     quote! {
         #module_doc
         #vis mod steps {
+            // The module's own import of the runtime: its items are only the unit types.
+            use ::workflow_core::__private as __wf;
             #(#types)*
         }
 
@@ -145,6 +161,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #targets(#targets),)*
         }
 
+        #[automatically_derived]
         impl #outcome {
             /// The name of the state it landed in.
             #[must_use]
@@ -155,6 +172,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
+        #[automatically_derived]
         impl #rt::From<#outcome> for State {
             fn from(outcome: #outcome) -> Self {
                 match outcome {
@@ -163,13 +181,7 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
-        #(
-            impl #rt::From<#targets> for #outcome {
-                fn from(state: #targets) -> Self {
-                    Self::#targets(state)
-                }
-            }
-        )*
+        #(#rt::from_variant!(#outcome::#targets(#targets));)*
     }
 }
 
@@ -201,12 +213,14 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #sources(&'a #sources),)*
         }
 
+        #[automatically_derived]
         impl #rt::Debug for #input<'_> {
             fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
                 f.debug_tuple(self.name()).finish_non_exhaustive()
             }
         }
 
+        #[automatically_derived]
         impl #input<'_> {
             /// The name of the state it starts from.
             #[must_use]
@@ -217,12 +231,6 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
-        #(
-            impl<'a> #rt::From<&'a #sources> for #input<'a> {
-                fn from(state: &'a #sources) -> Self {
-                    Self::#sources(state)
-                }
-            }
-        )*
+        #(#rt::from_variant!(#input<'a>::#sources(&#sources));)*
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                     }
                     _ => (quote!(), quote!(), ""),
                 };
+                let call = super::transitions::call(transition, &from, &event_arg);
                 if let Some(guard) = &transition.guard {
                     let choose = guard.choose.to_token_stream().to_string().replace(' ', "");
                     let method_doc = doc(&format!(
@@ -43,23 +44,19 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                         transition.arrow(),
                         flow.states[index].name,
                     ));
-                    let call = super::transitions::call(transition, &from, &event_arg);
                     return quote! {
                         #method_doc
                         #[must_use]
                         #vis fn #method(self, #event_param) -> #output {
                             let result: #rt::Result<#output, #rt::Infallible> = #call;
-                            match result {
-                                #rt::Ok(next) => next,
-                                #rt::Err(never) => match never {},
-                            }
+                            #rt::chosen(result)
                         }
                     };
                 }
                 let method_doc = doc(&format!(
                     "Takes transition `{text}` (`{}`) from `{}`{event_doc}: one attempt of the `{text}` activity, \
-                     outside any driver (retry and timeout policies are the driver's).\n\n\
-                     # Errors\n\nIf the activity fails, the `{}` state comes back inside `Failed` with the error.",
+                     outside any driver (retry and timeout policies are the driver's).\n\
+                     # Errors\nIf the activity fails, the `{}` state comes back inside `Failed` with the error.",
                     transition.arrow(),
                     flow.states[index].name,
                     flow.states[index].name,
@@ -71,16 +68,13 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                         acts: &__A,
                         #event_param
                     ) -> #rt::Result<#output, #rt::Failed<#name, <__A as Activities>::Error>> {
-                        static __CTX: #rt::StepCtx = #rt::StepCtx::local(#text);
-                        let result = <__A as Activities>::#method(acts, #from, #event_arg &__CTX).await;
-                        match result {
-                            #rt::Ok(next) => #rt::Ok(next),
-                            #rt::Err(error) => #rt::Err(#rt::Failed::new(self, error)),
-                        }
+                        let result = #call;
+                        result.map_err(|error| #rt::Failed::new(self, error))
                     }
                 }
             });
             quote! {
+                #[automatically_derived]
                 impl #name {
                     #(#methods)*
                 }

@@ -1,0 +1,313 @@
+//! The flow-independent parts of what `workflow!` generates: generic functions and macros the expansion calls in a few tokens instead of writing them out per flow.
+
+use core::convert::Infallible;
+
+use crate::undo::{Chain, Landed, Link, Undo};
+use crate::workflow::{DispatchError, Mismatch};
+use crate::{Aborted, Report};
+
+/// One attempt of a step, settled: its output with the input kept as the memo, or the
+/// failure of `step` with the input back.
+///
+/// # Errors
+///
+/// The step's failure, when the activity failed.
+pub fn ran<In, Out, E>(
+    result: Result<Out, E>,
+    input: In,
+    step: &'static str,
+) -> Result<(Out, In), Aborted<In, E>> {
+    match result {
+        Ok(out) => Ok((out, input)),
+        Err(error) => Err(Aborted::new(step, error, Some(input))),
+    }
+}
+
+/// [`ran`], for a step with several targets: the memo also keeps which `target` the output
+/// landed in.
+///
+/// # Errors
+///
+/// The step's failure, when the activity failed.
+pub fn ran_landed<In, Out, E>(
+    result: Result<Out, E>,
+    input: In,
+    step: &'static str,
+    target: fn(&Out) -> u8,
+) -> Result<(Out, Landed<In>), Aborted<In, E>> {
+    ran(result, input, step).map(|(out, input)| {
+        let landed = Landed::new(input, target(&out));
+        (out, landed)
+    })
+}
+
+/// Records the undo of landing in `S` as skipped, if the landing has one.
+pub fn skip_landing<Cx: ?Sized, S, U: Undo<Cx, S>>(report: &mut Report<U::Error>) {
+    skip_named(report, U::NAME);
+}
+
+/// Records the undo `name` as skipped, if there is one.
+pub fn skip_named<E>(report: &mut Report<E>, name: Option<&'static str>) {
+    if let Some(name) = name {
+        report.skipped(name);
+    }
+}
+
+/// The outcome of a guard, which cannot fail.
+pub fn chosen<T>(result: Result<T, Infallible>) -> T {
+    match result {
+        Ok(next) => next,
+        Err(never) => match never {},
+    }
+}
+
+/// A transition's outcome as a driver sees it: the flow's state, or the activity's error.
+///
+/// # Errors
+///
+/// The activity's error, when it failed.
+pub fn dispatched<S, T: Into<S>, E>(result: Result<T, E>) -> Result<S, DispatchError<E>> {
+    result.map(Into::into).map_err(DispatchError::Activity)
+}
+
+/// What a driver gets when the undo it asked for does not apply: `undo` is not one of the
+/// flow's `undos`, or not of `state`.
+///
+/// # Errors
+///
+/// Always: the mismatch, naming the undo and the state.
+pub fn undo_mismatch<E>(
+    undos: &[crate::UndoDef],
+    undo: usize,
+    state: &'static str,
+) -> Result<(), DispatchError<E>> {
+    Err(DispatchError::Mismatch(Mismatch {
+        step: undos.get(undo).map_or("?", crate::UndoDef::name),
+        state,
+        event: None,
+    }))
+}
+
+/// One step of a typed saga once its activity ran: on success, the output and the chain
+/// grown by `step`'s link; on failure, the chain unwound.
+///
+/// # Errors
+///
+/// The failure of `name`, with the report of the unwinding.
+pub async fn saga_advance<Cx, S, C, U, N, E>(
+    cx: &Cx,
+    step: U,
+    name: &'static str,
+    state: S,
+    chain: C,
+    result: Result<N, E>,
+) -> Result<(N, Link<U, S, C>), Aborted<C::Start, E>>
+where
+    Cx: ?Sized,
+    C: Chain<Cx, S, E>,
+{
+    match result {
+        Ok(next) => Ok((next, Link::new(step, state, chain))),
+        Err(error) => Err(saga_unwind(cx, name, error, state, chain).await),
+    }
+}
+
+/// A compensating step of a typed saga once its activity ran: on success, every undo of the
+/// chain runs, newest first, and the output comes with their report; on failure, the chain
+/// is unwound.
+///
+/// # Errors
+///
+/// The failure of `name`, or of the first undo that failed after it succeeded.
+pub async fn saga_compensate<Cx, S, C, N, E>(
+    cx: &Cx,
+    name: &'static str,
+    state: S,
+    chain: C,
+    result: Result<N, E>,
+) -> Result<(N, Report<E>), Aborted<C::Start, E>>
+where
+    Cx: ?Sized,
+    C: Chain<Cx, S, E>,
+{
+    let next = match result {
+        Ok(next) => next,
+        Err(error) => return Err(saga_unwind(cx, name, error, state, chain).await),
+    };
+    let mut report = Report::new();
+    // Boxed: the saga's future need not carry the whole chain's unwinding.
+    let unwound = Box::pin(chain.unwind(cx, state, &mut report)).await;
+    match (unwound, report.take_undo_failure()) {
+        (None, Some((step, error))) => Err(Aborted {
+            step,
+            error,
+            input: None,
+            report,
+        }),
+        _ => Ok((next, report)),
+    }
+}
+
+/// The failure of saga step `name` with `error`: the chain unwound from `state`.
+async fn saga_unwind<Cx, S, C, E>(
+    cx: &Cx,
+    name: &'static str,
+    error: E,
+    state: S,
+    chain: C,
+) -> Aborted<C::Start, E>
+where
+    Cx: ?Sized,
+    C: Chain<Cx, S, E>,
+{
+    let mut report = Report::new();
+    // The cold path is boxed, so the forward future does not carry it.
+    let input = Box::pin(chain.unwind(cx, state, &mut report)).await;
+    Aborted {
+        step: name,
+        error,
+        input,
+        report,
+    }
+}
+
+/// The items of a `Continue` impl whose output always continues (`Exit` is `Infallible`):
+/// everything but `split` and `rejoin`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __continue_always {
+    () => {
+        type Exit = $crate::__private::Infallible;
+        type Then<__T: $crate::__private::Send> = __T;
+
+        fn rejoin_exit(exit: $crate::__private::Infallible) -> Self {
+            match exit {}
+        }
+        fn proceed<__T: $crate::__private::Send>(out: __T) -> __T {
+            out
+        }
+        fn exit<__T: $crate::__private::Send>(exit: $crate::__private::Infallible) -> __T {
+            match exit {}
+        }
+        fn unjoin<__T: $crate::__private::Send>(
+            then: __T,
+        ) -> $crate::__private::Result<__T, $crate::__private::Infallible> {
+            $crate::__private::Ok(then)
+        }
+    };
+}
+
+/// The items of a `Continue` impl whose other branches exit as `$exit`, composing into an
+/// `Either`: everything but `split`, `rejoin` and `rejoin_exit`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __continue_or_exit {
+    ($exit:ty) => {
+        type Exit = $exit;
+        type Then<__T: $crate::__private::Send> = $crate::__private::Either<__T, $exit>;
+
+        fn proceed<__T: $crate::__private::Send>(
+            out: __T,
+        ) -> $crate::__private::Either<__T, $exit> {
+            $crate::__private::Either::Left(out)
+        }
+        fn exit<__T: $crate::__private::Send>(
+            exit: $exit,
+        ) -> $crate::__private::Either<__T, $exit> {
+            $crate::__private::Either::Right(exit)
+        }
+        fn unjoin<__T: $crate::__private::Send>(
+            then: $crate::__private::Either<__T, $exit>,
+        ) -> $crate::__private::Result<__T, $exit> {
+            match then {
+                $crate::__private::Either::Left(out) => $crate::__private::Ok(out),
+                $crate::__private::Either::Right(exit) => $crate::__private::Err(exit),
+            }
+        }
+    };
+}
+
+/// The context of an activity called outside any driver, named `$name`: a `&'static StepCtx`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __local_ctx {
+    ($name:literal) => {{
+        static __CTX: $crate::StepCtx = $crate::StepCtx::local($name);
+        &__CTX
+    }};
+}
+
+/// `From` a variant's payload into an enum of the flow: `State::Placed(Placed)`, or, for an
+/// enum of borrowed sources, `CancelFrom<'a>::Placed(&Placed)`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __from_variant {
+    ($enum:ident :: $variant:ident ($ty:ty)) => {
+        #[automatically_derived]
+        impl $crate::__private::From<$ty> for $enum {
+            fn from(value: $ty) -> Self {
+                Self::$variant(value)
+            }
+        }
+    };
+    ($enum:ident <$a:lifetime> :: $variant:ident (& $ty:ty)) => {
+        #[automatically_derived]
+        impl<$a> $crate::__private::From<&$a $ty> for $enum<$a> {
+            fn from(value: &$a $ty) -> Self {
+                Self::$variant(value)
+            }
+        }
+    };
+}
+
+/// A state into the flow's `State` enum with `From`, and back with `TryFrom`, which gives
+/// the other states back inside `WrongState`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __state_conversions {
+    ($state:ident) => {
+        $crate::__from_variant!(State::$state($state));
+
+        #[automatically_derived]
+        impl $crate::__private::TryFrom<State> for $state {
+            type Error = $crate::__private::WrongState<State>;
+
+            #[allow(unreachable_patterns)]
+            fn try_from(state: State) -> $crate::__private::Result<Self, Self::Error> {
+                match state {
+                    State::$state(state) => $crate::__private::Ok(state),
+                    other => $crate::__private::Err($crate::__private::WrongState::new(
+                        ::core::stringify!($state),
+                        other.name(),
+                        other,
+                    )),
+                }
+            }
+        }
+    };
+}
+
+/// `Undo` of landing in `$state` for a transition with no undo there: nothing to do.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __no_undo {
+    ($activities:ident, $step:ty, $state:ty) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Undo<__A, $state> for $step
+        where
+            for<'__x> $state: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            const NAME: $crate::__private::Option<&'static $crate::__private::str> =
+                $crate::__private::None;
+
+            async fn undo(
+                &self,
+                _: &__A,
+                _: &$state,
+            ) -> $crate::__private::Result<(), Self::Error> {
+                $crate::__private::Ok(())
+            }
+        }
+    };
+}
