@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::store::RecordKind;
+use workflow_core::store::SqliteStore;
 use workflow_core::testing::{CallLog, Fault};
 
 workflow! {
@@ -24,6 +25,62 @@ workflow! {
 }
 
 use shipping::{Express, Freight, Packed, RouteTo, Shipped};
+
+workflow! {
+    /// The same flow with the choice made by an activity, to compare what each writes.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub ShippingByActivity {
+        initial Packed  { parcel: String, grams: u32, domestic: bool }
+        state   Express { parcel: String }
+        state   Freight { parcel: String, grams: u32 }
+        final   Shipped { parcel: String, carrier: String }
+
+        route:        Packed -> Express | Freight;
+        send_express: Express -> Shipped;
+        send_freight: Freight -> Shipped;
+    }
+}
+
+/// Routes with an activity, as the guard does.
+#[derive(Debug, Default)]
+pub struct Router;
+
+impl shipping_by_activity::Activities for Router {
+    type Error = Fault;
+
+    async fn route(
+        &self,
+        from: &shipping_by_activity::Packed,
+        _: &StepCtx,
+    ) -> Result<shipping_by_activity::RouteTo, Fault> {
+        Ok(shipping_by_activity::Express {
+            parcel: from.parcel.clone(),
+        }
+        .into())
+    }
+
+    async fn send_express(
+        &self,
+        from: &shipping_by_activity::Express,
+        _: &StepCtx,
+    ) -> Result<shipping_by_activity::Shipped, Fault> {
+        Ok(shipping_by_activity::Shipped {
+            parcel: from.parcel.clone(),
+            carrier: "courier".into(),
+        })
+    }
+
+    async fn send_freight(
+        &self,
+        from: &shipping_by_activity::Freight,
+        _: &StepCtx,
+    ) -> Result<shipping_by_activity::Shipped, Fault> {
+        Ok(shipping_by_activity::Shipped {
+            parcel: from.parcel.clone(),
+            carrier: "freight".into(),
+        })
+    }
+}
 
 /// Express for a light parcel that stays in the country; freight for the rest.
 fn by_weight(packed: &Packed) -> RouteTo {
@@ -132,4 +189,45 @@ fn the_typestate_guard_is_a_plain_function_call() {
     let route = def.transition_index("route").unwrap();
     assert!(def.transitions()[route].is_guarded());
     assert!(shipping::MERMAID.contains("Packed --> Express: route [by_weight]"));
+}
+
+/// The writes to SQLite of one light parcel shipped, with the choice made by `route`.
+async fn sqlite_writes<W, A>(activities: A, initial: W::State) -> (u64, usize)
+where
+    W: workflow_core::runtime::Runnable<A>,
+    A: Send + Sync + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(dir.path().join("s10.db")).unwrap());
+    let runtime = Runtime::<W, A>::with_store(activities, store.clone());
+    let Ok(id) = runtime.start(initial).await else {
+        panic!("started")
+    };
+    let outcome = runtime.outcome(&id).await.unwrap();
+    assert!(matches!(outcome, Outcome::Completed(_)));
+    let records = runtime.history(&id).await.unwrap().len();
+    runtime.shutdown().await;
+    (store.stats().writes, records)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_guard_decision_writes_nothing_beyond_the_transitions_own_record() {
+    let guarded =
+        sqlite_writes::<shipping::Flow, _>(Carriers::default(), packed(1_500, true).into()).await;
+    let by_activity = sqlite_writes::<shipping_by_activity::Flow, _>(
+        Router,
+        shipping_by_activity::Packed {
+            parcel: "p".into(),
+            grams: 1_500,
+            domestic: true,
+        }
+        .into(),
+    )
+    .await;
+    // The instance's creation, the decision's record, the last step's record.
+    assert_eq!(guarded, (3, 3), "(writes, records)");
+    assert_eq!(
+        guarded, by_activity,
+        "(writes, records) with a guard and with an activity making the same choice"
+    );
 }

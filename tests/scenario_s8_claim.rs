@@ -49,7 +49,7 @@ fn to_review(from: &Filed, failure: Failure) -> ManualReview {
         amount: from.amount,
         step: failure.step().to_string(),
         attempts: failure.attempt(),
-        reason: failure.message().to_string(),
+        reason: failure.message,
     }
 }
 

@@ -43,7 +43,7 @@ workflow! {
 
 use membership::{Active, CancelFrom, Ended, Joined};
 
-const DAY: Duration = Duration::from_secs(24 * 3600);
+const DAY: Duration = Duration::from_hours(24);
 
 /// The charges made, as (member, price, day).
 #[derive(Debug, Clone, Default)]

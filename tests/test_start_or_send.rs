@@ -146,7 +146,7 @@ async fn a_client_without_a_host_creates_the_instance_with_its_event_for_any_hos
         .flow(tab::Flow, Till)
         .build();
     host.resume().await.unwrap();
-    let applied = tokio::time::timeout(std::time::Duration::from_secs(60), sent.delivery.applied());
+    let applied = tokio::time::timeout(std::time::Duration::from_mins(1), sent.delivery.applied());
     applied.await.expect("the host takes it").unwrap();
     let state = client.state(&InstanceId::new("table-9")).await.unwrap();
     assert_eq!(

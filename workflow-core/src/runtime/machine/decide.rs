@@ -135,7 +135,8 @@ impl<W: Durable> Machine<W> {
         fx: &mut Effects,
     ) {
         if Self::DEF.transitions()[transition].is_guarded() {
-            return self.decide(transition, event.map(|(event, _)| event), now_ms, fx);
+            let event = event.map(|(event, _)| event);
+            return self.decide(transition, event.as_ref(), now_ms, fx);
         }
         let key = self.key(Self::DEF.transitions()[transition].name());
         self.begin_step(transition, event, key, now_ms, fx);
@@ -147,15 +148,13 @@ impl<W: Durable> Machine<W> {
     fn decide(
         &mut self,
         transition: usize,
-        event: Option<W::Event>,
+        event: Option<&W::Event>,
         now_ms: u64,
         fx: &mut Effects,
     ) {
         self.work = None;
         let state = &self.state;
-        let decided = build::<W>(transition, 1, || {
-            W::decide(transition, state, event.as_ref())
-        });
+        let decided = build::<W>(transition, 1, || W::decide(transition, state, event));
         match decided {
             Ok((next, json)) => {
                 self.land(transition, How::Decided, next, json, now_ms, fx);
@@ -229,7 +228,7 @@ impl<W: Durable> Machine<W> {
         });
         match result {
             Ok((next, json)) => {
-                self.land(transition, How::Activity(number), next, json, now_ms, fx)
+                self.land(transition, How::Activity(number), next, json, now_ms, fx);
             }
             Err(failure) => self.step_failed(failure, now_ms, fx),
         }
