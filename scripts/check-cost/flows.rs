@@ -1,4 +1,5 @@
-//! Ten realistic flows and their domain types: the crate `scripts/check-cost.sh` checks,
+//! Ten realistic flows and their domain types, with a guard, a catch, a timer read from the
+//! state and an internal transition among them: the crate `scripts/check-cost.sh` checks,
 //! once as written and once with every `workflow!` replaced by its expansion.
 #![allow(dead_code)]
 
@@ -152,7 +153,7 @@ workflow! {
         final   Granted  { applicant: Customer, amount: Money, rate_bp: u32 }
         final   Declined { applicant: Customer, reasons: Vec<String> }
         run_checks: Applied -> Checked undo void_checks, timeout(5min);
-        decide: Checked -> Granted | Declined;
+        decide: Checked -> Granted | Declined, guard(by_score);
     }
 }
 
@@ -160,13 +161,14 @@ workflow! {
     /// Subscription renewal.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub Subscription {
-        initial Active    { customer: Customer, plan: String, renews_at: u64 }
+        initial Active    { customer: Customer, plan: String, period: std::time::Duration, price: Money }
         state   Renewing  { customer: Customer, plan: String, attempt: u32 }
         state   PastDue   { customer: Customer, plan: String, since: u64 }
         final   Renewed   { customer: Customer, plan: String, invoice: String }
         final   Lapsed    { customer: Customer }
         final   Cancelled { customer: Customer, reason: String }
-        renew: Active -> Renewing, after(30min);
+        renew: Active -> Renewing, after(period);
+        reprice: Active -> Active, on Money, internal;
         charge: Renewing -> Renewed | PastDue, retry(4, 1h..24h, jitter), timeout(1min);
         lapse: PastDue -> Lapsed, after(72h);
         pay_late: PastDue -> Renewed, on Approve;
@@ -186,7 +188,7 @@ workflow! {
         issue_label: Requested -> Awaiting undo void_label;
         receive: Awaiting -> Received, on Delivered;
         give_up: Awaiting -> Refused, after(720h);
-        inspect: Received -> Refunded | Refused, retry(3, 1s..10s);
+        inspect: Received -> Refunded | Refused, retry(3, 1s..10s), catch(Refused, refuse_on_failure);
     }
 }
 
@@ -219,5 +221,31 @@ workflow! {
         verify: Verifying -> Verified, on Approve;
         abandon: Verifying -> Abandoned, after(168h);
         create_workspace: Verified -> Onboarded undo delete_workspace, retry(3, 1s..10s);
+    }
+}
+
+/// Granted for a good enough credit score: a guard, no activity.
+fn by_score(checked: &loan::Checked) -> loan::DecideTo {
+    if checked.credit >= 600 {
+        loan::Granted {
+            applicant: checked.applicant.clone(),
+            amount: checked.amount.clone(),
+            rate_bp: 450,
+        }
+        .into()
+    } else {
+        loan::Declined {
+            applicant: checked.applicant.clone(),
+            reasons: vec!["credit".into()],
+        }
+        .into()
+    }
+}
+
+/// An inspection that failed for good refuses the refund, saying why.
+fn refuse_on_failure(from: &refund::Received, failure: workflow_core::Failure) -> refund::Refused {
+    refund::Refused {
+        order: from.order.clone(),
+        reason: failure.message,
     }
 }
