@@ -311,3 +311,84 @@ macro_rules! __no_undo {
         }
     };
 }
+
+/// `Arrow` and `Step` for the unit type `$unit` of a transition with one target, `$in =>
+/// $out`, named `$name`: `$call` (with `$acts` and `$input` in scope) runs its activity once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __step {
+    ($activities:ident, $unit:ty, $in:ty => $out:ty, $name:literal, |$acts:ident, $input:ident| $call:expr) => {
+        #[automatically_derived]
+        impl $crate::__private::Arrow for $unit
+        where
+            for<'__x> $in: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> $out: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type In = $in;
+            type Out = $out;
+        }
+
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Step<__A> for $unit
+        where
+            for<'__x> $in: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> $out: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            type Memo = $in;
+
+            async fn run(
+                &self,
+                $acts: &__A,
+                $input: $in,
+            ) -> $crate::__private::Result<($out, Self::Memo), $crate::Aborted<$in, Self::Error>>
+            {
+                let _ = $acts;
+                let result: $crate::__private::Result<$out, Self::Error> = $call;
+                $crate::__private::ran(result, $input, $name)
+            }
+
+            async fn undo(
+                &self,
+                acts: &__A,
+                output: $out,
+                memo: Self::Memo,
+                report: &mut $crate::Report<Self::Error>,
+            ) -> $crate::__private::Option<$in> {
+                $crate::__private::undo_landing::<__A, $out, Self>(self, acts, &output, report)
+                    .await
+                    .then(|| memo)
+            }
+
+            fn skip(&self, _: Self::Memo, report: &mut $crate::Report<Self::Error>) {
+                $crate::__private::skip_landing::<__A, $out, Self>(report)
+            }
+        }
+    };
+}
+
+/// `Undo` of landing in `$state` for the unit type `$step` of a transition: the activity
+/// `$method`, named `$name`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __undo {
+    ($activities:ident, $step:ty, $state:ty, $method:ident, $name:literal) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Undo<__A, $state> for $step
+        where
+            for<'__x> $state: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            const NAME: $crate::__private::Option<&'static $crate::__private::str> =
+                $crate::__private::Some($name);
+
+            async fn undo(
+                &self,
+                acts: &__A,
+                landed: &$state,
+            ) -> $crate::__private::Result<(), Self::Error> {
+                <__A as $activities>::$method(acts, landed, $crate::__local_ctx!($name)).await
+            }
+        }
+    };
+}

@@ -450,21 +450,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             )
         }
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Undo<__A, Opened> for steps::Open
-    where
-        for<'__x> Opened: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::Some("close");
-        async fn undo(
-            &self,
-            acts: &__A,
-            landed: &Opened,
-        ) -> __wf::Result<(), Self::Error> {
-            <__A as Activities>::close(acts, landed, __wf::local_ctx!("close")).await
-        }
-    }
+    __wf::undo!(Activities, steps::Open, Opened, close, "close");
     __wf::no_undo!(Activities, steps::Open, Jammed);
     #[automatically_derived]
     impl __wf::Continue<Opened> for OpenTo
@@ -539,56 +525,11 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             )
         }
     }
-    #[automatically_derived]
-    impl __wf::Arrow for steps::Kick
-    where
-        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type In = (Closed, Kick);
-        type Out = Jammed;
-    }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Step<__A> for steps::Kick
-    where
-        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        type Memo = (Closed, Kick);
-        async fn run(
-            &self,
-            acts: &__A,
-            input: (Closed, Kick),
-        ) -> __wf::Result<
-            (Jammed, Self::Memo),
-            __wf::Aborted<(Closed, Kick), Self::Error>,
-        > {
-            let _ = acts;
-            let result: __wf::Result<Jammed, Self::Error> = <__A as Activities>::kick(
-                    acts,
-                    &input.0,
-                    &input.1,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            __wf::ran(result, input, "kick")
-        }
-        async fn undo(
-            &self,
-            acts: &__A,
-            output: Jammed,
-            memo: Self::Memo,
-            report: &mut __wf::Report<Self::Error>,
-        ) -> __wf::Option<(Closed, Kick)> {
-            __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report)
-                .await
-                .then(|| memo)
-        }
-        fn skip(&self, _: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            __wf::skip_landing::<__A, Jammed, Self>(report)
-        }
-    }
+    __wf::step!(
+        Activities, steps::Kick, (Closed, Kick) => Jammed, "kick", | acts, input | < __A
+        as Activities > ::kick(acts, & input.0, & input.1, __wf::local_ctx!("kick")).
+        await
+    );
     __wf::no_undo!(Activities, steps::Kick, Jammed);
     /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
 
