@@ -392,3 +392,73 @@ macro_rules! __undo {
         }
     };
 }
+
+/// Transition `$name` (`$arrow`) as a method on its source state `$source`: one attempt of
+/// its activity, `$call` (with `$acts`, `$self` and the event in scope), outside any driver.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typestate_step {
+    (@doc $name:literal, $arrow:literal, $source:ident, $with:literal) => {
+        ::core::concat!(
+            "Takes transition `", $name, "` (`", $arrow, "`) from `", ::core::stringify!($source),
+            "`", $with, ": one attempt of the `", $name, "` activity, outside any driver (retry and \
+             timeout policies are the driver's).\n# Errors\nIf the activity fails, the `",
+            ::core::stringify!($source), "` state comes back inside `Failed` with the error."
+        )
+    };
+    (
+        $activities:ident, $vis:vis $method:ident($self:ident, $acts:ident $(, $event:ident: $ev:ty)?)
+        $source:ident -> $out:ty, $name:literal, $arrow:literal, $with:literal, $call:expr
+    ) => {
+        #[automatically_derived]
+        impl $source {
+            #[doc = $crate::__typestate_step!(@doc $name, $arrow, $source, $with)]
+            $vis async fn $method<__A: $activities>(
+                $self,
+                $acts: &__A,
+                $($event: $ev,)?
+            ) -> $crate::__private::Result<$out, $crate::Failed<$source, <__A as $activities>::Error>> {
+                let result = $call;
+                result.map_err(|error| $crate::Failed::new($self, error))
+            }
+        }
+    };
+}
+
+/// Transition `$name` (`$arrow`) of unit type `$unit` as a method on the saga in `$source`:
+/// `$call` runs the activity, and on success the saga lands as `$land` (with `$next` and
+/// `$chain` in scope), of type `$landed`, its chain grown by the step's link.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __saga_step {
+    (
+        $activities:ident, $vis:vis $method:ident($self:ident, $acts:ident $(, $event:ident: $ev:ty)?)
+        $source:ident -> $landed:ty, $unit:expr, $name:literal, $arrow:literal, $call:expr,
+        |$next:ident, $chain:ident| $land:expr
+    ) => {
+        #[automatically_derived]
+        impl<__C> Saga<$source, __C> {
+            #[doc = ::core::concat!(
+                "Takes transition `", $name, "` (`", $arrow, "`) from `", ::core::stringify!($source),
+                "`, in the saga.\n# Errors\nIf the activity fails, the chain is unwound and the \
+                 failure names `", $name, "`, carries the error and the report, and gives back the \
+                 state the saga started from if every undo succeeded."
+            )]
+            $vis async fn $method<__A: $activities>(
+                $self,
+                $acts: &__A,
+                $($event: $ev,)?
+            ) -> $crate::__private::Result<$landed, $crate::Aborted<__C::Start, <__A as $activities>::Error>>
+            where
+                __C: $crate::__private::Chain<__A, $source, <__A as $activities>::Error>,
+            {
+                let result: $crate::__private::Result<_, <__A as $activities>::Error> = $call;
+                let ($next, $chain) = $crate::__private::saga_advance(
+                    $acts, $unit, $name, $self.state, $self.chain, result,
+                )
+                .await?;
+                $crate::__private::Ok($land)
+            }
+        }
+    };
+}

@@ -271,37 +271,16 @@ A transition's method receives its source state by reference, so a retry can cal
             __T::close(self, state, ctx)
         }
     }
-    #[automatically_derived]
-    impl Closed {
-        /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
-# Errors
-If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
-        pub async fn open<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Result<OpenTo, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = <__A as Activities>::open(acts, &self, __wf::local_ctx!("open"))
-                .await;
-            result.map_err(|error| __wf::Failed::new(self, error))
-        }
-        /** Takes transition `kick` (`Closed -> Jammed`) from `Closed` with the event that triggers it: one attempt of the `kick` activity, outside any driver (retry and timeout policies are the driver's).
-# Errors
-If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
-        pub async fn kick<__A: Activities>(
-            self,
-            acts: &__A,
-            event: &Kick,
-        ) -> __wf::Result<Jammed, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = <__A as Activities>::kick(
-                    acts,
-                    &self,
-                    event,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            result.map_err(|error| __wf::Failed::new(self, error))
-        }
-    }
+    __wf::typestate_step!(
+        Activities, pub open(self, acts) Closed -> OpenTo, "open",
+        "Closed -> Opened | Jammed", "", < __A as Activities > ::open(acts, & self,
+        __wf::local_ctx!("open")). await
+    );
+    __wf::typestate_step!(
+        Activities, pub kick(self, acts, event : & Kick) Closed -> Jammed, "kick",
+        "Closed -> Jammed", " with the event that triggers it", < __A as Activities >
+        ::kick(acts, & self, event, __wf::local_ctx!("kick")). await
+    );
     /// The `Door` flow as a type, for code generic over flows: drivers, stores and tests.
     #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
     #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
@@ -598,76 +577,19 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
             }
         }
     }
-    #[automatically_derived]
-    impl<__C> Saga<Closed, __C> {
-        /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.
-# Errors
-If the activity fails, the chain is unwound and the failure names `open`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
-        pub async fn open<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Result<
-            OpenSaga<__wf::Link<steps::Open, Closed, __C>>,
-            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
-        >
-        where
-            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
-        {
-            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::open(
-                    acts,
-                    &self.state,
-                    __wf::local_ctx!("open"),
-                )
-                .await;
-            let (next, chain) = __wf::saga_advance(
-                    acts,
-                    steps::Open,
-                    "open",
-                    self.state,
-                    self.chain,
-                    result,
-                )
-                .await?;
-            __wf::Ok(
-                match next {
-                    OpenTo::Opened(state) => OpenSaga::Opened(Saga { state, chain }),
-                    OpenTo::Jammed(state) => OpenSaga::Jammed(Saga { state, chain }),
-                },
-            )
-        }
-        /** Takes transition `kick` (`Closed -> Jammed`) from `Closed`, in the saga.
-# Errors
-If the activity fails, the chain is unwound and the failure names `kick`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
-        pub async fn kick<__A: Activities>(
-            self,
-            acts: &__A,
-            event: &Kick,
-        ) -> __wf::Result<
-            Saga<Jammed, __wf::Link<steps::Kick, Closed, __C>>,
-            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
-        >
-        where
-            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
-        {
-            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::kick(
-                    acts,
-                    &self.state,
-                    event,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            let (next, chain) = __wf::saga_advance(
-                    acts,
-                    steps::Kick,
-                    "kick",
-                    self.state,
-                    self.chain,
-                    result,
-                )
-                .await?;
-            __wf::Ok(Saga { state: next, chain })
-        }
-    }
+    __wf::saga_step!(
+        Activities, pub open(self, acts) Closed -> OpenSaga < __wf::Link < steps::Open,
+        Closed, __C > >, steps::Open, "open", "Closed -> Opened | Jammed", < __A as
+        Activities > ::open(acts, & self.state, __wf::local_ctx!("open")). await, | next,
+        chain | match next { OpenTo::Opened(state) => OpenSaga::Opened(Saga { state,
+        chain }), OpenTo::Jammed(state) => OpenSaga::Jammed(Saga { state, chain }), }
+    );
+    __wf::saga_step!(
+        Activities, pub kick(self, acts, event : & Kick) Closed -> Saga < Jammed,
+        __wf::Link < steps::Kick, Closed, __C > >, steps::Kick, "kick",
+        "Closed -> Jammed", < __A as Activities > ::kick(acts, & self.state, event,
+        __wf::local_ctx!("kick")). await, | next, chain | Saga { state : next, chain }
+    );
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.
     pub static DEFINITION: __wf::Definition = __wf::Definition::__new(
         "Door",

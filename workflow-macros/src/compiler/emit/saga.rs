@@ -21,24 +21,12 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
          what was done.",
         flow.name
     ));
-    let methods = flow
-        .states
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.outgoing.is_empty())
-        .map(|(index, state)| {
-            let name = &state.name;
-            let methods = state
-                .outgoing
-                .iter()
-                .map(|&t| method(flow, &flow.transitions[t], index));
-            quote! {
-                #[automatically_derived]
-                impl<__C> Saga<#name, __C> {
-                    #(#methods)*
-                }
-            }
-        });
+    let methods = flow.states.iter().enumerate().flat_map(|(index, state)| {
+        state
+            .outgoing
+            .iter()
+            .map(move |&t| method(flow, &flow.transitions[t], index))
+    });
     let outcomes = flow
         .transitions
         .iter()
@@ -169,7 +157,8 @@ fn landing(flow: &Flow, transition: &Transition, source: usize) -> (TokenStream,
     }
 }
 
-/// One transition as a method on the saga in one of its source states.
+/// One transition as a method on the saga in one of its source states: through `saga_step!`,
+/// or written out for a compensating transition.
 fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
     let rt = rt();
     let vis = &flow.item_vis;
@@ -186,39 +175,26 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
     let (event_param, event_arg) = match transition.trigger {
         Trigger::On { event } => {
             let ty = user_type(flow, &flow.events[event].ty);
-            (quote!(event: &#ty,), quote!(event,))
+            (quote!(, event: &#ty), quote!(event,))
         }
         _ => (quote!(), quote!()),
     };
     let error = quote!(<__A as Activities>::Error);
     let call = super::transitions::call(transition, &from, &event_arg);
     let (landed_type, land) = landing(flow, transition, source);
-    let (returns, settle) = if transition.compensate {
-        (
-            quote!((#landed_type, #rt::Report<#error>)),
-            quote! {
-                let (next, report) = #rt::saga_compensate(acts, #text, self.state, self.chain, result).await?;
-                let chain = #rt::Empty;
-                #rt::Ok((#land, report))
-            },
-        )
-    } else {
-        (
-            landed_type,
-            quote! {
-                let (next, chain) = #rt::saga_advance(acts, steps::#unit, #text, self.state, self.chain, result).await?;
-                #rt::Ok(#land)
-            },
-        )
-    };
-    let compensate_doc = if transition.compensate {
-        " The transition compensates: once its activity succeeds, every undo of the chain runs, \
-          newest first, before the saga lands with an empty chain; the report says what ran."
-    } else {
-        ""
-    };
+    if !transition.compensate {
+        let arrow = transition.arrow();
+        return quote! {
+            #rt::saga_step!(
+                Activities, #vis #method(self, acts #event_param) #name -> #landed_type,
+                steps::#unit, #text, #arrow, #call, |next, chain| #land
+            );
+        };
+    }
     let method_doc = doc(&format!(
-        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga. The transition compensates: \
+         once its activity succeeds, every undo of the chain runs, newest first, before the saga \
+         lands with an empty chain; the report says what ran.\n\
          # Errors\n\
          If the activity fails, the chain is unwound and the failure names `{text}`, carries \
          the error and the report, and gives back the state the saga started from if every \
@@ -226,17 +202,22 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         transition.arrow()
     ));
     quote! {
-        #method_doc
-        #vis async fn #method<__A: Activities>(
-            self,
-            acts: &__A,
-            #event_param
-        ) -> #rt::Result<#returns, #rt::Aborted<__C::Start, #error>>
-        where
-            __C: #rt::Chain<__A, #name, #error>,
-        {
-            let result: #rt::Result<_, #error> = #call;
-            #settle
+        #[automatically_derived]
+        impl<__C> Saga<#name, __C> {
+            #method_doc
+            #vis async fn #method<__A: Activities>(
+                self,
+                acts: &__A
+                #event_param
+            ) -> #rt::Result<(#landed_type, #rt::Report<#error>), #rt::Aborted<__C::Start, #error>>
+            where
+                __C: #rt::Chain<__A, #name, #error>,
+            {
+                let result: #rt::Result<_, #error> = #call;
+                let (next, report) = #rt::saga_compensate(acts, #text, self.state, self.chain, result).await?;
+                let chain = #rt::Empty;
+                #rt::Ok((#land, report))
+            }
         }
     }
 }
