@@ -462,3 +462,96 @@ macro_rules! __saga_step {
         }
     };
 }
+
+/// The `Activities` trait of flow `$flow`, with one method per transition activity and per
+/// undo, and its impl for `Arc<T>`, which forwards each method.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __activities {
+    (
+        $vis:vis trait Activities of $flow:literal;
+        $($(#[$doc:meta])* fn $name:ident(from: $from:ty $(, $event:ident: $ev:ty)?) -> $out:ty;)*
+        undos: $($(#[$undo_doc:meta])* fn $undo:ident(state: $state:ty);)*
+    ) => {
+        #[doc = ::core::concat!(
+            "The work behind each step of the `", $flow, "` flow. Implement it with `async fn`s; \
+             fakes for tests are plain structs.\n\nA transition's method receives its source \
+             state by reference, so a retry can call it again, and returns the state it lands \
+             in. An undo's method receives the state its step produced."
+        )]
+        $vis trait Activities: $crate::__private::Send + $crate::__private::Sync {
+            /// The error any activity may fail with.
+            type Error: $crate::__private::Display
+                + $crate::__private::Debug
+                + $crate::__private::Send
+                + $crate::__private::Sync
+                + 'static;
+
+            /// Whether an attempt that failed with `error` is worth retrying. `false` skips
+            /// the step's remaining attempts: it fails for good at once (and lands where its
+            /// `catch` goes, if it has one). Every error is worth retrying unless this says
+            /// otherwise.
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                let _ = error;
+                true
+            }
+
+            $(
+                $(#[$doc])*
+                fn $name(
+                    &self,
+                    from: $from,
+                    $($event: $ev,)?
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<$out, Self::Error>,
+                > + $crate::__private::Send;
+            )*
+            $(
+                $(#[$undo_doc])*
+                fn $undo(
+                    &self,
+                    state: $state,
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<(), Self::Error>,
+                > + $crate::__private::Send;
+            )*
+        }
+
+        /// Activities shared behind an `Arc` are activities too: one set can serve several
+        /// flows and hosts.
+        #[automatically_derived]
+        impl<__T: Activities> Activities for $crate::__private::Arc<__T> {
+            type Error = __T::Error;
+
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                __T::retryable(error)
+            }
+
+            $(
+                fn $name(
+                    &self,
+                    from: $from,
+                    $($event: $ev,)?
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<$out, Self::Error>,
+                > + $crate::__private::Send {
+                    __T::$name(self, from, $($event,)? ctx)
+                }
+            )*
+            $(
+                fn $undo(
+                    &self,
+                    state: $state,
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<(), Self::Error>,
+                > + $crate::__private::Send {
+                    __T::$undo(self, state, ctx)
+                }
+            )*
+        }
+    };
+}

@@ -206,70 +206,14 @@ pub mod door {
     }
     __wf::from_variant!(OpenTo::Opened(Opened));
     __wf::from_variant!(OpenTo::Jammed(Jammed));
-    /** The work behind each step of the `Door` flow. Implement it with `async fn`s; fakes for tests are plain structs.
-
-A transition's method receives its source state by reference, so a retry can call it again, and returns the state it lands in. An undo's method receives the state its step produced.*/
-    pub trait Activities: __wf::Send + __wf::Sync {
-        /// The error any activity may fail with.
-        type Error: __wf::Display + __wf::Debug + __wf::Send + __wf::Sync + 'static;
-        /// Whether an attempt that failed with `error` is worth retrying. `false` skips
-        /// the step's remaining attempts: it fails for good at once (and lands where its
-        /// `catch` goes, if it has one). Every error is worth retrying unless this says
-        /// otherwise.
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            let _ = error;
-            true
-        }
-        /// Transition `open`: `Closed -> Opened | Jammed`. Taken automatically.
-        fn open(
-            &self,
-            from: &Closed,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send;
-        /// Transition `kick`: `Closed -> Jammed`. Taken when a `Kick` event arrives.
-        fn kick(
-            &self,
-            from: &Closed,
-            event: &Kick,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send;
-        /// Undo `close`: compensates transition `open` landing in `Opened`, which it receives.
-        fn close(
-            &self,
-            state: &Opened,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send;
-    }
-    /// Activities shared behind an `Arc` are activities too: one set can serve several
-    /// flows and hosts.
-    #[automatically_derived]
-    impl<__T: Activities> Activities for __wf::Arc<__T> {
-        type Error = __T::Error;
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            __T::retryable(error)
-        }
-        fn open(
-            &self,
-            from: &Closed,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send {
-            __T::open(self, from, ctx)
-        }
-        fn kick(
-            &self,
-            from: &Closed,
-            event: &Kick,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send {
-            __T::kick(self, from, event, ctx)
-        }
-        fn close(
-            &self,
-            state: &Opened,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send {
-            __T::close(self, state, ctx)
-        }
+    __wf::activities! {
+        pub trait Activities of "Door"; #[doc =
+        " Transition `open`: `Closed -> Opened | Jammed`. Taken automatically."] fn
+        open(from : & Closed) -> OpenTo; #[doc =
+        " Transition `kick`: `Closed -> Jammed`. Taken when a `Kick` event arrives."] fn
+        kick(from : & Closed, event : & Kick) -> Jammed; undos : #[doc =
+        " Undo `close`: compensates transition `open` landing in `Opened`, which it receives."]
+        fn close(state : & Opened);
     }
     __wf::typestate_step!(
         Activities, pub open(self, acts) Closed -> OpenTo, "open",
