@@ -555,3 +555,47 @@ macro_rules! __activities {
         }
     };
 }
+
+/// A flow's `Definition`, from short tables: each state as `name kind [field: "type", ..]
+/// automatic after [on ..]`, each transition as `name [sources] [target undo, ..] trigger
+/// retry timeout compensate` with its optional builder calls, each undo as `name transition
+/// state`, each event as `variant "type"`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __definition {
+    (
+        $name:literal;
+        states: $([$state:literal $kind:ident [$($field:literal: $ty:literal),*] $automatic:expr, $after:expr, [$($on:expr),*]])*;
+        transitions: $([
+            $step:literal [$($source:expr),*] [$($target:literal $undo:expr),*]
+            $trigger:expr, $retry:expr, $timeout:expr, $compensate:literal $(. $builder:ident($($arg:expr),*))*
+        ])*;
+        undos: $([$undo_name:literal $undo_step:literal $undo_state:literal])*;
+        events: $([$event:literal $event_ty:literal])*;
+        $fingerprint:literal
+    ) => {
+        $crate::Definition::__new(
+            $name,
+            &[$($crate::StateDef::__new(
+                $state,
+                $crate::StateKind::$kind,
+                &[$($crate::FieldDef::__new($field, $ty)),*],
+                $automatic,
+                $after,
+                &[$($on),*],
+            )),*],
+            &[$($crate::TransitionDef::__new(
+                $step,
+                &[$($source),*],
+                &[$($crate::TargetDef::__new($target, $undo)),*],
+                $trigger,
+                $retry,
+                $timeout,
+                $compensate,
+            ) $(. $builder($($arg),*))*),*],
+            &[$($crate::UndoDef::__new($undo_name, $undo_step, $undo_state)),*],
+            &[$($crate::EventDef::__new($event, $event_ty)),*],
+            $crate::Fingerprint::from_u64($fingerprint),
+        )
+    };
+}

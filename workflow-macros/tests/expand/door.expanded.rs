@@ -535,67 +535,16 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
         __wf::local_ctx!("kick")). await, | next, chain | Saga { state : next, chain }
     );
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.
-    pub static DEFINITION: __wf::Definition = __wf::Definition::__new(
-        "Door",
-        &[
-            __wf::StateDef::__new(
-                "Closed",
-                __wf::StateKind::Initial,
-                &[__wf::FieldDef::__new("key", "u32")],
-                __wf::Some(0usize),
-                __wf::None,
-                &[1usize],
-            ),
-            __wf::StateDef::__new(
-                "Opened",
-                __wf::StateKind::Final,
-                &[__wf::FieldDef::__new("by", "String")],
-                __wf::None,
-                __wf::None,
-                &[],
-            ),
-            __wf::StateDef::__new(
-                "Jammed",
-                __wf::StateKind::Final,
-                &[],
-                __wf::None,
-                __wf::None,
-                &[],
-            ),
-        ],
-        &[
-            __wf::TransitionDef::__new(
-                "open",
-                &[0usize],
-                &[
-                    __wf::TargetDef::__new(1usize, __wf::Some(0usize)),
-                    __wf::TargetDef::__new(2usize, __wf::None),
-                ],
-                __wf::Trigger::Automatic,
-                __wf::Some(
-                    __wf::RetryPolicy::new(
-                        2u32,
-                        __wf::Duration::from_millis(10u64),
-                        __wf::Duration::from_millis(20u64),
-                        false,
-                    ),
-                ),
-                __wf::Some(__wf::Wait::Fixed(__wf::Duration::from_millis(1000u64))),
-                false,
-            ),
-            __wf::TransitionDef::__new(
-                "kick",
-                &[0usize],
-                &[__wf::TargetDef::__new(2usize, __wf::None)],
-                __wf::Trigger::On { event: 0usize },
-                __wf::None,
-                __wf::None,
-                false,
-            ),
-        ],
-        &[__wf::UndoDef::__new("close", 0usize, 1usize)],
-        &[__wf::EventDef::__new("Kick", "Kick")],
-        __wf::Fingerprint::from_u64(11427692306580695113u64),
+    pub static DEFINITION: __wf::Definition = __wf::definition!(
+        "Door"; states : ["Closed" Initial["key" : "u32"] __wf::Some(0), __wf::None, [1]]
+        ["Opened" Final["by" : "String"] __wf::None, __wf::None, []] ["Jammed" Final[]
+        __wf::None, __wf::None, []]; transitions : ["open"[0] [1 __wf::Some(0), 2
+        __wf::None] __wf::Trigger::Automatic, __wf::Some(__wf::RetryPolicy::new(2u32,
+        __wf::Duration::from_millis(10), __wf::Duration::from_millis(20), false)),
+        __wf::Some(__wf::Wait::Fixed(__wf::Duration::from_millis(1000))), false]
+        ["kick"[0] [2 __wf::None] __wf::Trigger::On { event : 0 }, __wf::None,
+        __wf::None, false]; undos : ["close" 0 1]; events : ["Kick" "Kick"];
+        11427692306580695113u64
     );
     /// The `Door` flow as a Mermaid `stateDiagram-v2`: paste it into any Mermaid renderer.
     pub const MERMAID: &__wf::str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";
