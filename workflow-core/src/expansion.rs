@@ -599,3 +599,75 @@ macro_rules! __definition {
         )
     };
 }
+
+/// `Dispatch` for the flow's `Flow` marker: each arm runs the activity `$call` (with `$acts`,
+/// `$ctx` and the pattern's bindings in scope) of transition `$index` from a state, or of
+/// undo `$undo` in a state.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dispatch {
+    (
+        $activities:ident, |$acts:ident, $ctx:ident|
+        transitions: $($index:literal, $state:pat, $event:pat => $call:expr;)*
+        undos: $($undo:literal, $undo_state:pat => $undo_call:expr;)*
+    ) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Dispatch<__A> for Flow
+        where
+            for<'__x> State: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> Event: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                <__A as $activities>::retryable(error)
+            }
+
+            fn run_transition<'__a>(
+                $acts: &'__a __A,
+                transition: $crate::__private::usize,
+                state: &'__a State,
+                event: $crate::__private::Option<&'__a Event>,
+                $ctx: &'__a $crate::StepCtx,
+            ) -> impl $crate::__private::Future<
+                Output = $crate::__private::Result<
+                    State,
+                    $crate::__private::DispatchError<Self::Error>,
+                >,
+            > + $crate::__private::Send
+            + '__a {
+                async move {
+                    match (transition, state, event) {
+                        $(($index, $state, $event) => $crate::__private::dispatched($call),)*
+                        (_, state, event) => {
+                            let _ = ($acts, $ctx);
+                            $crate::__private::Err($crate::__private::DispatchError::Mismatch(
+                                $crate::__private::mismatch::<Self>(transition, state, event),
+                            ))
+                        }
+                    }
+                }
+            }
+
+            fn run_undo<'__a>(
+                $acts: &'__a __A,
+                undo: $crate::__private::usize,
+                state: &'__a State,
+                $ctx: &'__a $crate::StepCtx,
+            ) -> impl $crate::__private::Future<
+                Output = $crate::__private::Result<(), $crate::__private::DispatchError<Self::Error>>,
+            > + $crate::__private::Send
+            + '__a {
+                async move {
+                    match (undo, state) {
+                        $(($undo, $undo_state) => $crate::__private::dispatched($undo_call),)*
+                        (_, state) => {
+                            let _ = ($acts, $ctx);
+                            $crate::__private::undo_mismatch(DEFINITION.undos(), undo, state.name())
+                        }
+                    }
+                }
+            }
+        }
+    };
+}

@@ -156,7 +156,7 @@ pub mod __private {
     pub use crate::workflow::mismatch;
     pub use crate::{
         __activities as activities, __continue_always as continue_always,
-        __continue_or_exit as continue_or_exit, __definition as definition,
+        __continue_or_exit as continue_or_exit, __definition as definition, __dispatch as dispatch,
         __from_variant as from_variant, __local_ctx as local_ctx, __no_undo as no_undo,
         __saga_step as saga_step, __state_conversions as state_conversions, __step as step,
         __typestate_step as typestate_step, __undo as undo,

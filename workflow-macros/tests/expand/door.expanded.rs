@@ -239,70 +239,12 @@ pub mod door {
         type Event = Event;
         const DEFINITION: &'static __wf::Definition = &DEFINITION;
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Dispatch<__A> for Flow
-    where
-        for<'__x> State: __wf::Send + __wf::Sync,
-        for<'__x> Event: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            <__A as Activities>::retryable(error)
-        }
-        fn run_transition<'__a>(
-            acts: &'__a __A,
-            transition: __wf::usize,
-            state: &'__a State,
-            event: __wf::Option<&'__a Event>,
-            ctx: &'__a __wf::StepCtx,
-        ) -> impl __wf::Future<
-            Output = __wf::Result<State, __wf::DispatchError<Self::Error>>,
-        > + __wf::Send + '__a {
-            async move {
-                match (transition, state, event) {
-                    (0usize, State::Closed(from), _) => {
-                        __wf::dispatched(
-                            <__A as Activities>::open(acts, from, ctx).await,
-                        )
-                    }
-                    (1usize, State::Closed(from), __wf::Some(Event::Kick(event))) => {
-                        __wf::dispatched(
-                            <__A as Activities>::kick(acts, from, event, ctx).await,
-                        )
-                    }
-                    (_, state, event) => {
-                        let _ = (acts, ctx);
-                        __wf::Err(
-                            __wf::DispatchError::Mismatch(
-                                __wf::mismatch::<Self>(transition, state, event),
-                            ),
-                        )
-                    }
-                }
-            }
-        }
-        fn run_undo<'__a>(
-            acts: &'__a __A,
-            undo: __wf::usize,
-            state: &'__a State,
-            ctx: &'__a __wf::StepCtx,
-        ) -> impl __wf::Future<
-            Output = __wf::Result<(), __wf::DispatchError<Self::Error>>,
-        > + __wf::Send + '__a {
-            async move {
-                match (undo, state) {
-                    (0usize, State::Opened(state)) => {
-                        __wf::dispatched(
-                            <__A as Activities>::close(acts, state, ctx).await,
-                        )
-                    }
-                    (_, state) => {
-                        let _ = (acts, ctx);
-                        __wf::undo_mismatch(DEFINITION.undos(), undo, state.name())
-                    }
-                }
-            }
-        }
+    __wf::dispatch! {
+        Activities, | acts, ctx | transitions : 0, State::Closed(from), _ => < __A as
+        Activities > ::open(acts, from, ctx). await; 1, State::Closed(from),
+        __wf::Some(Event::Kick(event)) => < __A as Activities > ::kick(acts, from, event,
+        ctx). await; undos : 0, State::Opened(state) => < __A as Activities >
+        ::close(acts, state, ctx). await;
     }
     #[automatically_derived]
     impl __wf::Arrow for steps::Open
