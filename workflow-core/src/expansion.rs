@@ -671,3 +671,97 @@ macro_rules! __dispatch {
         }
     };
 }
+
+/// `name`, `is_final` and `index` on the flow's `State` enum, from each variant with its
+/// index and whether it is final, and `FlowState` through them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __state_impls {
+    ($vis:vis State { $($name:ident = $index:literal $final:literal),* }) => {
+        #[automatically_derived]
+        impl State {
+            /// The state's name, as declared in the flow.
+            #[must_use]
+            $vis const fn name(&self) -> &'static $crate::__private::str {
+                match self {
+                    $(Self::$name(_) => ::core::stringify!($name),)*
+                }
+            }
+
+            /// Whether the state is final: the flow has ended.
+            #[must_use]
+            $vis const fn is_final(&self) -> $crate::__private::bool {
+                match self {
+                    $(Self::$name(_) => $final,)*
+                }
+            }
+
+            /// The state's position in the flow's `DEFINITION.states()`.
+            #[must_use]
+            $vis const fn index(&self) -> $crate::__private::usize {
+                match self {
+                    $(Self::$name(_) => $index,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl $crate::__private::FlowState for State
+        where
+            for<'__x> State: $crate::__private::Send + $crate::__private::Sync,
+        {
+            fn name(&self) -> &'static $crate::__private::str {
+                State::name(self)
+            }
+
+            fn index(&self) -> $crate::__private::usize {
+                State::index(self)
+            }
+
+            fn is_final(&self) -> $crate::__private::bool {
+                State::is_final(self)
+            }
+        }
+    };
+}
+
+/// `name` and `index` on the flow's `Event` enum, from each variant with its index, and
+/// `FlowEvent` through them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __event_impls {
+    ($vis:vis Event { $($name:ident = $index:literal),* }) => {
+        #[automatically_derived]
+        impl Event {
+            /// The event's name: its type's name.
+            #[must_use]
+            $vis const fn name(&self) -> &'static $crate::__private::str {
+                match *self {
+                    $(Self::$name(_) => ::core::stringify!($name),)*
+                }
+            }
+
+            /// The event's position in the flow's `DEFINITION.events()`.
+            #[must_use]
+            $vis const fn index(&self) -> $crate::__private::usize {
+                match *self {
+                    $(Self::$name(_) => $index,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl $crate::__private::FlowEvent for Event
+        where
+            for<'__x> Event: $crate::__private::Send + $crate::__private::Sync,
+        {
+            fn name(&self) -> &'static $crate::__private::str {
+                Event::name(self)
+            }
+
+            fn index(&self) -> $crate::__private::usize {
+                Event::index(self)
+            }
+        }
+    };
+}

@@ -35,51 +35,7 @@ pub mod door {
         /// The flow is in state `Jammed`.
         Jammed(Jammed),
     }
-    #[automatically_derived]
-    impl State {
-        /// The state's name, as declared in the flow.
-        #[must_use]
-        pub const fn name(&self) -> &'static __wf::str {
-            match self {
-                Self::Closed(_) => "Closed",
-                Self::Opened(_) => "Opened",
-                Self::Jammed(_) => "Jammed",
-            }
-        }
-        /// Whether the state is final: the flow has ended.
-        #[must_use]
-        pub const fn is_final(&self) -> __wf::bool {
-            match self {
-                Self::Closed(_) => false,
-                Self::Opened(_) => true,
-                Self::Jammed(_) => true,
-            }
-        }
-        /// The state's position in the flow's `DEFINITION.states()`.
-        #[must_use]
-        pub const fn index(&self) -> __wf::usize {
-            match self {
-                Self::Closed(_) => 0usize,
-                Self::Opened(_) => 1usize,
-                Self::Jammed(_) => 2usize,
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::FlowState for State
-    where
-        for<'__x> State: __wf::Send + __wf::Sync,
-    {
-        fn name(&self) -> &'static __wf::str {
-            State::name(self)
-        }
-        fn index(&self) -> __wf::usize {
-            State::index(self)
-        }
-        fn is_final(&self) -> __wf::bool {
-            State::is_final(self)
-        }
-    }
+    __wf::state_impls!(pub State { Closed = 0 false, Opened = 1 true, Jammed = 2 true });
     __wf::state_conversions!(Closed);
     __wf::state_conversions!(Opened);
     __wf::state_conversions!(Jammed);
@@ -127,35 +83,7 @@ pub mod door {
         /// A `Kick` event.
         Kick(Kick),
     }
-    #[automatically_derived]
-    impl Event {
-        /// The event's name: its type's name.
-        #[must_use]
-        pub const fn name(&self) -> &'static __wf::str {
-            match *self {
-                Self::Kick(_) => "Kick",
-            }
-        }
-        /// The event's position in the flow's `DEFINITION.events()`.
-        #[must_use]
-        pub const fn index(&self) -> __wf::usize {
-            match *self {
-                Self::Kick(_) => 0usize,
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::FlowEvent for Event
-    where
-        for<'__x> Event: __wf::Send + __wf::Sync,
-    {
-        fn name(&self) -> &'static __wf::str {
-            Event::name(self)
-        }
-        fn index(&self) -> __wf::usize {
-            Event::index(self)
-        }
-    }
+    __wf::event_impls!(pub Event { Kick = 0 });
     __wf::from_variant!(Event::Kick(Kick));
     /// One unit type per transition of the `Door` flow. The flow's module holds a constant of each, named the same: `Open: steps::Open`.
     pub mod steps {
