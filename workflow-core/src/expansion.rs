@@ -765,3 +765,71 @@ macro_rules! __event_impls {
         }
     };
 }
+
+/// The typed saga of flow `$flow`, `Saga<S, C>`, with what it does in any state: start,
+/// read the state, end, and abort, which unwinds the chain.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __saga {
+    ($vis:vis Saga of $flow:literal, $activities:ident) => {
+        #[doc = ::core::concat!(
+            "A typed saga over the `", $flow, "` flow: the current state `S` and, in the type \
+             `C`, the chain of undos that compensate every step taken so far, newest on top.\n\n\
+             Start one with `Saga::start(state)` and call the flow's transitions on it. A step \
+             that fails unwinds the chain, newest first, each undo once, and returns an \
+             `Aborted` naming the step, its error, every undo that ran, failed or was skipped, \
+             and (if all succeeded) the state the saga started from. `abort()` unwinds on \
+             demand; `into_state()` keeps what was done."
+        )]
+        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+        $vis struct Saga<__S, __C = $crate::__private::Empty> {
+            state: __S,
+            chain: __C,
+        }
+
+        #[automatically_derived]
+        impl<__S: $crate::__private::Debug, __C> $crate::__private::Debug for Saga<__S, __C> {
+            fn fmt(
+                &self,
+                f: &mut $crate::__private::Formatter<'_>,
+            ) -> $crate::__private::FmtResult {
+                f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
+            }
+        }
+
+        #[automatically_derived]
+        impl<__S> Saga<__S> {
+            /// Starts a saga in `state`, with nothing to undo.
+            $vis const fn start(state: __S) -> Self {
+                Self { state, chain: $crate::__private::Empty }
+            }
+        }
+
+        #[automatically_derived]
+        impl<__S, __C> Saga<__S, __C> {
+            /// The current state.
+            $vis const fn state(&self) -> &__S {
+                &self.state
+            }
+
+            /// Ends the saga, keeping its state and everything it did.
+            $vis fn into_state(self) -> __S {
+                self.state
+            }
+
+            /// Undoes every step taken, newest first, each once. Gives back the state the saga
+            /// started from if every undo succeeded, and reports each undo.
+            $vis async fn abort<__A: $activities>(
+                self,
+                acts: &__A,
+            ) -> $crate::Unwound<__C::Start, <__A as $activities>::Error>
+            where
+                __C: $crate::__private::Chain<__A, __S, <__A as $activities>::Error>,
+            {
+                let mut report = $crate::Report::new();
+                let state = self.chain.unwind(acts, self.state, &mut report).await;
+                $crate::Unwound { state, report }
+            }
+        }
+    };
+}

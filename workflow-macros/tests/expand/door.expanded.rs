@@ -324,51 +324,7 @@ pub mod door {
         await
     );
     __wf::no_undo!(Activities, steps::Kick, Jammed);
-    /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
-
-Start one with `Saga::start(state)` and call the flow's transitions on it. A step that fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming the step, its error, every undo that ran, failed or was skipped, and (if all succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps what was done.*/
-    #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
-    pub struct Saga<__S, __C = __wf::Empty> {
-        state: __S,
-        chain: __C,
-    }
-    #[automatically_derived]
-    impl<__S: __wf::Debug, __C> __wf::Debug for Saga<__S, __C> {
-        fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
-            f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
-        }
-    }
-    #[automatically_derived]
-    impl<__S> Saga<__S> {
-        /// Starts a saga in `state`, with nothing to undo.
-        pub const fn start(state: __S) -> Self {
-            Self { state, chain: __wf::Empty }
-        }
-    }
-    #[automatically_derived]
-    impl<__S, __C> Saga<__S, __C> {
-        /// The current state.
-        pub const fn state(&self) -> &__S {
-            &self.state
-        }
-        /// Ends the saga, keeping its state and everything it did.
-        pub fn into_state(self) -> __S {
-            self.state
-        }
-        /// Undoes every step taken, newest first, each once. Gives back the state the saga
-        /// started from if every undo succeeded, and reports each undo.
-        pub async fn abort<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Unwound<__C::Start, <__A as Activities>::Error>
-        where
-            __C: __wf::Chain<__A, __S, <__A as Activities>::Error>,
-        {
-            let mut report = __wf::Report::new();
-            let state = self.chain.unwind(acts, self.state, &mut report).await;
-            __wf::Unwound { state, report }
-        }
-    }
+    __wf::saga!(pub Saga of "Door", Activities);
     /// Where a saga lands after `open`: `Closed -> Opened | Jammed`.
     #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
     #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]

@@ -11,16 +11,7 @@ use crate::compiler::model::{Flow, Transition, Trigger};
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let rt = rt();
     let vis = &flow.item_vis;
-    let saga_doc = doc(&format!(
-        "A typed saga over the `{}` flow: the current state `S` and, in the type `C`, the chain of \
-         undos that compensate every step taken so far, newest on top.\n\n\
-         Start one with `Saga::start(state)` and call the flow's transitions on it. A step that \
-         fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming \
-         the step, its error, every undo that ran, failed or was skipped, and (if all \
-         succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps \
-         what was done.",
-        flow.name
-    ));
+    let name = flow.name.to_string();
     let methods = flow.states.iter().enumerate().flat_map(|(index, state)| {
         state
             .outgoing
@@ -33,51 +24,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         .filter(|t| t.targets.len() > 1)
         .map(|t| outcome_enum(flow, t));
     quote! {
-        #saga_doc
-        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
-        #vis struct Saga<__S, __C = #rt::Empty> {
-            state: __S,
-            chain: __C,
-        }
-
-        #[automatically_derived]
-        impl<__S: #rt::Debug, __C> #rt::Debug for Saga<__S, __C> {
-            fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
-                f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
-            }
-        }
-
-        #[automatically_derived]
-        impl<__S> Saga<__S> {
-            /// Starts a saga in `state`, with nothing to undo.
-            #vis const fn start(state: __S) -> Self {
-                Self { state, chain: #rt::Empty }
-            }
-        }
-
-        #[automatically_derived]
-        impl<__S, __C> Saga<__S, __C> {
-            /// The current state.
-            #vis const fn state(&self) -> &__S {
-                &self.state
-            }
-
-            /// Ends the saga, keeping its state and everything it did.
-            #vis fn into_state(self) -> __S {
-                self.state
-            }
-
-            /// Undoes every step taken, newest first, each once. Gives back the state the saga
-            /// started from if every undo succeeded, and reports each undo.
-            #vis async fn abort<__A: Activities>(self, acts: &__A) -> #rt::Unwound<__C::Start, <__A as Activities>::Error>
-            where
-                __C: #rt::Chain<__A, __S, <__A as Activities>::Error>,
-            {
-                let mut report = #rt::Report::new();
-                let state = self.chain.unwind(acts, self.state, &mut report).await;
-                #rt::Unwound { state, report }
-            }
-        }
+        #rt::saga!(#vis Saga of #name, Activities);
 
         #(#outcomes)*
         #(#methods)*
