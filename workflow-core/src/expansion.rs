@@ -311,3 +311,525 @@ macro_rules! __no_undo {
         }
     };
 }
+
+/// `Arrow` and `Step` for the unit type `$unit` of a transition with one target, `$in =>
+/// $out`, named `$name`: `$call` (with `$acts` and `$input` in scope) runs its activity once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __step {
+    ($activities:ident, $unit:ty, $in:ty => $out:ty, $name:literal, |$acts:ident, $input:ident| $call:expr) => {
+        #[automatically_derived]
+        impl $crate::__private::Arrow for $unit
+        where
+            for<'__x> $in: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> $out: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type In = $in;
+            type Out = $out;
+        }
+
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Step<__A> for $unit
+        where
+            for<'__x> $in: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> $out: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            type Memo = $in;
+
+            async fn run(
+                &self,
+                $acts: &__A,
+                $input: $in,
+            ) -> $crate::__private::Result<($out, Self::Memo), $crate::Aborted<$in, Self::Error>>
+            {
+                let _ = $acts;
+                let result: $crate::__private::Result<$out, Self::Error> = $call;
+                $crate::__private::ran(result, $input, $name)
+            }
+
+            async fn undo(
+                &self,
+                acts: &__A,
+                output: $out,
+                memo: Self::Memo,
+                report: &mut $crate::Report<Self::Error>,
+            ) -> $crate::__private::Option<$in> {
+                $crate::__private::undo_landing::<__A, $out, Self>(self, acts, &output, report)
+                    .await
+                    .then(|| memo)
+            }
+
+            fn skip(&self, _: Self::Memo, report: &mut $crate::Report<Self::Error>) {
+                $crate::__private::skip_landing::<__A, $out, Self>(report)
+            }
+        }
+    };
+}
+
+/// `Undo` of landing in `$state` for the unit type `$step` of a transition: the activity
+/// `$method`, named `$name`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __undo {
+    ($activities:ident, $step:ty, $state:ty, $method:ident, $name:literal) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Undo<__A, $state> for $step
+        where
+            for<'__x> $state: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+            const NAME: $crate::__private::Option<&'static $crate::__private::str> =
+                $crate::__private::Some($name);
+
+            async fn undo(
+                &self,
+                acts: &__A,
+                landed: &$state,
+            ) -> $crate::__private::Result<(), Self::Error> {
+                <__A as $activities>::$method(acts, landed, $crate::__local_ctx!($name)).await
+            }
+        }
+    };
+}
+
+/// Transition `$name` (`$arrow`) as a method on its source state `$source`: one attempt of
+/// its activity, `$call` (with `$acts`, `$self` and the event in scope), outside any driver.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __typestate_step {
+    (@doc $name:literal, $arrow:literal, $source:ident, $with:literal) => {
+        ::core::concat!(
+            "Takes transition `", $name, "` (`", $arrow, "`) from `", ::core::stringify!($source),
+            "`", $with, ": one attempt of the `", $name, "` activity, outside any driver (retry and \
+             timeout policies are the driver's).\n# Errors\nIf the activity fails, the `",
+            ::core::stringify!($source), "` state comes back inside `Failed` with the error."
+        )
+    };
+    (
+        $activities:ident, $vis:vis $method:ident($self:ident, $acts:ident $(, $event:ident: $ev:ty)?)
+        $source:ident -> $out:ty, $name:literal, $arrow:literal, $with:literal, $call:expr
+    ) => {
+        #[automatically_derived]
+        impl $source {
+            #[doc = $crate::__typestate_step!(@doc $name, $arrow, $source, $with)]
+            $vis async fn $method<__A: $activities>(
+                $self,
+                $acts: &__A,
+                $($event: $ev,)?
+            ) -> $crate::__private::Result<$out, $crate::Failed<$source, <__A as $activities>::Error>> {
+                let result = $call;
+                result.map_err(|error| $crate::Failed::new($self, error))
+            }
+        }
+    };
+}
+
+/// Transition `$name` (`$arrow`) of unit type `$unit` as a method on the saga in `$source`:
+/// `$call` runs the activity, and on success the saga lands as `$land` (with `$next` and
+/// `$chain` in scope), of type `$landed`, its chain grown by the step's link.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __saga_step {
+    (
+        $activities:ident, $vis:vis $method:ident($self:ident, $acts:ident $(, $event:ident: $ev:ty)?)
+        $source:ident -> $landed:ty, $unit:expr, $name:literal, $arrow:literal, $call:expr,
+        |$next:ident, $chain:ident| $land:expr
+    ) => {
+        #[automatically_derived]
+        impl<__C> Saga<$source, __C> {
+            #[doc = ::core::concat!(
+                "Takes transition `", $name, "` (`", $arrow, "`) from `", ::core::stringify!($source),
+                "`, in the saga.\n# Errors\nIf the activity fails, the chain is unwound and the \
+                 failure names `", $name, "`, carries the error and the report, and gives back the \
+                 state the saga started from if every undo succeeded."
+            )]
+            $vis async fn $method<__A: $activities>(
+                $self,
+                $acts: &__A,
+                $($event: $ev,)?
+            ) -> $crate::__private::Result<$landed, $crate::Aborted<__C::Start, <__A as $activities>::Error>>
+            where
+                __C: $crate::__private::Chain<__A, $source, <__A as $activities>::Error>,
+            {
+                let result: $crate::__private::Result<_, <__A as $activities>::Error> = $call;
+                let ($next, $chain) = $crate::__private::saga_advance(
+                    $acts, $unit, $name, $self.state, $self.chain, result,
+                )
+                .await?;
+                $crate::__private::Ok($land)
+            }
+        }
+    };
+}
+
+/// The `Activities` trait of flow `$flow`, with one method per transition activity and per
+/// undo, and its impl for `Arc<T>`, which forwards each method.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __activities {
+    (
+        $vis:vis trait Activities of $flow:literal;
+        $($(#[$doc:meta])* fn $name:ident(from: $from:ty $(, $event:ident: $ev:ty)?) -> $out:ty;)*
+        undos: $($(#[$undo_doc:meta])* fn $undo:ident(state: $state:ty);)*
+    ) => {
+        #[doc = ::core::concat!(
+            "The work behind each step of the `", $flow, "` flow. Implement it with `async fn`s; \
+             fakes for tests are plain structs.\n\nA transition's method receives its source \
+             state by reference, so a retry can call it again, and returns the state it lands \
+             in. An undo's method receives the state its step produced."
+        )]
+        $vis trait Activities: $crate::__private::Send + $crate::__private::Sync {
+            /// The error any activity may fail with.
+            type Error: $crate::__private::Display
+                + $crate::__private::Debug
+                + $crate::__private::Send
+                + $crate::__private::Sync
+                + 'static;
+
+            /// Whether an attempt that failed with `error` is worth retrying. `false` skips
+            /// the step's remaining attempts: it fails for good at once (and lands where its
+            /// `catch` goes, if it has one). Every error is worth retrying unless this says
+            /// otherwise.
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                let _ = error;
+                true
+            }
+
+            $(
+                $(#[$doc])*
+                fn $name(
+                    &self,
+                    from: $from,
+                    $($event: $ev,)?
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<$out, Self::Error>,
+                > + $crate::__private::Send;
+            )*
+            $(
+                $(#[$undo_doc])*
+                fn $undo(
+                    &self,
+                    state: $state,
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<(), Self::Error>,
+                > + $crate::__private::Send;
+            )*
+        }
+
+        /// Activities shared behind an `Arc` are activities too: one set can serve several
+        /// flows and hosts.
+        #[automatically_derived]
+        impl<__T: Activities> Activities for $crate::__private::Arc<__T> {
+            type Error = __T::Error;
+
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                __T::retryable(error)
+            }
+
+            $(
+                fn $name(
+                    &self,
+                    from: $from,
+                    $($event: $ev,)?
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<$out, Self::Error>,
+                > + $crate::__private::Send {
+                    __T::$name(self, from, $($event,)? ctx)
+                }
+            )*
+            $(
+                fn $undo(
+                    &self,
+                    state: $state,
+                    ctx: &$crate::StepCtx,
+                ) -> impl $crate::__private::Future<
+                    Output = $crate::__private::Result<(), Self::Error>,
+                > + $crate::__private::Send {
+                    __T::$undo(self, state, ctx)
+                }
+            )*
+        }
+    };
+}
+
+/// A flow's `Definition`, from short tables: each state as `name kind [field: "type", ..]
+/// automatic after [on ..]`, each transition as `name [sources] [target undo, ..] trigger
+/// retry timeout compensate` with its optional builder calls, each undo as `name transition
+/// state`, each event as `variant "type"`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __definition {
+    (
+        $name:literal;
+        states: $([$state:literal $kind:ident [$($field:literal: $ty:literal),*] $automatic:expr, $after:expr, [$($on:expr),*]])*;
+        transitions: $([
+            $step:literal [$($source:expr),*] [$($target:literal $undo:expr),*]
+            $trigger:expr, $retry:expr, $timeout:expr, $compensate:literal $(. $builder:ident($($arg:expr),*))*
+        ])*;
+        undos: $([$undo_name:literal $undo_step:literal $undo_state:literal])*;
+        events: $([$event:literal $event_ty:literal])*;
+        $fingerprint:literal
+    ) => {
+        $crate::Definition::__new(
+            $name,
+            &[$($crate::StateDef::__new(
+                $state,
+                $crate::StateKind::$kind,
+                &[$($crate::FieldDef::__new($field, $ty)),*],
+                $automatic,
+                $after,
+                &[$($on),*],
+            )),*],
+            &[$($crate::TransitionDef::__new(
+                $step,
+                &[$($source),*],
+                &[$($crate::TargetDef::__new($target, $undo)),*],
+                $trigger,
+                $retry,
+                $timeout,
+                $compensate,
+            ) $(. $builder($($arg),*))*),*],
+            &[$($crate::UndoDef::__new($undo_name, $undo_step, $undo_state)),*],
+            &[$($crate::EventDef::__new($event, $event_ty)),*],
+            $crate::Fingerprint::from_u64($fingerprint),
+        )
+    };
+}
+
+/// `Dispatch` for the flow's `Flow` marker: each arm runs the activity `$call` (with `$acts`,
+/// `$ctx` and the pattern's bindings in scope) of transition `$index` from a state, or of
+/// undo `$undo` in a state.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __dispatch {
+    (
+        $activities:ident, |$acts:ident, $ctx:ident|
+        transitions: $($index:literal, $state:pat, $event:pat => $call:expr;)*
+        undos: $($undo:literal, $undo_state:pat => $undo_call:expr;)*
+    ) => {
+        #[automatically_derived]
+        impl<__A: $activities> $crate::__private::Dispatch<__A> for Flow
+        where
+            for<'__x> State: $crate::__private::Send + $crate::__private::Sync,
+            for<'__x> Event: $crate::__private::Send + $crate::__private::Sync,
+        {
+            type Error = <__A as $activities>::Error;
+
+            fn retryable(error: &Self::Error) -> $crate::__private::bool {
+                <__A as $activities>::retryable(error)
+            }
+
+            fn run_transition<'__a>(
+                $acts: &'__a __A,
+                transition: $crate::__private::usize,
+                state: &'__a State,
+                event: $crate::__private::Option<&'__a Event>,
+                $ctx: &'__a $crate::StepCtx,
+            ) -> impl $crate::__private::Future<
+                Output = $crate::__private::Result<
+                    State,
+                    $crate::__private::DispatchError<Self::Error>,
+                >,
+            > + $crate::__private::Send
+            + '__a {
+                async move {
+                    match (transition, state, event) {
+                        $(($index, $state, $event) => $crate::__private::dispatched($call),)*
+                        (_, state, event) => {
+                            let _ = ($acts, $ctx);
+                            $crate::__private::Err($crate::__private::DispatchError::Mismatch(
+                                $crate::__private::mismatch::<Self>(transition, state, event),
+                            ))
+                        }
+                    }
+                }
+            }
+
+            fn run_undo<'__a>(
+                $acts: &'__a __A,
+                undo: $crate::__private::usize,
+                state: &'__a State,
+                $ctx: &'__a $crate::StepCtx,
+            ) -> impl $crate::__private::Future<
+                Output = $crate::__private::Result<(), $crate::__private::DispatchError<Self::Error>>,
+            > + $crate::__private::Send
+            + '__a {
+                async move {
+                    match (undo, state) {
+                        $(($undo, $undo_state) => $crate::__private::dispatched($undo_call),)*
+                        (_, state) => {
+                            let _ = ($acts, $ctx);
+                            $crate::__private::undo_mismatch(DEFINITION.undos(), undo, state.name())
+                        }
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// `name`, `is_final` and `index` on the flow's `State` enum, from each variant with its
+/// index and whether it is final, and `FlowState` through them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __state_impls {
+    ($vis:vis State { $($name:ident = $index:literal $final:literal),* }) => {
+        #[automatically_derived]
+        impl State {
+            /// The state's name, as declared in the flow.
+            #[must_use]
+            $vis const fn name(&self) -> &'static $crate::__private::str {
+                match self {
+                    $(Self::$name(_) => ::core::stringify!($name),)*
+                }
+            }
+
+            /// Whether the state is final: the flow has ended.
+            #[must_use]
+            $vis const fn is_final(&self) -> $crate::__private::bool {
+                match self {
+                    $(Self::$name(_) => $final,)*
+                }
+            }
+
+            /// The state's position in the flow's `DEFINITION.states()`.
+            #[must_use]
+            $vis const fn index(&self) -> $crate::__private::usize {
+                match self {
+                    $(Self::$name(_) => $index,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl $crate::__private::FlowState for State
+        where
+            for<'__x> State: $crate::__private::Send + $crate::__private::Sync,
+        {
+            fn name(&self) -> &'static $crate::__private::str {
+                State::name(self)
+            }
+
+            fn index(&self) -> $crate::__private::usize {
+                State::index(self)
+            }
+
+            fn is_final(&self) -> $crate::__private::bool {
+                State::is_final(self)
+            }
+        }
+    };
+}
+
+/// `name` and `index` on the flow's `Event` enum, from each variant with its index, and
+/// `FlowEvent` through them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __event_impls {
+    ($vis:vis Event { $($name:ident = $index:literal),* }) => {
+        #[automatically_derived]
+        impl Event {
+            /// The event's name: its type's name.
+            #[must_use]
+            $vis const fn name(&self) -> &'static $crate::__private::str {
+                match *self {
+                    $(Self::$name(_) => ::core::stringify!($name),)*
+                }
+            }
+
+            /// The event's position in the flow's `DEFINITION.events()`.
+            #[must_use]
+            $vis const fn index(&self) -> $crate::__private::usize {
+                match *self {
+                    $(Self::$name(_) => $index,)*
+                }
+            }
+        }
+
+        #[automatically_derived]
+        impl $crate::__private::FlowEvent for Event
+        where
+            for<'__x> Event: $crate::__private::Send + $crate::__private::Sync,
+        {
+            fn name(&self) -> &'static $crate::__private::str {
+                Event::name(self)
+            }
+
+            fn index(&self) -> $crate::__private::usize {
+                Event::index(self)
+            }
+        }
+    };
+}
+
+/// The typed saga of flow `$flow`, `Saga<S, C>`, with what it does in any state: start,
+/// read the state, end, and abort, which unwinds the chain.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __saga {
+    ($vis:vis Saga of $flow:literal, $activities:ident) => {
+        #[doc = ::core::concat!(
+            "A typed saga over the `", $flow, "` flow: the current state `S` and, in the type \
+             `C`, the chain of undos that compensate every step taken so far, newest on top.\n\n\
+             Start one with `Saga::start(state)` and call the flow's transitions on it. A step \
+             that fails unwinds the chain, newest first, each undo once, and returns an \
+             `Aborted` naming the step, its error, every undo that ran, failed or was skipped, \
+             and (if all succeeded) the state the saga started from. `abort()` unwinds on \
+             demand; `into_state()` keeps what was done."
+        )]
+        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
+        $vis struct Saga<__S, __C = $crate::__private::Empty> {
+            state: __S,
+            chain: __C,
+        }
+
+        #[automatically_derived]
+        impl<__S: $crate::__private::Debug, __C> $crate::__private::Debug for Saga<__S, __C> {
+            fn fmt(
+                &self,
+                f: &mut $crate::__private::Formatter<'_>,
+            ) -> $crate::__private::FmtResult {
+                f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
+            }
+        }
+
+        #[automatically_derived]
+        impl<__S> Saga<__S> {
+            /// Starts a saga in `state`, with nothing to undo.
+            $vis const fn start(state: __S) -> Self {
+                Self { state, chain: $crate::__private::Empty }
+            }
+        }
+
+        #[automatically_derived]
+        impl<__S, __C> Saga<__S, __C> {
+            /// The current state.
+            $vis const fn state(&self) -> &__S {
+                &self.state
+            }
+
+            /// Ends the saga, keeping its state and everything it did.
+            $vis fn into_state(self) -> __S {
+                self.state
+            }
+
+            /// Undoes every step taken, newest first, each once. Gives back the state the saga
+            /// started from if every undo succeeded, and reports each undo.
+            $vis async fn abort<__A: $activities>(
+                self,
+                acts: &__A,
+            ) -> $crate::Unwound<__C::Start, <__A as $activities>::Error>
+            where
+                __C: $crate::__private::Chain<__A, __S, <__A as $activities>::Error>,
+            {
+                let mut report = $crate::Report::new();
+                let state = self.chain.unwind(acts, self.state, &mut report).await;
+                $crate::Unwound { state, report }
+            }
+        }
+    };
+}

@@ -155,9 +155,12 @@ pub mod __private {
     pub use crate::undo::undo_landing;
     pub use crate::workflow::mismatch;
     pub use crate::{
-        __continue_always as continue_always, __continue_or_exit as continue_or_exit,
-        __from_variant as from_variant, __local_ctx as local_ctx, __no_undo as no_undo,
-        __state_conversions as state_conversions,
+        __activities as activities, __continue_always as continue_always,
+        __continue_or_exit as continue_or_exit, __definition as definition, __dispatch as dispatch,
+        __event_impls as event_impls, __from_variant as from_variant, __local_ctx as local_ctx,
+        __no_undo as no_undo, __saga as saga, __saga_step as saga_step,
+        __state_conversions as state_conversions, __state_impls as state_impls, __step as step,
+        __typestate_step as typestate_step, __undo as undo,
     };
     pub use crate::{
         Aborted, Arrow, CatchDef, Definition, Either, EventDef, Failed, Failure, FieldDef,

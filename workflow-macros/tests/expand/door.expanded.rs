@@ -35,51 +35,7 @@ pub mod door {
         /// The flow is in state `Jammed`.
         Jammed(Jammed),
     }
-    #[automatically_derived]
-    impl State {
-        /// The state's name, as declared in the flow.
-        #[must_use]
-        pub const fn name(&self) -> &'static __wf::str {
-            match self {
-                Self::Closed(_) => "Closed",
-                Self::Opened(_) => "Opened",
-                Self::Jammed(_) => "Jammed",
-            }
-        }
-        /// Whether the state is final: the flow has ended.
-        #[must_use]
-        pub const fn is_final(&self) -> __wf::bool {
-            match self {
-                Self::Closed(_) => false,
-                Self::Opened(_) => true,
-                Self::Jammed(_) => true,
-            }
-        }
-        /// The state's position in the flow's `DEFINITION.states()`.
-        #[must_use]
-        pub const fn index(&self) -> __wf::usize {
-            match self {
-                Self::Closed(_) => 0usize,
-                Self::Opened(_) => 1usize,
-                Self::Jammed(_) => 2usize,
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::FlowState for State
-    where
-        for<'__x> State: __wf::Send + __wf::Sync,
-    {
-        fn name(&self) -> &'static __wf::str {
-            State::name(self)
-        }
-        fn index(&self) -> __wf::usize {
-            State::index(self)
-        }
-        fn is_final(&self) -> __wf::bool {
-            State::is_final(self)
-        }
-    }
+    __wf::state_impls!(pub State { Closed = 0 false, Opened = 1 true, Jammed = 2 true });
     __wf::state_conversions!(Closed);
     __wf::state_conversions!(Opened);
     __wf::state_conversions!(Jammed);
@@ -127,35 +83,7 @@ pub mod door {
         /// A `Kick` event.
         Kick(Kick),
     }
-    #[automatically_derived]
-    impl Event {
-        /// The event's name: its type's name.
-        #[must_use]
-        pub const fn name(&self) -> &'static __wf::str {
-            match *self {
-                Self::Kick(_) => "Kick",
-            }
-        }
-        /// The event's position in the flow's `DEFINITION.events()`.
-        #[must_use]
-        pub const fn index(&self) -> __wf::usize {
-            match *self {
-                Self::Kick(_) => 0usize,
-            }
-        }
-    }
-    #[automatically_derived]
-    impl __wf::FlowEvent for Event
-    where
-        for<'__x> Event: __wf::Send + __wf::Sync,
-    {
-        fn name(&self) -> &'static __wf::str {
-            Event::name(self)
-        }
-        fn index(&self) -> __wf::usize {
-            Event::index(self)
-        }
-    }
+    __wf::event_impls!(pub Event { Kick = 0 });
     __wf::from_variant!(Event::Kick(Kick));
     /// One unit type per transition of the `Door` flow. The flow's module holds a constant of each, named the same: `Open: steps::Open`.
     pub mod steps {
@@ -206,102 +134,25 @@ pub mod door {
     }
     __wf::from_variant!(OpenTo::Opened(Opened));
     __wf::from_variant!(OpenTo::Jammed(Jammed));
-    /** The work behind each step of the `Door` flow. Implement it with `async fn`s; fakes for tests are plain structs.
-
-A transition's method receives its source state by reference, so a retry can call it again, and returns the state it lands in. An undo's method receives the state its step produced.*/
-    pub trait Activities: __wf::Send + __wf::Sync {
-        /// The error any activity may fail with.
-        type Error: __wf::Display + __wf::Debug + __wf::Send + __wf::Sync + 'static;
-        /// Whether an attempt that failed with `error` is worth retrying. `false` skips
-        /// the step's remaining attempts: it fails for good at once (and lands where its
-        /// `catch` goes, if it has one). Every error is worth retrying unless this says
-        /// otherwise.
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            let _ = error;
-            true
-        }
-        /// Transition `open`: `Closed -> Opened | Jammed`. Taken automatically.
-        fn open(
-            &self,
-            from: &Closed,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send;
-        /// Transition `kick`: `Closed -> Jammed`. Taken when a `Kick` event arrives.
-        fn kick(
-            &self,
-            from: &Closed,
-            event: &Kick,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send;
-        /// Undo `close`: compensates transition `open` landing in `Opened`, which it receives.
-        fn close(
-            &self,
-            state: &Opened,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send;
+    __wf::activities! {
+        pub trait Activities of "Door"; #[doc =
+        " Transition `open`: `Closed -> Opened | Jammed`. Taken automatically."] fn
+        open(from : & Closed) -> OpenTo; #[doc =
+        " Transition `kick`: `Closed -> Jammed`. Taken when a `Kick` event arrives."] fn
+        kick(from : & Closed, event : & Kick) -> Jammed; undos : #[doc =
+        " Undo `close`: compensates transition `open` landing in `Opened`, which it receives."]
+        fn close(state : & Opened);
     }
-    /// Activities shared behind an `Arc` are activities too: one set can serve several
-    /// flows and hosts.
-    #[automatically_derived]
-    impl<__T: Activities> Activities for __wf::Arc<__T> {
-        type Error = __T::Error;
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            __T::retryable(error)
-        }
-        fn open(
-            &self,
-            from: &Closed,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<OpenTo, Self::Error>> + __wf::Send {
-            __T::open(self, from, ctx)
-        }
-        fn kick(
-            &self,
-            from: &Closed,
-            event: &Kick,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<Jammed, Self::Error>> + __wf::Send {
-            __T::kick(self, from, event, ctx)
-        }
-        fn close(
-            &self,
-            state: &Opened,
-            ctx: &__wf::StepCtx,
-        ) -> impl __wf::Future<Output = __wf::Result<(), Self::Error>> + __wf::Send {
-            __T::close(self, state, ctx)
-        }
-    }
-    #[automatically_derived]
-    impl Closed {
-        /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`: one attempt of the `open` activity, outside any driver (retry and timeout policies are the driver's).
-# Errors
-If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
-        pub async fn open<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Result<OpenTo, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = <__A as Activities>::open(acts, &self, __wf::local_ctx!("open"))
-                .await;
-            result.map_err(|error| __wf::Failed::new(self, error))
-        }
-        /** Takes transition `kick` (`Closed -> Jammed`) from `Closed` with the event that triggers it: one attempt of the `kick` activity, outside any driver (retry and timeout policies are the driver's).
-# Errors
-If the activity fails, the `Closed` state comes back inside `Failed` with the error.*/
-        pub async fn kick<__A: Activities>(
-            self,
-            acts: &__A,
-            event: &Kick,
-        ) -> __wf::Result<Jammed, __wf::Failed<Closed, <__A as Activities>::Error>> {
-            let result = <__A as Activities>::kick(
-                    acts,
-                    &self,
-                    event,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            result.map_err(|error| __wf::Failed::new(self, error))
-        }
-    }
+    __wf::typestate_step!(
+        Activities, pub open(self, acts) Closed -> OpenTo, "open",
+        "Closed -> Opened | Jammed", "", < __A as Activities > ::open(acts, & self,
+        __wf::local_ctx!("open")). await
+    );
+    __wf::typestate_step!(
+        Activities, pub kick(self, acts, event : & Kick) Closed -> Jammed, "kick",
+        "Closed -> Jammed", " with the event that triggers it", < __A as Activities >
+        ::kick(acts, & self, event, __wf::local_ctx!("kick")). await
+    );
     /// The `Door` flow as a type, for code generic over flows: drivers, stores and tests.
     #[derive(__wf::Debug, __wf::Clone, __wf::Copy, __wf::Default)]
     #[derive(__wf::PartialEq, __wf::Eq, __wf::Hash)]
@@ -316,70 +167,12 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
         type Event = Event;
         const DEFINITION: &'static __wf::Definition = &DEFINITION;
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Dispatch<__A> for Flow
-    where
-        for<'__x> State: __wf::Send + __wf::Sync,
-        for<'__x> Event: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        fn retryable(error: &Self::Error) -> __wf::bool {
-            <__A as Activities>::retryable(error)
-        }
-        fn run_transition<'__a>(
-            acts: &'__a __A,
-            transition: __wf::usize,
-            state: &'__a State,
-            event: __wf::Option<&'__a Event>,
-            ctx: &'__a __wf::StepCtx,
-        ) -> impl __wf::Future<
-            Output = __wf::Result<State, __wf::DispatchError<Self::Error>>,
-        > + __wf::Send + '__a {
-            async move {
-                match (transition, state, event) {
-                    (0usize, State::Closed(from), _) => {
-                        __wf::dispatched(
-                            <__A as Activities>::open(acts, from, ctx).await,
-                        )
-                    }
-                    (1usize, State::Closed(from), __wf::Some(Event::Kick(event))) => {
-                        __wf::dispatched(
-                            <__A as Activities>::kick(acts, from, event, ctx).await,
-                        )
-                    }
-                    (_, state, event) => {
-                        let _ = (acts, ctx);
-                        __wf::Err(
-                            __wf::DispatchError::Mismatch(
-                                __wf::mismatch::<Self>(transition, state, event),
-                            ),
-                        )
-                    }
-                }
-            }
-        }
-        fn run_undo<'__a>(
-            acts: &'__a __A,
-            undo: __wf::usize,
-            state: &'__a State,
-            ctx: &'__a __wf::StepCtx,
-        ) -> impl __wf::Future<
-            Output = __wf::Result<(), __wf::DispatchError<Self::Error>>,
-        > + __wf::Send + '__a {
-            async move {
-                match (undo, state) {
-                    (0usize, State::Opened(state)) => {
-                        __wf::dispatched(
-                            <__A as Activities>::close(acts, state, ctx).await,
-                        )
-                    }
-                    (_, state) => {
-                        let _ = (acts, ctx);
-                        __wf::undo_mismatch(DEFINITION.undos(), undo, state.name())
-                    }
-                }
-            }
-        }
+    __wf::dispatch! {
+        Activities, | acts, ctx | transitions : 0, State::Closed(from), _ => < __A as
+        Activities > ::open(acts, from, ctx). await; 1, State::Closed(from),
+        __wf::Some(Event::Kick(event)) => < __A as Activities > ::kick(acts, from, event,
+        ctx). await; undos : 0, State::Opened(state) => < __A as Activities >
+        ::close(acts, state, ctx). await;
     }
     #[automatically_derived]
     impl __wf::Arrow for steps::Open
@@ -450,21 +243,7 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             )
         }
     }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Undo<__A, Opened> for steps::Open
-    where
-        for<'__x> Opened: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        const NAME: __wf::Option<&'static __wf::str> = __wf::Some("close");
-        async fn undo(
-            &self,
-            acts: &__A,
-            landed: &Opened,
-        ) -> __wf::Result<(), Self::Error> {
-            <__A as Activities>::close(acts, landed, __wf::local_ctx!("close")).await
-        }
-    }
+    __wf::undo!(Activities, steps::Open, Opened, close, "close");
     __wf::no_undo!(Activities, steps::Open, Jammed);
     #[automatically_derived]
     impl __wf::Continue<Opened> for OpenTo
@@ -539,102 +318,13 @@ If the activity fails, the `Closed` state comes back inside `Failed` with the er
             )
         }
     }
-    #[automatically_derived]
-    impl __wf::Arrow for steps::Kick
-    where
-        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type In = (Closed, Kick);
-        type Out = Jammed;
-    }
-    #[automatically_derived]
-    impl<__A: Activities> __wf::Step<__A> for steps::Kick
-    where
-        for<'__x> (Closed, Kick): __wf::Send + __wf::Sync,
-        for<'__x> Jammed: __wf::Send + __wf::Sync,
-    {
-        type Error = <__A as Activities>::Error;
-        type Memo = (Closed, Kick);
-        async fn run(
-            &self,
-            acts: &__A,
-            input: (Closed, Kick),
-        ) -> __wf::Result<
-            (Jammed, Self::Memo),
-            __wf::Aborted<(Closed, Kick), Self::Error>,
-        > {
-            let _ = acts;
-            let result: __wf::Result<Jammed, Self::Error> = <__A as Activities>::kick(
-                    acts,
-                    &input.0,
-                    &input.1,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            __wf::ran(result, input, "kick")
-        }
-        async fn undo(
-            &self,
-            acts: &__A,
-            output: Jammed,
-            memo: Self::Memo,
-            report: &mut __wf::Report<Self::Error>,
-        ) -> __wf::Option<(Closed, Kick)> {
-            __wf::undo_landing::<__A, Jammed, Self>(self, acts, &output, report)
-                .await
-                .then(|| memo)
-        }
-        fn skip(&self, _: Self::Memo, report: &mut __wf::Report<Self::Error>) {
-            __wf::skip_landing::<__A, Jammed, Self>(report)
-        }
-    }
+    __wf::step!(
+        Activities, steps::Kick, (Closed, Kick) => Jammed, "kick", | acts, input | < __A
+        as Activities > ::kick(acts, & input.0, & input.1, __wf::local_ctx!("kick")).
+        await
+    );
     __wf::no_undo!(Activities, steps::Kick, Jammed);
-    /** A typed saga over the `Door` flow: the current state `S` and, in the type `C`, the chain of undos that compensate every step taken so far, newest on top.
-
-Start one with `Saga::start(state)` and call the flow's transitions on it. A step that fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming the step, its error, every undo that ran, failed or was skipped, and (if all succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps what was done.*/
-    #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
-    pub struct Saga<__S, __C = __wf::Empty> {
-        state: __S,
-        chain: __C,
-    }
-    #[automatically_derived]
-    impl<__S: __wf::Debug, __C> __wf::Debug for Saga<__S, __C> {
-        fn fmt(&self, f: &mut __wf::Formatter<'_>) -> __wf::FmtResult {
-            f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
-        }
-    }
-    #[automatically_derived]
-    impl<__S> Saga<__S> {
-        /// Starts a saga in `state`, with nothing to undo.
-        pub const fn start(state: __S) -> Self {
-            Self { state, chain: __wf::Empty }
-        }
-    }
-    #[automatically_derived]
-    impl<__S, __C> Saga<__S, __C> {
-        /// The current state.
-        pub const fn state(&self) -> &__S {
-            &self.state
-        }
-        /// Ends the saga, keeping its state and everything it did.
-        pub fn into_state(self) -> __S {
-            self.state
-        }
-        /// Undoes every step taken, newest first, each once. Gives back the state the saga
-        /// started from if every undo succeeded, and reports each undo.
-        pub async fn abort<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Unwound<__C::Start, <__A as Activities>::Error>
-        where
-            __C: __wf::Chain<__A, __S, <__A as Activities>::Error>,
-        {
-            let mut report = __wf::Report::new();
-            let state = self.chain.unwind(acts, self.state, &mut report).await;
-            __wf::Unwound { state, report }
-        }
-    }
+    __wf::saga!(pub Saga of "Door", Activities);
     /// Where a saga lands after `open`: `Closed -> Opened | Jammed`.
     #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
     #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
@@ -657,138 +347,30 @@ Start one with `Saga::start(state)` and call the flow's transitions on it. A ste
             }
         }
     }
-    #[automatically_derived]
-    impl<__C> Saga<Closed, __C> {
-        /** Takes transition `open` (`Closed -> Opened | Jammed`) from `Closed`, in the saga.
-# Errors
-If the activity fails, the chain is unwound and the failure names `open`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
-        pub async fn open<__A: Activities>(
-            self,
-            acts: &__A,
-        ) -> __wf::Result<
-            OpenSaga<__wf::Link<steps::Open, Closed, __C>>,
-            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
-        >
-        where
-            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
-        {
-            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::open(
-                    acts,
-                    &self.state,
-                    __wf::local_ctx!("open"),
-                )
-                .await;
-            let (next, chain) = __wf::saga_advance(
-                    acts,
-                    steps::Open,
-                    "open",
-                    self.state,
-                    self.chain,
-                    result,
-                )
-                .await?;
-            __wf::Ok(
-                match next {
-                    OpenTo::Opened(state) => OpenSaga::Opened(Saga { state, chain }),
-                    OpenTo::Jammed(state) => OpenSaga::Jammed(Saga { state, chain }),
-                },
-            )
-        }
-        /** Takes transition `kick` (`Closed -> Jammed`) from `Closed`, in the saga.
-# Errors
-If the activity fails, the chain is unwound and the failure names `kick`, carries the error and the report, and gives back the state the saga started from if every undo succeeded.*/
-        pub async fn kick<__A: Activities>(
-            self,
-            acts: &__A,
-            event: &Kick,
-        ) -> __wf::Result<
-            Saga<Jammed, __wf::Link<steps::Kick, Closed, __C>>,
-            __wf::Aborted<__C::Start, <__A as Activities>::Error>,
-        >
-        where
-            __C: __wf::Chain<__A, Closed, <__A as Activities>::Error>,
-        {
-            let result: __wf::Result<_, <__A as Activities>::Error> = <__A as Activities>::kick(
-                    acts,
-                    &self.state,
-                    event,
-                    __wf::local_ctx!("kick"),
-                )
-                .await;
-            let (next, chain) = __wf::saga_advance(
-                    acts,
-                    steps::Kick,
-                    "kick",
-                    self.state,
-                    self.chain,
-                    result,
-                )
-                .await?;
-            __wf::Ok(Saga { state: next, chain })
-        }
-    }
+    __wf::saga_step!(
+        Activities, pub open(self, acts) Closed -> OpenSaga < __wf::Link < steps::Open,
+        Closed, __C > >, steps::Open, "open", "Closed -> Opened | Jammed", < __A as
+        Activities > ::open(acts, & self.state, __wf::local_ctx!("open")). await, | next,
+        chain | match next { OpenTo::Opened(state) => OpenSaga::Opened(Saga { state,
+        chain }), OpenTo::Jammed(state) => OpenSaga::Jammed(Saga { state, chain }), }
+    );
+    __wf::saga_step!(
+        Activities, pub kick(self, acts, event : & Kick) Closed -> Saga < Jammed,
+        __wf::Link < steps::Kick, Closed, __C > >, steps::Kick, "kick",
+        "Closed -> Jammed", < __A as Activities > ::kick(acts, & self.state, event,
+        __wf::local_ctx!("kick")). await, | next, chain | Saga { state : next, chain }
+    );
     /// The static definition of the `Door` flow: states, transitions, triggers, policies, undos and fingerprint.
-    pub static DEFINITION: __wf::Definition = __wf::Definition::__new(
-        "Door",
-        &[
-            __wf::StateDef::__new(
-                "Closed",
-                __wf::StateKind::Initial,
-                &[__wf::FieldDef::__new("key", "u32")],
-                __wf::Some(0usize),
-                __wf::None,
-                &[1usize],
-            ),
-            __wf::StateDef::__new(
-                "Opened",
-                __wf::StateKind::Final,
-                &[__wf::FieldDef::__new("by", "String")],
-                __wf::None,
-                __wf::None,
-                &[],
-            ),
-            __wf::StateDef::__new(
-                "Jammed",
-                __wf::StateKind::Final,
-                &[],
-                __wf::None,
-                __wf::None,
-                &[],
-            ),
-        ],
-        &[
-            __wf::TransitionDef::__new(
-                "open",
-                &[0usize],
-                &[
-                    __wf::TargetDef::__new(1usize, __wf::Some(0usize)),
-                    __wf::TargetDef::__new(2usize, __wf::None),
-                ],
-                __wf::Trigger::Automatic,
-                __wf::Some(
-                    __wf::RetryPolicy::new(
-                        2u32,
-                        __wf::Duration::from_millis(10u64),
-                        __wf::Duration::from_millis(20u64),
-                        false,
-                    ),
-                ),
-                __wf::Some(__wf::Wait::Fixed(__wf::Duration::from_millis(1000u64))),
-                false,
-            ),
-            __wf::TransitionDef::__new(
-                "kick",
-                &[0usize],
-                &[__wf::TargetDef::__new(2usize, __wf::None)],
-                __wf::Trigger::On { event: 0usize },
-                __wf::None,
-                __wf::None,
-                false,
-            ),
-        ],
-        &[__wf::UndoDef::__new("close", 0usize, 1usize)],
-        &[__wf::EventDef::__new("Kick", "Kick")],
-        __wf::Fingerprint::from_u64(11427692306580695113u64),
+    pub static DEFINITION: __wf::Definition = __wf::definition!(
+        "Door"; states : ["Closed" Initial["key" : "u32"] __wf::Some(0), __wf::None, [1]]
+        ["Opened" Final["by" : "String"] __wf::None, __wf::None, []] ["Jammed" Final[]
+        __wf::None, __wf::None, []]; transitions : ["open"[0] [1 __wf::Some(0), 2
+        __wf::None] __wf::Trigger::Automatic, __wf::Some(__wf::RetryPolicy::new(2u32,
+        __wf::Duration::from_millis(10), __wf::Duration::from_millis(20), false)),
+        __wf::Some(__wf::Wait::Fixed(__wf::Duration::from_millis(1000))), false]
+        ["kick"[0] [2 __wf::None] __wf::Trigger::On { event : 0 }, __wf::None,
+        __wf::None, false]; undos : ["close" 0 1]; events : ["Kick" "Kick"];
+        11427692306580695113u64
     );
     /// The `Door` flow as a Mermaid `stateDiagram-v2`: paste it into any Mermaid renderer.
     pub const MERMAID: &__wf::str = "stateDiagram-v2\n    [*] --> Closed\n    Closed --> Opened: open, undo close\n    Closed --> Jammed: open\n    Closed --> Jammed: kick on Kick\n    Opened --> [*]\n    Jammed --> [*]\n";

@@ -19,13 +19,14 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let name = flow.name.to_string();
     let some = |index: Option<usize>| {
         if let Some(index) = index {
+            let index = index_literal(index);
             quote!(#rt::Some(#index))
         } else {
             quote!(#rt::None)
         }
     };
     let millis = |duration: core::time::Duration| {
-        let ms = Literal::u64_suffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+        let ms = Literal::u64_unsuffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
         quote!(#rt::Duration::from_millis(#ms))
     };
     let wait = |value: WaitValue| match value {
@@ -41,9 +42,9 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let states = flow.states.iter().map(|state| {
         let text = state.name.to_string();
         let kind = match state.kind {
-            StateKind::Initial => quote!(#rt::StateKind::Initial),
-            StateKind::Intermediate => quote!(#rt::StateKind::Intermediate),
-            StateKind::Final => quote!(#rt::StateKind::Final),
+            StateKind::Initial => quote!(Initial),
+            StateKind::Intermediate => quote!(Intermediate),
+            StateKind::Final => quote!(Final),
         };
         let fields = state.fields.iter().map(|field| {
             let name = field
@@ -52,7 +53,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             let ty = type_text(&field.ty);
-            quote!(#rt::FieldDef::__new(#name, #ty))
+            quote!(#name: #ty)
         });
         let pick = |select: fn(Trigger) -> bool| {
             state
@@ -67,20 +68,24 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             .outgoing
             .iter()
             .copied()
-            .filter(|&t| matches!(flow.transitions[t].trigger, Trigger::On { .. }));
-        quote!(#rt::StateDef::__new(#text, #kind, &[#(#fields),*], #automatic, #after, &[#(#on),*]))
+            .filter(|&t| matches!(flow.transitions[t].trigger, Trigger::On { .. }))
+            .map(index_literal);
+        quote!([#text #kind [#(#fields),*] #automatic, #after, [#(#on),*]])
     });
     let transitions = flow.transitions.iter().map(|transition| {
         let text = transition.name.to_string();
-        let sources = transition.sources.iter().map(|s| s.state);
+        let sources = transition.sources.iter().map(|s| index_literal(s.state));
         let targets = transition.targets.iter().map(|target| {
-            let state = target.state;
+            let state = index_literal(target.state);
             let undo = some(target.undo);
-            quote!(#rt::TargetDef::__new(#state, #undo))
+            quote!(#state #undo)
         });
         let trigger = match transition.trigger {
             Trigger::Automatic => quote!(#rt::Trigger::Automatic),
-            Trigger::On { event, .. } => quote!(#rt::Trigger::On { event: #event }),
+            Trigger::On { event, .. } => {
+                let event = index_literal(event);
+                quote!(#rt::Trigger::On { event: #event })
+            }
             Trigger::After(timed) => {
                 let wait = wait(timed.wait);
                 quote!(#rt::Trigger::After(#wait))
@@ -107,21 +112,22 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         let compensate = transition.compensate;
         let catch = transition.catch.as_ref().map(|catch| {
             let (state, compensate) = (catch.state, catch.compensate);
+            let state = index_literal(state);
             quote!(.__catch(#rt::CatchDef::__new(#state, #compensate)))
         });
         let guarded = transition.guard.as_ref().map(|_| quote!(.__guarded()));
         let internal = transition.internal.map(|_| quote!(.__internal()));
-        quote!(#rt::TransitionDef::__new(#text, &[#(#sources),*], &[#(#targets),*], #trigger, #retry, #timeout, #compensate) #catch #guarded #internal)
+        quote!([#text [#(#sources),*] [#(#targets),*] #trigger, #retry, #timeout, #compensate #catch #guarded #internal])
     });
     let undos = flow.undos.iter().map(|undo| {
         let text = undo.name.to_string();
-        let (transition, state) = (undo.transition, undo.state);
-        quote!(#rt::UndoDef::__new(#text, #transition, #state))
+        let (transition, state) = (index_literal(undo.transition), index_literal(undo.state));
+        quote!([#text #transition #state])
     });
     let events = flow.events.iter().map(|event| {
         let variant = event.variant.to_string();
         let ty = type_text(&event.ty);
-        quote!(#rt::EventDef::__new(#variant, #ty))
+        quote!([#variant #ty])
     });
     let fingerprint = Literal::u64_suffixed(fingerprint(flow));
     let static_doc = doc(&format!(
@@ -129,15 +135,21 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     ));
     quote! {
         #static_doc
-        #vis static DEFINITION: #rt::Definition = #rt::Definition::__new(
-            #name,
-            &[#(#states),*],
-            &[#(#transitions),*],
-            &[#(#undos),*],
-            &[#(#events),*],
-            #rt::Fingerprint::from_u64(#fingerprint),
+        #vis static DEFINITION: #rt::Definition = #rt::definition!(
+            #name;
+            states: #(#states)*;
+            transitions: #(#transitions)*;
+            undos: #(#undos)*;
+            events: #(#events)*;
+            #fingerprint
         );
     }
+}
+
+/// An index into one of the definition's tables, unsuffixed: the constructor's parameter
+/// gives its type.
+fn index_literal(index: usize) -> Literal {
+    Literal::usize_unsuffixed(index)
 }
 
 /// A retry bound as its fixed part (zero for a field) and the field's name, if it is one.

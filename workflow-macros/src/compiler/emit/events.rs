@@ -162,7 +162,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let types: Vec<_> = flow.events.iter().map(|e| user_type(flow, &e.ty)).collect();
     let (derived, derive_attrs) = derived(flow, &types, &variants);
     let texts: Vec<String> = variants.iter().map(ToString::to_string).collect();
-    let indices = 0..flow.events.len();
+    let indices = (0..flow.events.len()).map(proc_macro2::Literal::usize_unsuffixed);
     let variant_docs = texts.iter().map(|text| doc(&format!("A `{text}` event.")));
     let thread_checks = flow.events.iter().map(|event| {
         let span = syn::spanned::Spanned::span(&event.ty);
@@ -182,38 +182,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #(#variant_docs #variants(#types),)*
         }
 
-        #[automatically_derived]
-        impl Event {
-            /// The event's name: its type's name.
-            #[must_use]
-            #vis const fn name(&self) -> &'static #rt::str {
-                match *self {
-                    #(Self::#variants(_) => #texts,)*
-                }
-            }
-
-            /// The event's position in the flow's `DEFINITION.events()`.
-            #[must_use]
-            #vis const fn index(&self) -> #rt::usize {
-                match *self {
-                    #(Self::#variants(_) => #indices,)*
-                }
-            }
-        }
-
-        #[automatically_derived]
-        impl #rt::FlowEvent for Event
-        where
-            for<'__x> Event: #rt::Send + #rt::Sync,
-        {
-            fn name(&self) -> &'static #rt::str {
-                Event::name(self)
-            }
-
-            fn index(&self) -> #rt::usize {
-                Event::index(self)
-            }
-        }
+        #rt::event_impls!(#vis Event { #(#variants = #indices),* });
 
         #(#rt::from_variant!(Event::#variants(#types));)*
     }

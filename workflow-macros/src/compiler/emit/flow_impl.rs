@@ -49,33 +49,25 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #decisions
         }
 
-        #[automatically_derived]
-        impl<__A: Activities> #rt::Dispatch<__A> for Flow
-        where
-            #thread_safe
-        {
-            type Error = <__A as Activities>::Error;
-
-            fn retryable(error: &Self::Error) -> #rt::bool {
-                <__A as Activities>::retryable(error)
-            }
-
-            #run_transition
-            #run_undo
+        #rt::dispatch! {
+            Activities, |acts, ctx|
+            transitions: #run_transition
+            undos: #run_undo
         }
     }
 }
 
-/// `Dispatch::run_transition`: one match arm per (transition, source state).
+/// The arms of `Dispatch::run_transition`, as `dispatch!` takes them: one per (transition,
+/// source state).
 fn run_transition(flow: &Flow) -> TokenStream {
     let rt = rt();
-    let arms = flow
-        .transitions
+    flow.transitions
         .iter()
         .enumerate()
         .filter(|(_, transition)| transition.has_activity())
         .flat_map(|(index, transition)| {
             let rt = &rt;
+            let index = proc_macro2::Literal::usize_unsuffixed(index);
             transition.sources.iter().map(move |source| {
                 let state = &flow.states[source.state].name;
                 let from = if transition.sources.len() == 1 {
@@ -92,63 +84,22 @@ fn run_transition(flow: &Flow) -> TokenStream {
                     _ => (quote!(_), quote!()),
                 };
                 let call = super::transitions::call_in(transition, &from, &event_arg, &quote!(ctx));
-                quote! {
-                    (#index, State::#state(from), #event_pattern) => #rt::dispatched(#call),
-                }
+                quote!(#index, State::#state(from), #event_pattern => #call;)
             })
-        });
-    quote! {
-        fn run_transition<'__a>(
-            acts: &'__a __A,
-            transition: #rt::usize,
-            state: &'__a State,
-            event: #rt::Option<&'__a Event>,
-            ctx: &'__a #rt::StepCtx,
-        ) -> impl #rt::Future<
-            Output = #rt::Result<State, #rt::DispatchError<Self::Error>>,
-        > + #rt::Send + '__a {
-            async move {
-                match (transition, state, event) {
-                    #(#arms)*
-                    (_, state, event) => {
-                        let _ = (acts, ctx);
-                        #rt::Err(#rt::DispatchError::Mismatch(#rt::mismatch::<Self>(transition, state, event)))
-                    }
-                }
-            }
-        }
-    }
+        })
+        .collect()
 }
 
-/// `Dispatch::run_undo`: one match arm per undo.
+/// The arms of `Dispatch::run_undo`, as `dispatch!` takes them: one per undo.
 fn run_undo(flow: &Flow) -> TokenStream {
-    let rt = rt();
-    let arms = flow.undos.iter().enumerate().map(|(index, undo)| {
-        let method = &undo.name;
-        let state = &flow.states[undo.state].name;
-        quote! {
-            (#index, State::#state(state)) =>
-                #rt::dispatched(<__A as Activities>::#method(acts, state, ctx).await),
-        }
-    });
-    quote! {
-        fn run_undo<'__a>(
-            acts: &'__a __A,
-            undo: #rt::usize,
-            state: &'__a State,
-            ctx: &'__a #rt::StepCtx,
-        ) -> impl #rt::Future<
-            Output = #rt::Result<(), #rt::DispatchError<Self::Error>>,
-        > + #rt::Send + '__a {
-            async move {
-                match (undo, state) {
-                    #(#arms)*
-                    (_, state) => {
-                        let _ = (acts, ctx);
-                        #rt::undo_mismatch(DEFINITION.undos(), undo, state.name())
-                    }
-                }
-            }
-        }
-    }
+    flow.undos
+        .iter()
+        .enumerate()
+        .map(|(index, undo)| {
+            let index = proc_macro2::Literal::usize_unsuffixed(index);
+            let method = &undo.name;
+            let state = &flow.states[undo.state].name;
+            quote!(#index, State::#state(state) => <__A as Activities>::#method(acts, state, ctx).await;)
+        })
+        .collect()
 }

@@ -11,85 +11,20 @@ use crate::compiler::model::{Flow, Transition, Trigger};
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let rt = rt();
     let vis = &flow.item_vis;
-    let saga_doc = doc(&format!(
-        "A typed saga over the `{}` flow: the current state `S` and, in the type `C`, the chain of \
-         undos that compensate every step taken so far, newest on top.\n\n\
-         Start one with `Saga::start(state)` and call the flow's transitions on it. A step that \
-         fails unwinds the chain, newest first, each undo once, and returns an `Aborted` naming \
-         the step, its error, every undo that ran, failed or was skipped, and (if all \
-         succeeded) the state the saga started from. `abort()` unwinds on demand; `into_state()` keeps \
-         what was done.",
-        flow.name
-    ));
-    let methods = flow
-        .states
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.outgoing.is_empty())
-        .map(|(index, state)| {
-            let name = &state.name;
-            let methods = state
-                .outgoing
-                .iter()
-                .map(|&t| method(flow, &flow.transitions[t], index));
-            quote! {
-                #[automatically_derived]
-                impl<__C> Saga<#name, __C> {
-                    #(#methods)*
-                }
-            }
-        });
+    let name = flow.name.to_string();
+    let methods = flow.states.iter().enumerate().flat_map(|(index, state)| {
+        state
+            .outgoing
+            .iter()
+            .map(move |&t| method(flow, &flow.transitions[t], index))
+    });
     let outcomes = flow
         .transitions
         .iter()
         .filter(|t| t.targets.len() > 1)
         .map(|t| outcome_enum(flow, t));
     quote! {
-        #saga_doc
-        #[must_use = "a saga holds the undos of the steps it took: keep its state with `into_state` or `abort` it"]
-        #vis struct Saga<__S, __C = #rt::Empty> {
-            state: __S,
-            chain: __C,
-        }
-
-        #[automatically_derived]
-        impl<__S: #rt::Debug, __C> #rt::Debug for Saga<__S, __C> {
-            fn fmt(&self, f: &mut #rt::Formatter<'_>) -> #rt::FmtResult {
-                f.debug_struct("Saga").field("state", &self.state).finish_non_exhaustive()
-            }
-        }
-
-        #[automatically_derived]
-        impl<__S> Saga<__S> {
-            /// Starts a saga in `state`, with nothing to undo.
-            #vis const fn start(state: __S) -> Self {
-                Self { state, chain: #rt::Empty }
-            }
-        }
-
-        #[automatically_derived]
-        impl<__S, __C> Saga<__S, __C> {
-            /// The current state.
-            #vis const fn state(&self) -> &__S {
-                &self.state
-            }
-
-            /// Ends the saga, keeping its state and everything it did.
-            #vis fn into_state(self) -> __S {
-                self.state
-            }
-
-            /// Undoes every step taken, newest first, each once. Gives back the state the saga
-            /// started from if every undo succeeded, and reports each undo.
-            #vis async fn abort<__A: Activities>(self, acts: &__A) -> #rt::Unwound<__C::Start, <__A as Activities>::Error>
-            where
-                __C: #rt::Chain<__A, __S, <__A as Activities>::Error>,
-            {
-                let mut report = #rt::Report::new();
-                let state = self.chain.unwind(acts, self.state, &mut report).await;
-                #rt::Unwound { state, report }
-            }
-        }
+        #rt::saga!(#vis Saga of #name, Activities);
 
         #(#outcomes)*
         #(#methods)*
@@ -169,7 +104,8 @@ fn landing(flow: &Flow, transition: &Transition, source: usize) -> (TokenStream,
     }
 }
 
-/// One transition as a method on the saga in one of its source states.
+/// One transition as a method on the saga in one of its source states: through `saga_step!`,
+/// or written out for a compensating transition.
 fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
     let rt = rt();
     let vis = &flow.item_vis;
@@ -186,39 +122,26 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
     let (event_param, event_arg) = match transition.trigger {
         Trigger::On { event } => {
             let ty = user_type(flow, &flow.events[event].ty);
-            (quote!(event: &#ty,), quote!(event,))
+            (quote!(, event: &#ty), quote!(event,))
         }
         _ => (quote!(), quote!()),
     };
     let error = quote!(<__A as Activities>::Error);
     let call = super::transitions::call(transition, &from, &event_arg);
     let (landed_type, land) = landing(flow, transition, source);
-    let (returns, settle) = if transition.compensate {
-        (
-            quote!((#landed_type, #rt::Report<#error>)),
-            quote! {
-                let (next, report) = #rt::saga_compensate(acts, #text, self.state, self.chain, result).await?;
-                let chain = #rt::Empty;
-                #rt::Ok((#land, report))
-            },
-        )
-    } else {
-        (
-            landed_type,
-            quote! {
-                let (next, chain) = #rt::saga_advance(acts, steps::#unit, #text, self.state, self.chain, result).await?;
-                #rt::Ok(#land)
-            },
-        )
-    };
-    let compensate_doc = if transition.compensate {
-        " The transition compensates: once its activity succeeds, every undo of the chain runs, \
-          newest first, before the saga lands with an empty chain; the report says what ran."
-    } else {
-        ""
-    };
+    if !transition.compensate {
+        let arrow = transition.arrow();
+        return quote! {
+            #rt::saga_step!(
+                Activities, #vis #method(self, acts #event_param) #name -> #landed_type,
+                steps::#unit, #text, #arrow, #call, |next, chain| #land
+            );
+        };
+    }
     let method_doc = doc(&format!(
-        "Takes transition `{text}` (`{}`) from `{name}`, in the saga.{compensate_doc}\n\
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga. The transition compensates: \
+         once its activity succeeds, every undo of the chain runs, newest first, before the saga \
+         lands with an empty chain; the report says what ran.\n\
          # Errors\n\
          If the activity fails, the chain is unwound and the failure names `{text}`, carries \
          the error and the report, and gives back the state the saga started from if every \
@@ -226,17 +149,22 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         transition.arrow()
     ));
     quote! {
-        #method_doc
-        #vis async fn #method<__A: Activities>(
-            self,
-            acts: &__A,
-            #event_param
-        ) -> #rt::Result<#returns, #rt::Aborted<__C::Start, #error>>
-        where
-            __C: #rt::Chain<__A, #name, #error>,
-        {
-            let result: #rt::Result<_, #error> = #call;
-            #settle
+        #[automatically_derived]
+        impl<__C> Saga<#name, __C> {
+            #method_doc
+            #vis async fn #method<__A: Activities>(
+                self,
+                acts: &__A
+                #event_param
+            ) -> #rt::Result<(#landed_type, #rt::Report<#error>), #rt::Aborted<__C::Start, #error>>
+            where
+                __C: #rt::Chain<__A, #name, #error>,
+            {
+                let result: #rt::Result<_, #error> = #call;
+                let (next, report) = #rt::saga_compensate(acts, #text, self.state, self.chain, result).await?;
+                let chain = #rt::Empty;
+                #rt::Ok((#land, report))
+            }
         }
     }
 }

@@ -15,14 +15,15 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
         flow.name
     ));
     let names: Vec<_> = states.iter().map(|&i| &flow.states[i].name).collect();
-    let texts: Vec<String> = names.iter().map(ToString::to_string).collect();
     let variant_docs = names
         .iter()
         .map(|name| doc(&format!("The flow is in state `{name}`.")));
     let finals = states
         .iter()
         .map(|&i| flow.states[i].kind == StateKind::Final);
-    let indices = states.iter().copied();
+    let indices = states
+        .iter()
+        .map(|&i| proc_macro2::Literal::usize_unsuffixed(i));
     let conversions = names
         .iter()
         .map(|name| quote!(#rt::state_conversions!(#name);));
@@ -35,50 +36,7 @@ pub(crate) fn emit(flow: &Flow, states: &[usize]) -> TokenStream {
             #(#variant_docs #names(#names),)*
         }
 
-        #[automatically_derived]
-        impl State {
-            /// The state's name, as declared in the flow.
-            #[must_use]
-            #vis const fn name(&self) -> &'static #rt::str {
-                match self {
-                    #(Self::#names(_) => #texts,)*
-                }
-            }
-
-            /// Whether the state is final: the flow has ended.
-            #[must_use]
-            #vis const fn is_final(&self) -> #rt::bool {
-                match self {
-                    #(Self::#names(_) => #finals,)*
-                }
-            }
-
-            /// The state's position in the flow's `DEFINITION.states()`.
-            #[must_use]
-            #vis const fn index(&self) -> #rt::usize {
-                match self {
-                    #(Self::#names(_) => #indices,)*
-                }
-            }
-        }
-
-        #[automatically_derived]
-        impl #rt::FlowState for State
-        where
-            for<'__x> State: #rt::Send + #rt::Sync,
-        {
-            fn name(&self) -> &'static #rt::str {
-                State::name(self)
-            }
-
-            fn index(&self) -> #rt::usize {
-                State::index(self)
-            }
-
-            fn is_final(&self) -> #rt::bool {
-                State::is_final(self)
-            }
-        }
+        #rt::state_impls!(#vis State { #(#names = #indices #finals),* });
 
         #(#conversions)*
     }

@@ -146,6 +146,10 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
         (_, false) => (quote!(&input), quote!()),
         (_, true) => (quote!(input.as_from()), quote!()),
     };
+    let call = super::transitions::call(transition, &from, &event_arg);
+    if transition.targets.len() == 1 {
+        return quote!(#rt::step!(Activities, steps::#unit, #input => #output, #text, |acts, input| #call););
+    }
     let MemoParts {
         memo,
         ran,
@@ -155,7 +159,6 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
         into_input,
     } = memo_parts(flow, transition, &input, &text);
     let bounds = thread_safe(&[input.clone(), output.clone()]);
-    let call = super::transitions::call(transition, &from, &event_arg);
     quote! {
         #[automatically_derived]
         impl #rt::Arrow for steps::#unit
@@ -267,23 +270,9 @@ fn undos(flow: &Flow, transition: &Transition) -> TokenStream {
             let Some(undo) = target.undo else {
                 return quote!(#rt::no_undo!(Activities, steps::#unit, #state););
             };
-            let bounds = thread_safe(&[quote!(#state)]);
             let method = &flow.undos[undo].name;
             let text = method.to_string();
-            quote! {
-                #[automatically_derived]
-                impl<__A: Activities> #rt::Undo<__A, #state> for steps::#unit
-                where
-                    #bounds
-                {
-                    type Error = <__A as Activities>::Error;
-                    const NAME: #rt::Option<&'static #rt::str> = #rt::Some(#text);
-
-                    async fn undo(&self, acts: &__A, landed: &#state) -> #rt::Result<(), Self::Error> {
-                        <__A as Activities>::#method(acts, landed, #rt::local_ctx!(#text)).await
-                    }
-                }
-            }
+            quote!(#rt::undo!(Activities, steps::#unit, #state, #method, #text);)
         })
         .collect()
 }
