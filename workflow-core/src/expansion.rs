@@ -410,7 +410,6 @@ macro_rules! __typestate_step {
         $activities:ident, $vis:vis $method:ident($self:ident, $acts:ident $(, $event:ident: $ev:ty)?)
         $source:ident -> $out:ty, $name:literal, $arrow:literal, $with:literal, $call:expr
     ) => {
-        #[automatically_derived]
         impl $source {
             #[doc = $crate::__typestate_step!(@doc $name, $arrow, $source, $with)]
             $vis async fn $method<__A: $activities>(
@@ -436,7 +435,6 @@ macro_rules! __saga_step {
         $source:ident -> $landed:ty, $unit:expr, $name:literal, $arrow:literal, $call:expr,
         |$next:ident, $chain:ident| $land:expr
     ) => {
-        #[automatically_derived]
         impl<__C> Saga<$source, __C> {
             #[doc = ::core::concat!(
                 "Takes transition `", $name, "` (`", $arrow, "`) from `", ::core::stringify!($source),
@@ -678,7 +676,6 @@ macro_rules! __dispatch {
 #[macro_export]
 macro_rules! __state_impls {
     ($vis:vis State { $($name:ident = $index:literal $final:literal),* }) => {
-        #[automatically_derived]
         impl State {
             /// The state's name, as declared in the flow.
             #[must_use]
@@ -731,7 +728,6 @@ macro_rules! __state_impls {
 #[macro_export]
 macro_rules! __event_impls {
     ($vis:vis Event { $($name:ident = $index:literal),* }) => {
-        #[automatically_derived]
         impl Event {
             /// The event's name: its type's name.
             #[must_use]
@@ -797,7 +793,6 @@ macro_rules! __saga {
             }
         }
 
-        #[automatically_derived]
         impl<__S> Saga<__S> {
             /// Starts a saga in `state`, with nothing to undo.
             $vis const fn start(state: __S) -> Self {
@@ -805,7 +800,6 @@ macro_rules! __saga {
             }
         }
 
-        #[automatically_derived]
         impl<__S, __C> Saga<__S, __C> {
             /// The current state.
             $vis const fn state(&self) -> &__S {

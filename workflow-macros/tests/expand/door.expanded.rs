@@ -112,7 +112,6 @@ pub mod door {
         /// Landed in `Jammed`.
         Jammed(Jammed),
     }
-    #[automatically_derived]
     impl OpenTo {
         /// The name of the state it landed in.
         #[must_use]

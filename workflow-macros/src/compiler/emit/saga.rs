@@ -149,7 +149,6 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         transition.arrow()
     ));
     quote! {
-        #[automatically_derived]
         impl<__C> Saga<#name, __C> {
             #method_doc
             #vis async fn #method<__A: Activities>(

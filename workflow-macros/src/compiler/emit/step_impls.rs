@@ -109,7 +109,6 @@ fn owned_input(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #sources(#sources),)*
         }
 
-        #[automatically_derived]
         impl #owned {
             /// The name of the state it starts from.
             #[must_use]

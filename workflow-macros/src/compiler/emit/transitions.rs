@@ -161,7 +161,6 @@ fn outcome_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             #(#variant_docs #targets(#targets),)*
         }
 
-        #[automatically_derived]
         impl #outcome {
             /// The name of the state it landed in.
             #[must_use]
@@ -220,7 +219,6 @@ fn input_enum(flow: &Flow, transition: &Transition) -> TokenStream {
             }
         }
 
-        #[automatically_derived]
         impl #input<'_> {
             /// The name of the state it starts from.
             #[must_use]

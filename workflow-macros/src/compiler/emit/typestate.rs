@@ -63,7 +63,6 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
          chooses where it lands, with no activity."
     ));
     quote! {
-        #[automatically_derived]
         impl #name {
             #method_doc
             #[must_use]
