@@ -2,6 +2,10 @@
 //! every effect at once, runs the commands with scripted results, keeps the inbox, and can
 //! "crash" (restore the machine from its last snapshot, losing what was in flight).
 
+// The flow's generated items are `pub`, as in a user's crate; expanded in this crate, the
+// hidden macros they come from are local, so the lint sees them in a private module.
+#![allow(unreachable_pub)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
