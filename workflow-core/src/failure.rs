@@ -47,6 +47,9 @@ pub enum FailureKind {
     Permanent,
     /// The attempt took longer than the step's `timeout`.
     Timeout,
+    /// The step's circuit breaker was open: the activity was not called (see
+    /// [`FlowControl::breaker`](crate::runtime::FlowControl::breaker)).
+    CircuitOpen,
     /// The activity panicked; the panic was caught and the runtime went on.
     Panic,
     /// The activity succeeded, but the state it returned cannot be stored exactly (a `NaN`
@@ -110,6 +113,7 @@ impl fmt::Display for FailureKind {
             Self::Activity => "activity error",
             Self::Permanent => "permanent activity error",
             Self::Timeout => "timeout",
+            Self::CircuitOpen => "circuit open",
             Self::Panic => "panic",
             Self::Unstorable => "unstorable state",
             Self::Mismatch => "mismatch",

@@ -1,8 +1,7 @@
 //! One attempt of a transition or an undo, as a stack of layers around the activity call, in
-//! the manner of tower: a tracing span outermost, then the deadline, then a panic guard.
-//! Transitions and undos, first attempts and retries all go through the same stack; the
-//! flow-control layers of later versions (concurrency and rate limits, circuit breakers) are
-//! more layers of it.
+//! the manner of tower: a tracing span outermost, then the step's flow control (concurrency
+//! and rate limits, circuit breaker), then the deadline, then a panic guard. Transitions and
+//! undos, first attempts and retries all go through the same stack.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -12,6 +11,7 @@ use futures_util::FutureExt as _;
 use tokio::time::{Instant, timeout_at};
 use tracing::{Instrument, field, info_span, warn};
 
+use super::control::Controlled;
 use super::policy::human;
 use crate::plumbing::DispatchError;
 use crate::{Failure, FailureKind, InstanceId};
@@ -27,6 +27,8 @@ pub(crate) struct Attempt<'a> {
     pub(crate) number: u32,
     /// When the attempt must be over, and the step's declared timeout (for the message).
     pub(crate) deadline: Option<(Instant, Duration)>,
+    /// The step's flow control on this host, if it has any.
+    pub(crate) control: Option<std::sync::Arc<super::control::Control>>,
 }
 
 /// An attempt's result inside the stack: the value, or what went wrong and its message.
@@ -179,10 +181,10 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The stack every attempt goes through.
-pub(crate) type Standard = Stack<Traced, Stack<Deadline, CatchPanic>>;
+pub(crate) type Standard = Stack<Traced, Stack<Controlled, Stack<Deadline, CatchPanic>>>;
 
 /// The standard stack.
-pub(crate) const STANDARD: Standard = Stack(Traced, Stack(Deadline, CatchPanic));
+pub(crate) const STANDARD: Standard = Stack(Traced, Stack(Controlled, Stack(Deadline, CatchPanic)));
 
 /// Runs `call`, one attempt described by `attempt`, through `layers`. An activity error
 /// that `retryable` says is not worth retrying fails as [`FailureKind::Permanent`].

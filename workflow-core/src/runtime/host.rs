@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use super::client::Client;
+use super::control::{Control, FlowControl};
 use super::instance::{Driven, Exit, restored};
 use super::machine::{Effects, Machine};
 use super::outcome::{Resumed, RuntimeError};
@@ -80,6 +81,7 @@ pub struct Host {
 pub struct HostBuilder {
     store: Option<Arc<dyn Store>>,
     flows: Vec<Arc<dyn Hosted>>,
+    controls: Vec<(&'static str, &'static str, FlowControl)>,
     worker: Option<WorkerId>,
     lease: Duration,
     keep_waiting: usize,
@@ -109,6 +111,8 @@ pub(crate) struct HostShared {
     /// that instances handed back with later timers do not each register one: the sweep
     /// then finds the next due time in the store.
     sweep_armed_ms: AtomicU64,
+    /// Flow control by flow and step.
+    controls: crate::FastMap<(&'static str, &'static str), Arc<Control>>,
 }
 
 /// An instance by flow and id.
@@ -219,6 +223,7 @@ impl Default for HostBuilder {
         Self {
             store: None,
             flows: Vec::new(),
+            controls: Vec::new(),
             worker: None,
             lease: Duration::from_secs(30),
             keep_waiting: 10_000,
@@ -292,6 +297,60 @@ impl HostBuilder {
         self
     }
 
+    /// Limits the attempts of `step` (a transition or an undo) of flow `W` on this host:
+    /// how many run at once, how many start per period, and a circuit breaker. The limits
+    /// hold per host process: on a shared store, each worker process has its own.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use workflow_core::prelude::*;
+    /// # use workflow_core::runtime::{FlowControl, Host};
+    /// # workflow! {
+    /// #     #[derive(Clone, serde::Serialize, serde::Deserialize)]
+    /// #     pub Pay { initial Due {} final Paid {} charge: Due -> Paid; }
+    /// # }
+    /// let builder = Host::builder().control(
+    ///     pay::Flow,
+    ///     "charge",
+    ///     FlowControl::new().concurrency(4).breaker(5, Duration::from_secs(30)),
+    /// );
+    /// # let _ = builder;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `W` has no transition or undo called `step`, or it already has limits here.
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the flow's marker value names the flow, so that `W` is inferred"
+    )]
+    pub fn control<W: Durable>(mut self, flow: W, step: &str, control: FlowControl) -> Self {
+        let _ = flow;
+        let def = W::DEFINITION;
+        let named = def
+            .transitions()
+            .iter()
+            .map(crate::TransitionDef::name)
+            .chain(def.undos().iter().map(crate::UndoDef::name))
+            .find(|name| *name == step);
+        let Some(step) = named else {
+            panic!(
+                "flow `{}` has no transition or undo called `{step}`",
+                def.name()
+            );
+        };
+        assert!(
+            !self
+                .controls
+                .iter()
+                .any(|(f, s, _)| *f == def.name() && *s == step),
+            "step `{step}` of flow `{}` is given limits twice",
+            def.name()
+        );
+        self.controls.push((def.name(), step, control));
+        self
+    }
+
     /// The host. Its tasks start with its first use, in the tokio runtime it is used in.
     ///
     /// # Panics
@@ -332,6 +391,11 @@ impl HostBuilder {
                 shut_down: AtomicBool::new(false),
                 sweep: Arc::new(Wakeup::default()),
                 sweep_armed_ms: AtomicU64::new(u64::MAX),
+                controls: self
+                    .controls
+                    .iter()
+                    .map(|(flow, step, config)| ((*flow, *step), Arc::new(Control::new(config))))
+                    .collect(),
             }),
         }
     }
@@ -576,6 +640,14 @@ impl HostShared {
     }
 
     /// Runs an instance just started here, under `claim`.
+    /// The flow control of `step` of `flow` on this host, if it has any.
+    pub(crate) fn control(&self, flow: &'static str, step: &'static str) -> Option<Arc<Control>> {
+        if self.controls.is_empty() {
+            return None;
+        }
+        self.controls.get(&(flow, step)).cloned()
+    }
+
     pub(crate) fn adopt<W: Durable>(
         self: &Arc<Self>,
         claim: Claim,

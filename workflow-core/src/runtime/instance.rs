@@ -315,6 +315,7 @@ where
                     is_undo: false,
                     number,
                     deadline: deadline.map(|(at, t)| (instant_of(at), t)),
+                    control: self.host.control(def.name(), step.name()),
                 };
                 let call = W::run_transition(
                     &*self.flow.activities,
@@ -359,6 +360,7 @@ where
                     is_undo: true,
                     number,
                     deadline: deadline.map(|(at, t)| (instant_of(at), t)),
+                    control: self.host.control(def.name(), undo_def.name()),
                 };
                 let call = W::run_undo(&*self.flow.activities, undo, state, &ctx);
                 let result = attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await;

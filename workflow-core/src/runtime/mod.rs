@@ -17,6 +17,7 @@
 mod attempt;
 mod client;
 mod codec;
+mod control;
 mod host;
 mod instance;
 mod machine;
@@ -27,6 +28,7 @@ mod timers;
 pub(crate) use policy::human;
 
 pub use client::{Client, Delivery, StartedOrSent};
+pub use control::FlowControl;
 pub use host::{Host, HostBuilder};
 #[allow(deprecated)]
 pub use outcome::Finished;
