@@ -193,11 +193,7 @@ impl<W: Durable> Client<W> {
         let (mut machine, mut fx) = match Machine::<W>::begin(id.clone(), state.into(), now_ms()) {
             Ok(started) => started,
             Err((why, state)) => {
-                let error = RuntimeError::Unstorable {
-                    id,
-                    what: "the initial state",
-                    reason: why.to_string(),
-                };
+                let error = unstorable(id, "the initial state", why);
                 return Err(Rejected::new(error, state));
             }
         };
@@ -287,22 +283,14 @@ impl<W: Durable> Client<W> {
         let json = match codec::encode(&event) {
             Ok(json) => json,
             Err(why) => {
-                let error = RuntimeError::Unstorable {
-                    id,
-                    what: "the event",
-                    reason: why.to_string(),
-                };
+                let error = unstorable(id, "the event", why);
                 return Err(Rejected::new(error, (initial, event)));
             }
         };
         let (mut machine, mut fx) = match Machine::<W>::begin(id.clone(), initial, now_ms()) {
             Ok(begun) => begun,
             Err((why, initial)) => {
-                let error = RuntimeError::Unstorable {
-                    id,
-                    what: "the initial state",
-                    reason: why.to_string(),
-                };
+                let error = unstorable(id, "the initial state", why);
                 return Err(Rejected::new(error, (initial, event)));
             }
         };
@@ -363,11 +351,7 @@ impl<W: Durable> Client<W> {
         let json = match codec::encode(&event) {
             Ok(json) => json,
             Err(why) => {
-                let error = RuntimeError::Unstorable {
-                    id: id.clone(),
-                    what: "the event",
-                    reason: why.to_string(),
-                };
+                let error = unstorable(id.clone(), "the event", why);
                 return Err(Rejected::new(error, event));
             }
         };
@@ -553,6 +537,15 @@ impl<W: Durable> Client<W> {
             StoreError::CancelPosted { .. } => RuntimeError::AlreadyCancelling(id.clone()),
             error => error.into(),
         }
+    }
+}
+
+/// The refusal of a value of instance `id` that JSON cannot hold exactly.
+fn unstorable(id: InstanceId, what: &'static str, why: impl fmt::Display) -> RuntimeError {
+    RuntimeError::Unstorable {
+        id,
+        what,
+        reason: why.to_string(),
     }
 }
 

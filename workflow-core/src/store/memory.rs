@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use super::held::Held;
 use super::{
     Answer, Claim, Claimed, Commit, Committed, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
-    Message, MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Message, MessageId, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -75,26 +75,6 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave an entry half-written: every write
         // below checks first and changes after.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Tells watchers an instance was created (`unclaimed`: for any worker to take).
-    fn created(&self, flow: &super::Name, id: &InstanceId, unclaimed: bool) {
-        if unclaimed {
-            self.watch.notice(Notice::Created {
-                flow: flow.clone(),
-                id: id.clone(),
-            });
-        }
-        self.watch.changed(flow, id);
-    }
-
-    /// Tells watchers a message was posted to an instance.
-    fn posted(&self, flow: &str, id: &InstanceId) {
-        self.watch.notice(Notice::Posted {
-            flow: flow.to_string().into(),
-            id: id.clone(),
-        });
-        self.watch.changed(flow, id);
     }
 }
 
@@ -210,7 +190,7 @@ impl Store for MemoryStore {
     ) -> Result<Option<Claim>, StoreError> {
         let (flow, id) = (snapshot.flow.clone(), snapshot.id.clone());
         let claim = self.lock().create(snapshot, record, wake, lease)?;
-        self.created(&flow, &id, claim.is_none());
+        self.watch.created(&flow, &id, claim.is_some());
         Ok(claim)
     }
 
@@ -238,9 +218,9 @@ impl Store for MemoryStore {
             }
         };
         if let CreatedOrPosted::Created { claim, .. } = &done {
-            self.created(&flow, &id, claim.is_none());
+            self.watch.created(&flow, &id, claim.is_some());
         }
-        self.posted(&flow, &id);
+        self.watch.posted(&flow, &id);
         Ok(done)
     }
 
@@ -393,7 +373,7 @@ impl Store for MemoryStore {
         at_ms: u64,
     ) -> Result<MessageId, StoreError> {
         let message_id = self.lock().post(flow, id, message, at_ms)?;
-        self.posted(flow, id);
+        self.watch.posted(flow, id);
         Ok(message_id)
     }
 

@@ -164,6 +164,27 @@ impl Watch {
         }
     }
 
+    /// Tells hosts and waiters that instance `id` of `flow` was created: every host, when it
+    /// was created without a claim (for any worker to take), and whoever waits on it.
+    pub fn created(&self, flow: &Name, id: &InstanceId, claimed: bool) {
+        if !claimed {
+            self.notice(Notice::Created {
+                flow: flow.clone(),
+                id: id.clone(),
+            });
+        }
+        self.changed(flow, id);
+    }
+
+    /// Tells hosts and waiters that a message was posted to instance `id` of `flow`.
+    pub fn posted(&self, flow: &str, id: &InstanceId) {
+        self.notice(Notice::Posted {
+            flow: flow.to_string().into(),
+            id: id.clone(),
+        });
+        self.changed(flow, id);
+    }
+
     /// Tells every host that `claim` was handed back with work due at once.
     pub fn released(&self, claim: &Claim) {
         self.notice(Notice::Released {

@@ -486,6 +486,17 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
     }
 }
 
+/// What was found where the arguments of `option(..)` go: the next token (or the keyword,
+/// when the parentheses are empty). The caller says what was expected.
+fn found_in(args: ParseStream, keyword: Span, option: &str) -> Diagnostic {
+    let at = if args.is_empty() {
+        keyword
+    } else {
+        args.span()
+    };
+    Diagnostic::new(at, format!("found {} in `{option}`", describe_next(args)))
+}
+
 /// `catch(State, build)` with an optional `, compensate`.
 fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
     let keyword = input.parse::<kw::catch>()?.span;
@@ -498,10 +509,7 @@ fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
     }
     in_parens(input, |args| {
         let part = |args: ParseStream, what: &str| {
-            Diagnostic::new(
-                if args.is_empty() { keyword } else { args.span() },
-                format!("found {} in `catch`", describe_next(args)),
-            )
+            found_in(args, keyword, "catch")
             .expected(what.to_string())
             .help("write `catch(ManualReview, to_review)`, or `catch(ManualReview, to_review, compensate)` to compensate first")
         };
@@ -570,16 +578,9 @@ fn parse_function_arg(
     in_parens(input, |args| {
         let path: syn::Path = args.parse().map_err(|_| {
             syn::Error::from(
-                Diagnostic::new(
-                    if args.is_empty() {
-                        keyword
-                    } else {
-                        args.span()
-                    },
-                    format!("found {} in `{option}`", describe_next(args)),
-                )
-                .expected("the path of a function, such as `choose` or `rules::choose`")
-                .help(help),
+                found_in(args, keyword, option)
+                    .expected("the path of a function, such as `choose` or `rules::choose`")
+                    .help(help),
             )
         })?;
         if !args.is_empty() {
@@ -729,14 +730,7 @@ fn parse_duration_arg(
         }
         let duration: Lit = args.parse().map_err(|_| {
             syn::Error::from(
-                Diagnostic::new(
-                    if args.is_empty() {
-                        keyword
-                    } else {
-                        args.span()
-                    },
-                    format!("found {} in `{option}`", describe_next(args)),
-                )
+                found_in(args, keyword, option)
                 .expected("a duration such as `500ms`, `30s`, `15min`, `2h` or `7d`, or a field of the source state")
                 .help(format!("write `{option}({example})`")),
             )

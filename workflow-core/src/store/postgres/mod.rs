@@ -231,17 +231,6 @@ impl PostgresStore {
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(pool)
     }
-
-    /// Tells watchers here an instance was created (`unclaimed`: for any worker to take).
-    fn created(&self, snapshot: &Snapshot, unclaimed: bool) {
-        if unclaimed {
-            self.watch.notice(Notice::Created {
-                flow: snapshot.flow.clone(),
-                id: snapshot.id.clone(),
-            });
-        }
-        self.watch.changed(&snapshot.flow, &snapshot.id);
-    }
 }
 
 /// A number telling this store's notifications from those of every other store.
@@ -285,7 +274,8 @@ impl Store for PostgresStore {
             });
         };
         let claim = claim_of(&snapshot, lease, token);
-        self.created(&snapshot, claim.is_none());
+        self.watch
+            .created(&snapshot.flow, &snapshot.id, claim.is_some());
         Ok(claim)
     }
 
@@ -309,7 +299,8 @@ impl Store for PostgresStore {
         let done = match token {
             Some(token) => {
                 let claim = claim_of(&snapshot, lease, token);
-                self.created(&snapshot, claim.is_none());
+                self.watch
+                    .created(&snapshot.flow, &snapshot.id, claim.is_some());
                 CreatedOrPosted::Created {
                     claim,
                     message: posted,
@@ -317,11 +308,7 @@ impl Store for PostgresStore {
             }
             None => CreatedOrPosted::Posted(posted),
         };
-        self.watch.notice(Notice::Posted {
-            flow: snapshot.flow.clone(),
-            id: id.clone(),
-        });
-        self.watch.changed(flow, id);
+        self.watch.posted(flow, id);
         Ok(done)
     }
 
@@ -386,11 +373,7 @@ impl Store for PostgresStore {
     ) -> Result<MessageId, StoreError> {
         let client = self.client().await?;
         let posted = writes::post(&client, self.origin, flow, id, &message, at_ms).await?;
-        self.watch.notice(Notice::Posted {
-            flow: flow.to_string().into(),
-            id: id.clone(),
-        });
-        self.watch.changed(flow, id);
+        self.watch.posted(flow, id);
         Ok(posted)
     }
 

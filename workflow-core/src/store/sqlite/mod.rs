@@ -21,7 +21,7 @@ use self::errors::store_error;
 use self::rows::{Head, ReadError};
 use super::{
     Answer, Claim, Claimed, Commit, Committed, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease,
-    Message, MessageId, Notice, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
+    Message, MessageId, Record, Snapshot, Status, Store, StoreError, Summary, Wake, Watch,
 };
 use crate::InstanceId;
 
@@ -313,13 +313,7 @@ impl Store for SqliteStore {
                 "the writer answered another write".into(),
             ));
         };
-        if claim.is_none() {
-            self.watch.notice(Notice::Created {
-                flow: flow.clone(),
-                id: id.clone(),
-            });
-        }
-        self.watch.changed(&flow, &id);
+        self.watch.created(&flow, &id, claim.is_some());
         Ok(claim)
     }
 
@@ -352,17 +346,10 @@ impl Store for SqliteStore {
                 ));
             }
         };
-        if let CreatedOrPosted::Created { claim: None, .. } = &done {
-            self.watch.notice(Notice::Created {
-                flow: flow.clone(),
-                id: id.clone(),
-            });
+        if let CreatedOrPosted::Created { claim, .. } = &done {
+            self.watch.created(&flow, &id, claim.is_some());
         }
-        self.watch.notice(Notice::Posted {
-            flow: flow.clone(),
-            id: id.clone(),
-        });
-        self.watch.changed(&flow, &id);
+        self.watch.posted(&flow, &id);
         Ok(done)
     }
 
@@ -519,11 +506,7 @@ impl Store for SqliteStore {
                 "the writer answered another write".into(),
             ));
         };
-        self.watch.notice(Notice::Posted {
-            flow: flow.to_string().into(),
-            id: id.clone(),
-        });
-        self.watch.changed(flow, id);
+        self.watch.posted(flow, id);
         Ok(message)
     }
 
