@@ -275,6 +275,7 @@ impl FieldDef {
 
 /// One transition: where it may start, where it may land, and how it is taken.
 #[derive(Debug)]
+#[allow(clippy::struct_excessive_bools)] // the DSL's independent options, each read on its own
 pub struct TransitionDef {
     name: &'static str,
     sources: &'static [usize],
@@ -286,6 +287,8 @@ pub struct TransitionDef {
     catch: Option<CatchDef>,
     guarded: bool,
     internal: bool,
+    parts: Option<Parts>,
+    undo_together: bool,
 }
 
 impl TransitionDef {
@@ -311,7 +314,25 @@ impl TransitionDef {
             catch: None,
             guarded: false,
             internal: false,
+            parts: None,
+            undo_together: false,
         }
+    }
+
+    /// Made of parts: parallel branches, or one activity per item of a field.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __parts(mut self, parts: Parts) -> Self {
+        self.parts = Some(parts);
+        self
+    }
+
+    /// Its completed parts are undone all at the same time.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __undo_together(mut self) -> Self {
+        self.undo_together = true;
+        self
     }
 
     /// With a `catch`: where a failure for good lands.
@@ -342,6 +363,19 @@ impl TransitionDef {
     #[must_use]
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// The parts it runs (`parallel(..)` or `each(..)`), if it is made of parts.
+    #[must_use]
+    pub const fn parts(&self) -> Option<Parts> {
+        self.parts
+    }
+
+    /// Whether its completed parts are undone all at the same time (`undo_together`), not
+    /// one after another.
+    #[must_use]
+    pub const fn undo_together(&self) -> bool {
+        self.undo_together
     }
 
     /// The indices of the states it may start from.
@@ -399,6 +433,151 @@ impl TransitionDef {
     #[must_use]
     pub const fn is_internal(&self) -> bool {
         self.internal
+    }
+}
+
+/// The parts of a transition that runs several activities: `parallel(..)` branches, or
+/// `each(..)` item of a `Vec` field. Each part is journaled on its own: after a crash only
+/// the unfinished ones run again.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Parts {
+    /// Branches that run at the same time, each an activity of its own.
+    Branches(&'static [BranchDef]),
+    /// One activity per item of the source state's `field`, at most `at_most` at a time,
+    /// in the items' order.
+    Each(EachDef),
+}
+
+impl Parts {
+    /// The activity that runs part `part`.
+    #[must_use]
+    pub fn activity(&self, part: usize) -> &'static str {
+        match self {
+            Self::Branches(branches) => branches.get(part).map_or("?", |b| b.name),
+            Self::Each(each) => each.activity,
+        }
+    }
+
+    /// The undo of part `part`, if it has one.
+    #[must_use]
+    pub fn undo(&self, part: usize) -> Option<usize> {
+        match self {
+            Self::Branches(branches) => branches.get(part).and_then(|b| b.undo),
+            Self::Each(each) => each.undo,
+        }
+    }
+
+    /// How many parts may run at once.
+    #[must_use]
+    pub const fn at_most(&self) -> usize {
+        match self {
+            Self::Branches(branches) => branches.len(),
+            Self::Each(each) => each.at_most as usize,
+        }
+    }
+}
+
+/// One branch of `parallel(..)`: its activity, undo and policies (its own, else the
+/// transition's).
+#[derive(Debug)]
+pub struct BranchDef {
+    name: &'static str,
+    undo: Option<usize>,
+    retry: Option<RetryPolicy>,
+    timeout: Option<Wait>,
+}
+
+impl BranchDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        name: &'static str,
+        undo: Option<usize>,
+        retry: Option<RetryPolicy>,
+        timeout: Option<Wait>,
+    ) -> Self {
+        Self {
+            name,
+            undo,
+            retry,
+            timeout,
+        }
+    }
+
+    /// The branch's name, also the name of its activity method.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The index of its undo, if it has one.
+    #[must_use]
+    pub const fn undo(&self) -> Option<usize> {
+        self.undo
+    }
+
+    /// Its own retry policy, if it has one.
+    #[must_use]
+    pub const fn retry(&self) -> Option<RetryPolicy> {
+        self.retry
+    }
+
+    /// Its own timeout, if it has one.
+    #[must_use]
+    pub const fn timeout(&self) -> Option<Wait> {
+        self.timeout
+    }
+}
+
+/// `each(field, at_most, activity)`: one activity per item of a `Vec` field.
+#[derive(Debug, Clone, Copy)]
+pub struct EachDef {
+    field: &'static str,
+    at_most: u32,
+    activity: &'static str,
+    undo: Option<usize>,
+}
+
+impl EachDef {
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __new(
+        field: &'static str,
+        at_most: u32,
+        activity: &'static str,
+        undo: Option<usize>,
+    ) -> Self {
+        Self {
+            field,
+            at_most,
+            activity,
+            undo,
+        }
+    }
+
+    /// The source state's field whose items it runs over.
+    #[must_use]
+    pub const fn field(&self) -> &'static str {
+        self.field
+    }
+
+    /// How many items run at once, at most.
+    #[must_use]
+    pub const fn at_most(&self) -> u32 {
+        self.at_most
+    }
+
+    /// The activity run for each item.
+    #[must_use]
+    pub const fn activity(&self) -> &'static str {
+        self.activity
+    }
+
+    /// The undo of each completed item, if it has one.
+    #[must_use]
+    pub const fn undo(&self) -> Option<usize> {
+        self.undo
     }
 }
 
@@ -632,6 +811,7 @@ pub struct UndoDef {
     name: &'static str,
     transition: usize,
     state: usize,
+    part: Option<usize>,
 }
 
 impl UndoDef {
@@ -642,7 +822,24 @@ impl UndoDef {
             name,
             transition,
             state,
+            part: None,
         }
+    }
+
+    /// The undo of a part (branch `part`, or any item of an `each`): it receives the part's
+    /// output, not a state.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __part(mut self, part: usize) -> Self {
+        self.part = Some(part);
+        self
+    }
+
+    /// For the undo of a part: which branch (0 for an `each`). It receives that part's
+    /// output rather than a state.
+    #[must_use]
+    pub const fn part(&self) -> Option<usize> {
+        self.part
     }
 
     /// The undo's name (`release`), also the name of its activity method.

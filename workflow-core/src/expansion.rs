@@ -827,3 +827,101 @@ macro_rules! __saga {
         }
     };
 }
+
+/// A part's result as a driver keeps it: its output as JSON (or why it cannot be stored),
+/// or the activity's error.
+///
+/// # Errors
+///
+/// The activity's error, when it failed.
+pub fn part_ran<O, E>(result: Result<O, E>) -> Result<crate::workflow::Encoded, DispatchError<E>>
+where
+    O: serde::Serialize + serde::de::DeserializeOwned,
+{
+    match result {
+        Ok(output) => Ok(crate::runtime::codec::encode(&output).map_err(|why| why.to_string())),
+        Err(error) => Err(DispatchError::Activity(error)),
+    }
+}
+
+/// A part undo's result as a driver takes it.
+///
+/// # Errors
+///
+/// The activity's error, when it failed.
+pub fn part_undone<E>(result: Result<(), E>) -> Result<Result<(), String>, DispatchError<E>> {
+    result.map(Ok).map_err(DispatchError::Activity)
+}
+
+/// A part's output read back from its JSON.
+///
+/// # Errors
+///
+/// Why it cannot be decoded.
+pub fn decode_part<O: serde::de::DeserializeOwned>(json: &str) -> Result<O, String> {
+    crate::runtime::codec::decode(json).map_err(|e| e.to_string())
+}
+
+/// The outputs of `outputs`, read back, for a join: exactly `N` of them.
+///
+/// # Errors
+///
+/// Why not: a count that differs, or an output that cannot be decoded.
+pub fn outputs<const N: usize>(
+    outputs: &[std::sync::Arc<str>],
+) -> Result<&[std::sync::Arc<str>; N], String> {
+    outputs
+        .try_into()
+        .map_err(|_| format!("{N} outputs expected, {} stored", outputs.len()))
+}
+
+/// `call` run once per item of `items`, at most `at_most` at a time, in process (the typed
+/// API's `each`): the outputs in the items' order; or, at the first failure, the items not
+/// started are never called, those running are dropped, and the outputs of the completed
+/// ones come back (in order) with the error, for their undos.
+///
+/// # Errors
+///
+/// The first failure, with the completed outputs.
+pub async fn each_local<'a, T, O, E, F, Fut>(
+    items: &'a [T],
+    at_most: usize,
+    mut call: F,
+) -> Result<Vec<O>, (Vec<O>, E)>
+where
+    F: FnMut(&'a T) -> Fut,
+    Fut: core::future::Future<Output = Result<O, E>>,
+{
+    use futures_util::StreamExt as _;
+    let mut running = futures_util::stream::iter(items.iter().enumerate())
+        .map(|(index, item)| {
+            let call = call(item);
+            async move { (index, call.await) }
+        })
+        .buffer_unordered(at_most.max(1));
+    let mut outputs: Vec<Option<O>> = items.iter().map(|_| None).collect();
+    while let Some((index, result)) = running.next().await {
+        match result {
+            Ok(output) => outputs[index] = Some(output),
+            Err(error) => {
+                drop(running);
+                return Err((outputs.into_iter().flatten().collect(), error));
+            }
+        }
+    }
+    Ok(outputs.into_iter().flatten().collect())
+}
+
+/// The first of the branches' errors, in branch order, for the typed API's `parallel`:
+/// called when at least one failed.
+///
+/// # Panics
+///
+/// If none failed, which the generated code never asks.
+pub fn first_error<E, const N: usize>(errors: [Option<E>; N]) -> E {
+    errors
+        .into_iter()
+        .flatten()
+        .next()
+        .expect("called when a branch failed")
+}

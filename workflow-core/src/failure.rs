@@ -34,6 +34,10 @@ pub struct Failure {
     pub kind: FailureKind,
     /// The activity's error, or what the driver saw (`timed out after 30s`).
     pub message: String,
+    /// For a part of a transition made of parts: which branch of `parallel(..)`, or which
+    /// item of `each(..)` (from 0), failed. `step` then names the part's activity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
 }
 
 /// What made an attempt fail.
@@ -73,7 +77,22 @@ impl Failure {
             attempt,
             kind,
             message: message.into(),
+            part: None,
         }
+    }
+
+    /// The same failure, of part `part` (a branch, or an item, from 0).
+    ///
+    /// ```
+    /// use workflow_core::{Failure, FailureKind};
+    ///
+    /// let failure = Failure::new("reserve_line", 1, FailureKind::Activity, "out of stock").in_part(6);
+    /// assert_eq!(failure.part, Some(6));
+    /// ```
+    #[must_use]
+    pub fn in_part(mut self, part: u32) -> Self {
+        self.part = Some(part);
+        self
     }
 
     /// The transition or undo that failed.
@@ -123,11 +142,11 @@ impl fmt::Display for FailureKind {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` attempt {}: {}",
-            self.step, self.attempt, self.message
-        )
+        write!(f, "`{}` ", self.step)?;
+        if let Some(part) = self.part {
+            write!(f, "part {part}, ")?;
+        }
+        write!(f, "attempt {}: {}", self.attempt, self.message)
     }
 }
 

@@ -102,8 +102,8 @@ pub(crate) type FastSet<T> = std::collections::HashSet<T, foldhash::fast::Random
 pub use combinators::StepExt;
 pub use context::{InstanceId, StepCtx};
 pub use definition::{
-    CatchDef, Definition, EventDef, FieldDef, Fingerprint, RetryPolicy, StateDef, StateKind,
-    TargetDef, TransitionDef, Trigger, UndoDef, Wait,
+    BranchDef, CatchDef, Definition, EachDef, EventDef, FieldDef, Fingerprint, Parts, RetryPolicy,
+    StateDef, StateKind, TargetDef, TransitionDef, Trigger, UndoDef, Wait,
 };
 pub use either::Either;
 pub use failed::{Failed, WrongState};
@@ -130,7 +130,7 @@ pub mod saga {
 /// that one step may follow another.
 pub mod plumbing {
     pub use crate::step::Continue;
-    pub use crate::workflow::{Dispatch, DispatchError, Mismatch};
+    pub use crate::workflow::{Dispatch, DispatchError, Encoded, Mismatch};
 }
 
 /// The README's examples, compiled and run as doc tests.
@@ -147,12 +147,13 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::expansion::{
-        chosen, dispatched, ran, ran_landed, saga_advance, saga_compensate, skip_landing,
-        skip_named, undo_mismatch,
+        chosen, decode_part, dispatched, each_local, first_error, outputs, part_ran, part_undone,
+        ran, ran_landed, saga_advance, saga_compensate, skip_landing, skip_named, undo_mismatch,
     };
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::undo::undo_landing;
+    pub use crate::workflow::Encoded;
     pub use crate::workflow::mismatch;
     pub use crate::{
         __activities as activities, __continue_always as continue_always,
@@ -163,12 +164,14 @@ pub mod __private {
         __typestate_step as typestate_step, __undo as undo,
     };
     pub use crate::{
-        Aborted, Arrow, CatchDef, Definition, Either, EventDef, Failed, Failure, FieldDef,
-        Fingerprint, FlowEvent, FlowState, Report, RetryPolicy, StateDef, StateKind, Step, StepCtx,
-        TargetDef, TransitionDef, Trigger, UndoDef, Unwound, Wait, Workflow, WrongState,
+        Aborted, Arrow, BranchDef, CatchDef, Definition, EachDef, Either, EventDef, Failed,
+        Failure, FieldDef, Fingerprint, FlowEvent, FlowState, Parts, Report, RetryPolicy, StateDef,
+        StateKind, Step, StepCtx, TargetDef, TransitionDef, Trigger, UndoDef, Unwound, Wait,
+        Workflow, WrongState,
     };
     pub use core::convert::Infallible;
     pub use core::time::Duration;
+    pub use futures_util::future::join;
     pub use std::boxed::Box;
     pub use std::sync::Arc;
 

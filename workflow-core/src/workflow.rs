@@ -67,6 +67,28 @@ pub trait Workflow: Send + Sync + 'static {
         Err(mismatch::<Self>(transition, state, event))
     }
 
+    /// How many parts transition `transition` runs from `state`: its branches, or the items
+    /// of its `each` field. Generated for flows with transitions made of parts.
+    #[doc(hidden)]
+    fn part_count(transition: usize, state: &Self::State) -> usize {
+        let _ = (transition, state);
+        0
+    }
+
+    /// The state transition `transition` lands in, built by its `join` function from `state`
+    /// (and the step's event) and every part's output, as JSON, in order. `Err` with the
+    /// reason if an output cannot be decoded or the transition has no `join`.
+    #[doc(hidden)]
+    fn join(
+        transition: usize,
+        state: &Self::State,
+        event: Option<&Self::Event>,
+        outputs: &[std::sync::Arc<str>],
+    ) -> Result<Self::State, String> {
+        let _ = outputs;
+        Err(mismatch::<Self>(transition, state, event).to_string())
+    }
+
     /// The length of time in field `field` of `state`, for a timer, timeout or retry bound
     /// read from the state (`after(trial)`); `None` if `state` has no such duration field.
     /// Generated for flows with such bounds.
@@ -154,7 +176,41 @@ pub trait Dispatch<A>: Workflow {
         state: &'a Self::State,
         ctx: &'a StepCtx,
     ) -> impl Future<Output = Result<(), DispatchError<Self::Error>>> + Send + 'a;
+
+    /// Runs one attempt of part `part` of transition `transition` (a branch, or the item of
+    /// that index): its output as JSON, or why it cannot be stored.
+    #[doc(hidden)]
+    fn run_part<'a>(
+        acts: &'a A,
+        transition: usize,
+        part: usize,
+        state: &'a Self::State,
+        event: Option<&'a Self::Event>,
+        ctx: &'a StepCtx,
+    ) -> impl Future<Output = Result<Encoded, DispatchError<Self::Error>>> + Send + 'a {
+        let _ = (acts, part, ctx);
+        let mismatch = mismatch::<Self>(transition, state, event);
+        async move { Err(DispatchError::Mismatch(mismatch)) }
+    }
+
+    /// Runs one attempt of undo `undo` of a part, on the part's output as JSON: `Ok(Err)`
+    /// with the reason if the output cannot be decoded.
+    #[doc(hidden)]
+    fn run_part_undo<'a>(
+        acts: &'a A,
+        undo: usize,
+        output: &'a str,
+        ctx: &'a StepCtx,
+    ) -> impl Future<Output = Result<Result<(), String>, DispatchError<Self::Error>>> + Send + 'a
+    {
+        let _ = (acts, output, ctx);
+        async move { Ok(Err(format!("undo {undo} is not the undo of a part"))) }
+    }
 }
+
+/// A part's output as JSON, or why it cannot be stored.
+#[doc(hidden)]
+pub type Encoded = Result<std::sync::Arc<str>, String>;
 
 /// Why a dispatched step did not produce a state.
 #[derive(Debug, Clone, PartialEq, Eq)]

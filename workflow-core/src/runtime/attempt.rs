@@ -23,6 +23,8 @@ pub(crate) struct Attempt<'a> {
     /// The state the step runs from (for an undo: the state it undoes).
     pub(crate) state: &'static str,
     pub(crate) step: &'static str,
+    /// For a part of a step: which branch or item.
+    pub(crate) part: Option<u32>,
     pub(crate) is_undo: bool,
     pub(crate) number: u32,
     /// When the attempt must be over, and the step's declared timeout (for the message).
@@ -96,6 +98,7 @@ impl Layer for Traced {
                 instance = %attempt.instance,
                 state = attempt.state,
                 step = attempt.step,
+                part = attempt.part,
                 attempt = attempt.number,
                 outcome = field::Empty,
             )

@@ -168,6 +168,7 @@ where
             fed,
             hot: false,
             waking_at: None,
+            parts: None,
         };
         let replaced = host.active().insert(
             key.clone(),

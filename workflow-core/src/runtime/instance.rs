@@ -13,7 +13,7 @@ use tracing::{Instrument, info, info_span, warn};
 use super::attempt::{self, Attempt};
 use super::codec;
 use super::host::{FlowRunner, HostShared};
-use super::machine::{self, Command, Effects, Input, Machine};
+use super::machine::{self, Command, Effects, Input, Machine, PartCommand};
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
 use crate::store::{
@@ -56,6 +56,18 @@ pub(crate) struct Driven<W: Durable, A> {
     pub(crate) hot: bool,
     /// The deadline registered with the host's timers, not to register it twice.
     pub(crate) waking_at: Option<u64>,
+    /// The attempts of parts running, while the current step is made of parts. Dropping it
+    /// stops them.
+    pub(crate) parts: Option<Running<W>>,
+}
+
+/// The parts of one step running, as tasks of their own, and what they all read.
+pub(crate) struct Running<W: Durable> {
+    tasks: tokio::task::JoinSet<Input<W>>,
+    /// The step's key, to tell the step they belong to.
+    step: Arc<str>,
+    /// The state (and event) the parts run from, shared by all of them.
+    from: Arc<(W::State, Option<W::Event>)>,
 }
 
 /// The machine of an instance read from the store, carried on from its snapshot and fed its
@@ -143,6 +155,34 @@ where
                     Ok(Wrote::Reloaded) => continue,
                     Err(exit) => return exit,
                 }
+            }
+            if std::mem::take(&mut self.fx.stop_parts) {
+                // A part failed for good: the others are no longer waited for.
+                self.parts = None;
+            }
+            if !self.fx.parts.is_empty() {
+                self.start_parts();
+            }
+            if let Some(running) = self.parts.as_mut().filter(|r| !r.tasks.is_empty()) {
+                if let Some(at) = self.machine.part_retry_at()
+                    && self.waking_at != Some(at)
+                {
+                    self.waking_at = Some(at);
+                    self.host.timers.wake_at(instant_of(at), &self.wakeup);
+                }
+                tokio::select! {
+                    Some(done) = running.tasks.join_next() => {
+                        // A part's task only ends early when it is stopped.
+                        if let Ok(input) = done {
+                            self.machine.handle(input, now_ms(), &mut self.fx);
+                        }
+                    }
+                    () = self.wakeup.woken() => {
+                        self.read_inbox().await;
+                        self.machine.handle(Input::Tick, now_ms(), &mut self.fx);
+                    }
+                }
+                continue;
             }
             if let Some(command) = self.fx.command.take() {
                 // Boxed: an attempt's future (the activity's own) lives only while it runs, so
@@ -292,6 +332,37 @@ where
         Some(Exit::Released)
     }
 
+    /// Starts the attempts of parts the machine asked for, each as a task of its own, so that
+    /// they run at the same time while the instance goes on writing what they did.
+    fn start_parts(&mut self) {
+        let Some(step) = self.machine.step_key() else {
+            self.fx.parts.clear();
+            return;
+        };
+        let running = match &mut self.parts {
+            Some(running) if Arc::ptr_eq(&running.step, step) => running,
+            _ => {
+                let from = (
+                    self.machine.state().clone(),
+                    self.machine.step_event().cloned(),
+                );
+                self.parts.insert(Running {
+                    tasks: tokio::task::JoinSet::new(),
+                    step: Arc::clone(step),
+                    from: Arc::new(from),
+                })
+            }
+        };
+        for command in self.fx.parts.drain(..) {
+            let from = Arc::clone(&running.from);
+            let flow = Arc::clone(&self.flow);
+            let host = Arc::clone(&self.host);
+            let id = self.machine.id().clone();
+            let attempt = run_part::<W, A>(host, flow, id, from, command);
+            running.tasks.spawn(attempt.in_current_span());
+        }
+    }
+
     /// Makes one attempt through the host's stack of layers.
     async fn attempt(&self, command: Command) -> Input<W> {
         let def = W::DEFINITION;
@@ -312,6 +383,7 @@ where
                     instance: id,
                     state: state.name(),
                     step: step.name(),
+                    part: None,
                     is_undo: false,
                     number,
                     deadline: deadline.map(|(at, t)| (instant_of(at), t)),
@@ -339,6 +411,14 @@ where
             } => {
                 let undo_def = &def.undos()[undo];
                 let ctx = StepCtx::new(id.clone(), undo_def.name(), number, key);
+                let deadline = deadline.map(|(at, t)| (instant_of(at), t));
+                if undo_def.part().is_some() {
+                    let result = self.part_undo(undo, number, deadline, &ctx).await;
+                    return Input::UndoDone {
+                        attempt: handle,
+                        result,
+                    };
+                }
                 let state = match self.machine.undo_state() {
                     Some(Ok(state)) => state,
                     Some(Err(why)) => {
@@ -357,9 +437,10 @@ where
                     instance: id,
                     state: state.name(),
                     step: undo_def.name(),
+                    part: None,
                     is_undo: true,
                     number,
-                    deadline: deadline.map(|(at, t)| (instant_of(at), t)),
+                    deadline,
                     control: self.host.control(def.name(), undo_def.name()),
                 };
                 let call = W::run_undo(&*self.flow.activities, undo, state, &ctx);
@@ -370,5 +451,111 @@ where
                 }
             }
         }
+    }
+
+    /// One attempt of the undo of a part, on the part's output.
+    async fn part_undo(
+        &self,
+        undo: usize,
+        number: u32,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+        ctx: &StepCtx,
+    ) -> Result<(), Failure> {
+        let undo_def = &W::DEFINITION.undos()[undo];
+        let Some(output) = self.machine.undo_json() else {
+            let why = "the chain is empty";
+            return Err(Failure::new(
+                undo_def.name(),
+                number,
+                FailureKind::Mismatch,
+                why,
+            ));
+        };
+        let attempt = Attempt {
+            flow: W::DEFINITION.name(),
+            instance: self.machine.id(),
+            state: self.machine.state().name(),
+            step: undo_def.name(),
+            part: None,
+            is_undo: true,
+            number,
+            deadline,
+            control: self.host.control(W::DEFINITION.name(), undo_def.name()),
+        };
+        let call = W::run_part_undo(&*self.flow.activities, undo, output, ctx);
+        match attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(Failure::new(
+                undo_def.name(),
+                number,
+                FailureKind::Mismatch,
+                format!("the output it undoes cannot be decoded: {why}"),
+            )),
+            Err(failure) => Err(failure),
+        }
+    }
+}
+
+/// One attempt of a part of a step, through the host's stack of layers, as a task of its
+/// own: it owns what it needs.
+async fn run_part<W, A>(
+    host: Arc<HostShared>,
+    flow: Arc<FlowRunner<W, A>>,
+    id: InstanceId,
+    from: Arc<(W::State, Option<W::Event>)>,
+    command: PartCommand,
+) -> Input<W>
+where
+    W: Runnable<A>,
+    A: Send + Sync + 'static,
+{
+    let PartCommand {
+        attempt: handle,
+        transition,
+        part,
+        number,
+        key,
+        deadline,
+    } = command;
+    let def = W::DEFINITION;
+    let step = &def.transitions()[transition];
+    let name = step
+        .parts()
+        .map_or(step.name(), |parts| parts.activity(part));
+    let ctx = StepCtx::new(id.clone(), name, number, key);
+    let (state, event) = &*from;
+    let attempt = Attempt {
+        flow: def.name(),
+        instance: &id,
+        state: state.name(),
+        step: name,
+        part: u32::try_from(part).ok(),
+        is_undo: false,
+        number,
+        deadline: deadline.map(|(at, t)| (instant_of(at), t)),
+        control: host.control(def.name(), name),
+    };
+    let call = W::run_part(
+        &*flow.activities,
+        transition,
+        part,
+        state,
+        event.as_ref(),
+        &ctx,
+    );
+    let result = match attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(why)) => Err(Failure::new(
+            name,
+            number,
+            FailureKind::Unstorable,
+            format!("the output it returned cannot be stored: {why}"),
+        )),
+        Err(failure) => Err(failure),
+    };
+    Input::PartDone {
+        attempt: handle,
+        part,
+        result,
     }
 }

@@ -16,7 +16,7 @@
 
 mod attempt;
 mod client;
-mod codec;
+pub(crate) mod codec;
 mod control;
 mod host;
 mod instance;

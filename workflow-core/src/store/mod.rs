@@ -35,8 +35,8 @@ pub use memory::MemoryStore;
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{Record, RecordKind};
 pub use snapshot::{
-    Cause, ChainEntry, CompensationWork, Ending, LandedBy, Landing, Name, ReportLine, Snapshot,
-    Status, StepWork, Summary, Timer, Work,
+    Cause, ChainEntry, CompensationWork, Ending, LandedBy, Landing, Name, PartWork, ReportLine,
+    Snapshot, Status, StepWork, Summary, Timer, Work,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

@@ -68,6 +68,18 @@ pub enum RecordKind {
         /// When the next attempt is due; `None` if it was the last.
         retry_at_ms: Option<u64>,
     },
+    /// A part of a transition made of parts (a branch, or an item) succeeded: its output is
+    /// kept, and after a crash it does not run again.
+    PartDone {
+        /// The transition.
+        transition: Name,
+        /// Which branch, or which item, from 0.
+        part: u32,
+        /// The attempt that succeeded.
+        attempt: u32,
+        /// What the part's activity returned, as JSON.
+        output: Arc<str>,
+    },
     /// A transition landed.
     Transition {
         /// The transition.

@@ -204,6 +204,40 @@ pub struct StepWork {
     pub failed: u32,
     /// When the next attempt is (or was) due, after a failure.
     pub retry_at_ms: Option<u64>,
+    /// For a transition made of parts: the parts done or tried so far (the others have not
+    /// started), by part number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartWork>,
+}
+
+/// One part of a step made of parts (a branch, or an item), once it has been tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PartWork {
+    /// Which branch, or which item, from 0.
+    pub part: u32,
+    /// Its output as JSON, once it succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<Arc<str>>,
+    /// Attempts made and failed so far.
+    #[serde(default)]
+    pub failed: u32,
+    /// When its next attempt is (or was) due, after a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+impl PartWork {
+    /// Part `part`, not tried yet.
+    #[must_use]
+    pub const fn new(part: u32) -> Self {
+        Self {
+            part,
+            output: None,
+            failed: 0,
+            retry_at_ms: None,
+        }
+    }
 }
 
 /// Compensation running: why, what it did so far, and the undo in progress.
@@ -220,6 +254,15 @@ pub struct CompensationWork {
     pub failed: u32,
     /// When its next attempt is (or was) due, after a failure.
     pub retry_at_ms: Option<u64>,
+    /// How many of the oldest chain entries it leaves: a caught failure of a transition made
+    /// of parts undoes only that transition's completed parts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub keep: usize,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+const fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Why compensation runs.

@@ -24,6 +24,9 @@ impl<W: Durable> Machine<W> {
     /// Applies the rules above until the instance runs an attempt or waits.
     pub(super) fn advance(&mut self, now_ms: u64, fx: &mut Effects) {
         match &self.work {
+            // A step made of parts goes on until every part is done or one failed for good:
+            // events, cancels and timers wait for it, as they wait for any step.
+            Some(Work::Step(step)) if step.split.is_some() => return self.launch_parts(now_ms, fx),
             Some(Work::Step(step)) if step.running.is_some() => return,
             Some(Work::Step(step)) if step.retry_at_ms.is_none() => {
                 // An attempt a crash (or a lost claim) interrupted: made again first, with
@@ -38,7 +41,7 @@ impl<W: Durable> Machine<W> {
             match self.held.remove(at) {
                 Some(Message::Cancel { id }) => {
                     fx.answers.push((id, Answer::Applied));
-                    self.begin_unwinding(Cause::Cancelled, now_ms, fx);
+                    self.begin_unwinding(Cause::Cancelled, 0, now_ms, fx);
                 }
                 Some(Message::Event { id, event, json }) => {
                     self.accept(id, event, json, now_ms, fx);
@@ -154,7 +157,7 @@ impl<W: Durable> Machine<W> {
     ) {
         self.work = None;
         let state = &self.state;
-        let decided = build::<W>(transition, 1, || W::decide(transition, state, event));
+        let decided = build::<W, _>(transition, 1, || W::decide(transition, state, event));
         match decided {
             Ok((next, json)) => {
                 self.land(transition, How::Decided, next, json, now_ms, fx);
@@ -173,7 +176,7 @@ impl<W: Durable> Machine<W> {
                         retry_at_ms: None,
                     },
                 );
-                self.begin_unwinding(Cause::Failed(failure), now_ms, fx);
+                self.begin_unwinding(Cause::Failed(failure), 0, now_ms, fx);
             }
         }
     }
@@ -194,7 +197,11 @@ impl<W: Durable> Machine<W> {
             failed: 0,
             retry_at_ms: None,
             running: None,
+            split: None,
         }));
+        if Self::DEF.transitions()[transition].parts().is_some() {
+            return self.begin_parts(now_ms, fx);
+        }
         self.attempt_step(fx, transition, now_ms);
     }
 
@@ -268,7 +275,7 @@ impl<W: Durable> Machine<W> {
         if Self::DEF.catch(transition).is_some() {
             return self.catch(transition, failure, now_ms, fx);
         }
-        self.begin_unwinding(Cause::Failed(failure), now_ms, fx);
+        self.begin_unwinding(Cause::Failed(failure), 0, now_ms, fx);
     }
 
     /// `transition` failed for good with `failure`, and catches it: its catch builds the
@@ -281,18 +288,18 @@ impl<W: Durable> Machine<W> {
         };
         let number = failure.attempt;
         let state = &self.state;
-        let built = build::<W>(transition, number, || {
+        let built = build::<W, _>(transition, number, || {
             W::caught(transition, state, event.as_ref(), failure)
         });
         match built {
             Ok((next, json)) => self.land(transition, How::Caught(number), next, json, now_ms, fx),
-            Err(failure) => self.begin_unwinding(Cause::Failed(failure), now_ms, fx),
+            Err(failure) => self.begin_unwinding(Cause::Failed(failure), 0, now_ms, fx),
         }
     }
 
     /// `how` produced `next` for `transition`: land there, or first unwind the chain when the
     /// transition (or, for a caught failure, its catch) compensates.
-    fn land(
+    pub(super) fn land(
         &mut self,
         transition: usize,
         how: How,
@@ -313,7 +320,7 @@ impl<W: Durable> Machine<W> {
                 state: next,
                 json,
             };
-            return self.begin_unwinding(cause, now_ms, fx);
+            return self.begin_unwinding(cause, 0, now_ms, fx);
         }
         self.settle(transition, how, next, json, now_ms, fx);
     }
@@ -379,12 +386,12 @@ impl<W: Durable> Machine<W> {
     }
 }
 
-/// The state a guard or a catch of `transition` builds, with its JSON; as a failure of
-/// attempt `number` if it panics, does not apply, or cannot be stored.
-fn build<W: Durable>(
+/// The state a guard, a catch or a join of `transition` builds, with its JSON; as a failure
+/// of attempt `number` if it panics, does not apply, or cannot be stored.
+pub(super) fn build<W: Durable, E: ToString>(
     transition: usize,
     number: u32,
-    build: impl FnOnce() -> Result<W::State, crate::plumbing::Mismatch>,
+    build: impl FnOnce() -> Result<W::State, E>,
 ) -> Result<(W::State, Arc<str>), Failure> {
     let step = W::DEFINITION.transitions()[transition].name();
     let fail = |kind, message: String| Failure::new(step, number, kind, message);

@@ -9,9 +9,11 @@
 //!
 //! - [`mod@self`]: the machine's parts, starting, restoring, the stored snapshot;
 //! - [`decide`]: what to do between steps (messages, timers, automatic transitions, retries);
+//! - [`parts`]: transitions made of parts (parallel branches, one activity per item);
 //! - [`unwind`]: compensation, one undo at a time.
 
 mod decide;
+mod parts;
 mod unwind;
 
 #[cfg(test)]
@@ -42,6 +44,13 @@ pub(crate) enum Input<W: Durable> {
     StepDone {
         attempt: AttemptId,
         result: Result<W::State, Failure>,
+    },
+    /// An attempt of a part (a branch, or an item) of the current step ended: its output as
+    /// JSON, or why not.
+    PartDone {
+        attempt: AttemptId,
+        part: usize,
+        result: Result<Arc<str>, Failure>,
     },
     /// An attempt of an undo ended.
     UndoDone {
@@ -76,6 +85,10 @@ pub(crate) struct Effects {
     pub(crate) records: Vec<Record>,
     pub(crate) answers: Vec<(MessageId, Answer)>,
     pub(crate) command: Option<Command>,
+    /// Attempts of parts to make, all at once, besides any running.
+    pub(crate) parts: Vec<PartCommand>,
+    /// The parts still running are no longer waited for: stop them.
+    pub(crate) stop_parts: bool,
 }
 
 impl Effects {
@@ -84,6 +97,8 @@ impl Effects {
             records: Vec::new(),
             answers: Vec::new(),
             command: None,
+            parts: Vec::new(),
+            stop_parts: false,
         }
     }
 
@@ -113,6 +128,17 @@ pub(crate) enum Command {
         key: Arc<str>,
         deadline: Option<(u64, Duration)>,
     },
+}
+
+/// An attempt of one part of the current step (which runs while others do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartCommand {
+    pub(crate) attempt: AttemptId,
+    pub(crate) transition: usize,
+    pub(crate) part: usize,
+    pub(crate) number: u32,
+    pub(crate) key: Arc<str>,
+    pub(crate) deadline: Option<(u64, Duration)>,
 }
 
 /// An instance, as the machine sees it.
@@ -160,6 +186,22 @@ struct Step<W: Durable> {
     failed: u32,
     retry_at_ms: Option<u64>,
     running: Option<AttemptId>,
+    /// For a transition made of parts: each part's progress.
+    split: Option<Split>,
+}
+
+/// The parts of a step made of parts, by part number.
+struct Split {
+    parts: Vec<Part>,
+}
+
+/// One part's progress.
+#[derive(Default)]
+struct Part {
+    output: Option<Arc<str>>,
+    failed: u32,
+    retry_at_ms: Option<u64>,
+    running: Option<AttemptId>,
 }
 
 /// Compensation running.
@@ -170,6 +212,8 @@ struct Unwinding<W: Durable> {
     failed: u32,
     retry_at_ms: Option<u64>,
     running: Option<AttemptId>,
+    /// How many of the chain's oldest links it leaves.
+    keep: usize,
 }
 
 enum Cause<W: Durable> {
@@ -310,6 +354,7 @@ impl<W: Durable> Machine<W> {
             }),
             None => None,
         };
+        let state = decode_state(&format!("state `{}`", snapshot.state_name), &snapshot.state)?;
         let work = match &snapshot.work {
             None => None,
             Some(store::Work::Step(step)) => {
@@ -321,14 +366,18 @@ impl<W: Durable> Machine<W> {
                     )),
                     None => None,
                 };
+                let transition = transition(&step.transition)?;
                 Some(Work::Step(Step {
-                    transition: transition(&step.transition)?,
+                    transition,
                     event,
                     key: Arc::clone(&step.key),
                     started_ms: step.started_ms,
                     failed: step.failed,
                     retry_at_ms: step.retry_at_ms,
                     running: None,
+                    split: def.transitions()[transition]
+                        .parts()
+                        .map(|_| Split::restore(&step.parts, W::part_count(transition, &state))),
                 }))
             }
             Some(store::Work::Compensation(unwinding)) => {
@@ -349,6 +398,7 @@ impl<W: Durable> Machine<W> {
                     failed: unwinding.failed,
                     retry_at_ms: unwinding.retry_at_ms,
                     running: None,
+                    keep: unwinding.keep,
                 }))
             }
         };
@@ -357,7 +407,7 @@ impl<W: Durable> Machine<W> {
             seq: snapshot.seq,
             at_ms: snapshot.at_ms,
             status: snapshot.status,
-            state: decode_state(&format!("state `{}`", snapshot.state_name), &snapshot.state)?,
+            state,
             json: Arc::clone(&snapshot.state),
             chain,
             timer,
@@ -389,6 +439,11 @@ impl<W: Durable> Machine<W> {
                 self.held.push_back(message);
             }
             Input::StepDone { attempt, result } => self.step_done(attempt, result, now_ms, fx),
+            Input::PartDone {
+                attempt,
+                part,
+                result,
+            } => self.part_done(attempt, part, result, now_ms, fx),
             Input::UndoDone { attempt, result } => self.undo_done(attempt, result, now_ms, fx),
         }
         if !self.status.is_finished() {
@@ -431,6 +486,7 @@ impl<W: Durable> Machine<W> {
                 started_ms: step.started_ms,
                 failed: step.failed,
                 retry_at_ms: step.retry_at_ms,
+                parts: step.split.as_ref().map(Split::stored).unwrap_or_default(),
             }),
             Work::Unwinding(unwinding) => store::Work::Compensation(store::CompensationWork {
                 cause: match &unwinding.cause {
@@ -447,6 +503,7 @@ impl<W: Durable> Machine<W> {
                 started_ms: unwinding.started_ms,
                 failed: unwinding.failed,
                 retry_at_ms: unwinding.retry_at_ms,
+                keep: unwinding.keep,
             }),
         });
         snapshot.ending.clone_from(&self.ending);
@@ -459,6 +516,12 @@ impl<W: Durable> Machine<W> {
             return Wake::OnMessage;
         }
         let retry = match &self.work {
+            Some(Work::Step(Step {
+                split: Some(split), ..
+            })) => match split.next_wake() {
+                Some(at) => Some(at),
+                None => return Wake::Now,
+            },
             Some(Work::Step(step)) if step.running.is_none() => step.retry_at_ms,
             Some(Work::Unwinding(unwinding)) if unwinding.running.is_none() => {
                 unwinding.retry_at_ms
@@ -515,6 +578,29 @@ impl<W: Durable> Machine<W> {
             Some(Work::Step(step)) => step.event.as_ref().map(|(event, _)| event),
             _ => None,
         }
+    }
+
+    /// The key of the step being attempted (the same `Arc` for all its attempts and parts).
+    pub(crate) fn step_key(&self) -> Option<&Arc<str>> {
+        match &self.work {
+            Some(Work::Step(step)) => Some(&step.key),
+            _ => None,
+        }
+    }
+
+    /// When a part of the current step waiting to be retried is due, while others run.
+    pub(crate) fn part_retry_at(&self) -> Option<u64> {
+        match &self.work {
+            Some(Work::Step(Step {
+                split: Some(split), ..
+            })) => split.retry_at(),
+            _ => None,
+        }
+    }
+
+    /// What the newest undo on the chain receives, as JSON (a part's undo decodes it).
+    pub(crate) fn undo_json(&self) -> Option<&Arc<str>> {
+        self.chain.last().map(|link| &link.json)
     }
 
     /// The state the newest undo on the chain receives, decoded; `Err` if it cannot be.

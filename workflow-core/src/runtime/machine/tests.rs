@@ -272,6 +272,9 @@ impl Sim {
                 RecordKind::CompensationStarted { .. } => "compensate".to_string(),
                 RecordKind::Undone { undo, .. } => format!("undone {undo}"),
                 RecordKind::Ended { status } => format!("ended {status}"),
+                RecordKind::PartDone {
+                    transition, part, ..
+                } => format!("{transition} part {part}"),
             })
             .collect()
     }

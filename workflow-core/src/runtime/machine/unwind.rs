@@ -10,8 +10,14 @@ use crate::store::{self, RecordKind, Status};
 use crate::{Failure, FailureKind, Report};
 
 impl<W: Durable> Machine<W> {
-    /// Starts unwinding the chain, for `cause`.
-    pub(super) fn begin_unwinding(&mut self, cause: Cause<W>, now_ms: u64, fx: &mut Effects) {
+    /// Starts unwinding the chain, for `cause`, down to its `keep` oldest links.
+    pub(super) fn begin_unwinding(
+        &mut self,
+        cause: Cause<W>,
+        keep: usize,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
         let def = Self::DEF;
         let stored = match &cause {
             Cause::Failed(failure) => store::Cause::Failed(failure.clone()),
@@ -33,6 +39,7 @@ impl<W: Durable> Machine<W> {
             failed: 0,
             retry_at_ms: None,
             running: None,
+            keep,
         }));
         self.record(
             fx,
@@ -56,7 +63,11 @@ impl<W: Durable> Machine<W> {
             None => unwinding.started_ms,
         };
         let number = unwinding.failed + 1;
-        let Some(link) = self.chain.last() else {
+        let Some(link) = self
+            .chain
+            .last()
+            .filter(|_| self.chain.len() > unwinding.keep)
+        else {
             return self.finish_unwinding(now_ms, fx);
         };
         let undo = link.undo;
@@ -136,7 +147,8 @@ impl<W: Durable> Machine<W> {
                         .report
                         .undo_failed(undo_def.name(), failure.clone());
                     self.chain.pop();
-                    for older in self.chain.drain(..).rev() {
+                    let keep = unwinding.keep.min(self.chain.len());
+                    for older in self.chain.drain(keep..).rev() {
                         unwinding.report.skipped(def.undos()[older.undo].name());
                     }
                 }

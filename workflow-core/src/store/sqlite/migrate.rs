@@ -311,6 +311,7 @@ mod v1 {
                     started_ms: old.at_ms,
                     failed: failed_attempts,
                     retry_at_ms,
+                    parts: Vec::new(),
                 })
             }
             PendingV1::Compensation {
@@ -332,6 +333,7 @@ mod v1 {
                 started_ms: old.at_ms,
                 failed: 0,
                 retry_at_ms: None,
+                keep: 0,
             }),
         });
         snapshot.ending = ending.map(|ending| {
