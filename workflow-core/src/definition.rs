@@ -288,7 +288,6 @@ pub struct TransitionDef {
     guarded: bool,
     internal: bool,
     parts: Option<Parts>,
-    undo_together: bool,
 }
 
 impl TransitionDef {
@@ -315,7 +314,6 @@ impl TransitionDef {
             guarded: false,
             internal: false,
             parts: None,
-            undo_together: false,
         }
     }
 
@@ -324,14 +322,6 @@ impl TransitionDef {
     #[must_use]
     pub const fn __parts(mut self, parts: Parts) -> Self {
         self.parts = Some(parts);
-        self
-    }
-
-    /// Its completed parts are undone all at the same time.
-    #[doc(hidden)]
-    #[must_use]
-    pub const fn __undo_together(mut self) -> Self {
-        self.undo_together = true;
         self
     }
 
@@ -369,13 +359,6 @@ impl TransitionDef {
     #[must_use]
     pub const fn parts(&self) -> Option<Parts> {
         self.parts
-    }
-
-    /// Whether its completed parts are undone all at the same time (`undo_together`), not
-    /// one after another.
-    #[must_use]
-    pub const fn undo_together(&self) -> bool {
-        self.undo_together
     }
 
     /// The indices of the states it may start from.

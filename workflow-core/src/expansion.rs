@@ -468,8 +468,8 @@ macro_rules! __saga_step {
 macro_rules! __activities {
     (
         $vis:vis trait Activities of $flow:literal;
-        $($(#[$doc:meta])* fn $name:ident(from: $from:ty $(, $event:ident: $ev:ty)?) -> $out:ty;)*
-        undos: $($(#[$undo_doc:meta])* fn $undo:ident(state: $state:ty);)*
+        $($(#[$doc:meta])* fn $name:ident(from: $from:ty $(, $event:ident: $ev:ty)*) -> $out:ty;)*
+        undos: $($(#[$undo_doc:meta])* fn $undo:ident($param:ident: $state:ty);)*
     ) => {
         #[doc = ::core::concat!(
             "The work behind each step of the `", $flow, "` flow. Implement it with `async fn`s; \
@@ -499,7 +499,7 @@ macro_rules! __activities {
                 fn $name(
                     &self,
                     from: $from,
-                    $($event: $ev,)?
+                    $($event: $ev,)*
                     ctx: &$crate::StepCtx,
                 ) -> impl $crate::__private::Future<
                     Output = $crate::__private::Result<$out, Self::Error>,
@@ -509,7 +509,7 @@ macro_rules! __activities {
                 $(#[$undo_doc])*
                 fn $undo(
                     &self,
-                    state: $state,
+                    $param: $state,
                     ctx: &$crate::StepCtx,
                 ) -> impl $crate::__private::Future<
                     Output = $crate::__private::Result<(), Self::Error>,
@@ -531,23 +531,23 @@ macro_rules! __activities {
                 fn $name(
                     &self,
                     from: $from,
-                    $($event: $ev,)?
+                    $($event: $ev,)*
                     ctx: &$crate::StepCtx,
                 ) -> impl $crate::__private::Future<
                     Output = $crate::__private::Result<$out, Self::Error>,
                 > + $crate::__private::Send {
-                    __T::$name(self, from, $($event,)? ctx)
+                    __T::$name(self, from, $($event,)* ctx)
                 }
             )*
             $(
                 fn $undo(
                     &self,
-                    state: $state,
+                    $param: $state,
                     ctx: &$crate::StepCtx,
                 ) -> impl $crate::__private::Future<
                     Output = $crate::__private::Result<(), Self::Error>,
                 > + $crate::__private::Send {
-                    __T::$undo(self, state, ctx)
+                    __T::$undo(self, $param, ctx)
                 }
             )*
         }
@@ -568,7 +568,7 @@ macro_rules! __definition {
             $step:literal [$($source:expr),*] [$($target:literal $undo:expr),*]
             $trigger:expr, $retry:expr, $timeout:expr, $compensate:literal $(. $builder:ident($($arg:expr),*))*
         ])*;
-        undos: $([$undo_name:literal $undo_step:literal $undo_state:literal])*;
+        undos: $([$undo_name:literal $undo_step:literal $undo_state:literal $(. $undo_builder:ident($($undo_arg:expr),*))*])*;
         events: $([$event:literal $event_ty:literal])*;
         $fingerprint:literal
     ) => {
@@ -591,7 +591,7 @@ macro_rules! __definition {
                 $timeout,
                 $compensate,
             ) $(. $builder($($arg),*))*),*],
-            &[$($crate::UndoDef::__new($undo_name, $undo_step, $undo_state)),*],
+            &[$($crate::UndoDef::__new($undo_name, $undo_step, $undo_state) $(. $undo_builder($($undo_arg),*))*),*],
             &[$($crate::EventDef::__new($event, $event_ty)),*],
             $crate::Fingerprint::from_u64($fingerprint),
         )
@@ -608,6 +608,7 @@ macro_rules! __dispatch {
         $activities:ident, |$acts:ident, $ctx:ident|
         transitions: $($index:literal, $state:pat, $event:pat => $call:expr;)*
         undos: $($undo:literal, $undo_state:pat => $undo_call:expr;)*
+        parts: $($parts:tt)*
     ) => {
         #[automatically_derived]
         impl<__A: $activities> $crate::__private::Dispatch<__A> for Flow
@@ -666,6 +667,8 @@ macro_rules! __dispatch {
                     }
                 }
             }
+
+            $($parts)*
         }
     };
 }
@@ -877,8 +880,9 @@ pub fn outputs<const N: usize>(
 
 /// `call` run once per item of `items`, at most `at_most` at a time, in process (the typed
 /// API's `each`): the outputs in the items' order; or, at the first failure, the items not
-/// started are never called, those running are dropped, and the outputs of the completed
-/// ones come back (in order) with the error, for their undos.
+/// started are never called, those running are awaited (as the driver does), and the outputs
+/// of the completed ones come back, in the order they completed, with the error, for their
+/// undos.
 ///
 /// # Errors
 ///
@@ -893,23 +897,41 @@ where
     Fut: core::future::Future<Output = Result<O, E>>,
 {
     use futures_util::StreamExt as _;
-    let mut running = futures_util::stream::iter(items.iter().enumerate())
-        .map(|(index, item)| {
-            let call = call(item);
-            async move { (index, call.await) }
-        })
-        .buffer_unordered(at_most.max(1));
+    // A plain queue rather than stream combinators over borrowed items: the future stays
+    // `Send` without higher-ranked closure bounds.
+    let mut running = futures_util::stream::FuturesUnordered::new();
     let mut outputs: Vec<Option<O>> = items.iter().map(|_| None).collect();
-    while let Some((index, result)) = running.next().await {
-        match result {
-            Ok(output) => outputs[index] = Some(output),
-            Err(error) => {
-                drop(running);
-                return Err((outputs.into_iter().flatten().collect(), error));
+    let mut completed = Vec::with_capacity(items.len());
+    let mut next = 0;
+    let mut failure = None;
+    loop {
+        while failure.is_none() && next < items.len() && running.len() < at_most.max(1) {
+            let index = next;
+            next += 1;
+            let call = call(&items[index]);
+            running.push(async move { (index, call.await) });
+        }
+        match running.next().await {
+            None => break,
+            Some((index, Ok(output))) => {
+                outputs[index] = Some(output);
+                completed.push(index);
+            }
+            Some((_, Err(error))) => {
+                failure.get_or_insert(error);
             }
         }
     }
-    Ok(outputs.into_iter().flatten().collect())
+    match failure {
+        None => Ok(outputs.into_iter().flatten().collect()),
+        Some(error) => {
+            let done = completed
+                .into_iter()
+                .filter_map(|index| outputs[index].take())
+                .collect();
+            Err((done, error))
+        }
+    }
 }
 
 /// The first of the branches' errors, in branch order, for the typed API's `parallel`:
@@ -924,4 +946,22 @@ pub fn first_error<E, const N: usize>(errors: [Option<E>; N]) -> E {
         .flatten()
         .next()
         .expect("called when a branch failed")
+}
+
+/// What a driver gets when the undo of a part it asked for is not one.
+///
+/// # Errors
+///
+/// Never: the reason is in the `Ok`, as for an output that cannot be decoded.
+pub fn not_a_part_undo<E>(undo: usize) -> Result<Result<(), String>, DispatchError<E>> {
+    Ok(Err(format!("undo {undo} is not the undo of a part")))
+}
+
+/// [`crate::workflow::mismatch`], as text.
+pub fn mismatch_text<W: crate::Workflow + ?Sized>(
+    transition: usize,
+    state: &W::State,
+    event: Option<&W::Event>,
+) -> String {
+    crate::workflow::mismatch::<W>(transition, state, event).to_string()
 }

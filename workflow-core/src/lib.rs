@@ -147,8 +147,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::expansion::{
-        chosen, decode_part, dispatched, each_local, first_error, outputs, part_ran, part_undone,
-        ran, ran_landed, saga_advance, saga_compensate, skip_landing, skip_named, undo_mismatch,
+        chosen, decode_part, dispatched, each_local, first_error, mismatch_text, not_a_part_undo,
+        outputs, part_ran, part_undone, ran, ran_landed, saga_advance, saga_compensate,
+        skip_landing, skip_named, undo_mismatch,
     };
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
@@ -173,7 +174,9 @@ pub mod __private {
     pub use core::time::Duration;
     pub use futures_util::future::join;
     pub use std::boxed::Box;
+    pub use std::string::String;
     pub use std::sync::Arc;
+    pub use std::vec::Vec;
 
     // The `core` names generated code needs, under one short path: the flow module imports
     // this module as `__wf`, which keeps the expansion small and immune to shadowing.

@@ -208,6 +208,10 @@ pub struct StepWork {
     /// started), by part number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartWork>,
+    /// For a transition made of parts: the failure of a part that failed for good, while the
+    /// parts still running are awaited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_up: Option<Failure>,
 }
 
 /// One part of a step made of parts (a branch, or an item), once it has been tried.

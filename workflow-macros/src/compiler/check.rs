@@ -4,15 +4,20 @@
 //! The only way to get a [`Checked`] flow, which is what the emitter takes, is to pass them all.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::Span;
 use quote::ToTokens;
 use syn::Ident;
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 
 use super::diagnostic::{Diagnostic, Errors, list};
-use super::model::{FIXED_NAMES, Flow, StateKind, Trigger, WaitValue, human};
+use super::model::{
+    Branch, FIXED_NAMES, Flow, Parts, Retry, StateKind, Timed, Transition, Trigger, WaitValue,
+    field_type, human, vec_item,
+};
 
 /// A flow that passed every check.
 pub(crate) struct Checked(Flow);
@@ -31,6 +36,7 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_unique_field_names(&flow, errors);
     check_unique_transition_names(&flow, errors);
     check_unique_undo_names(&flow, errors);
+    check_part_names_are_free(&flow, errors);
     check_naming_conventions(&flow, errors);
     check_module_name_is_usable(&flow, errors);
     check_transition_names_free_on_saga(&flow, errors);
@@ -44,6 +50,14 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_guard_runs_no_activity(&flow, errors);
     check_no_cycle_of_automatic_guards(&flow, errors);
     check_internal_stays_in_its_state(&flow, errors);
+    check_parts_come_with_a_join(&flow, errors);
+    check_parallel_and_each_are_exclusive(&flow, errors);
+    check_parts_not_guarded(&flow, errors);
+    check_no_undo_on_targets_with_parts(&flow, errors);
+    check_parallel_has_two_branches(&flow, errors);
+    check_each_field_in_every_source(&flow, errors);
+    check_each_field_is_a_vec(&flow, errors);
+    check_each_field_has_one_type(&flow, errors);
     check_duration_fields_exist(&flow, errors);
     check_final_states_have_no_exit(&flow, errors);
     check_one_automatic_per_state(&flow, errors);
@@ -169,6 +183,83 @@ fn check_unique_undo_names(flow: &Flow, errors: &mut Errors) {
     }
 }
 
+// Rule: the activities of parts, branches of `parallel` and the activity of `each`, are named
+// unlike each other, any transition and any undo: all of them are methods of the flow's
+// `Activities` trait.
+fn check_part_names_are_free(flow: &Flow, errors: &mut Errors) {
+    let parts: Vec<(&Transition, &Ident)> = flow
+        .transitions
+        .iter()
+        .flat_map(|t| {
+            t.branches()
+                .iter()
+                .map(move |b| (t, &b.name))
+                .chain(t.each().map(|e| (t, &e.activity)))
+        })
+        .collect();
+    for (index, &(transition, name)) in parts.iter().enumerate() {
+        let this = part_name(transition, name);
+        let what = if transition.each().is_some() {
+            "activity"
+        } else {
+            "branch"
+        };
+        let clash = if let Some(&(other, _)) = parts[..index].iter().find(|(_, n)| *n == name) {
+            if std::ptr::eq(other, transition) {
+                Some((
+                    format!(
+                        "branch `{name}` appears twice in transition `{}`",
+                        transition.name
+                    ),
+                    format!("{name}_2"),
+                ))
+            } else {
+                Some((
+                    format!("{this} has the name of {}", part_name(other, name)),
+                    format!("{}_{name}", transition.name),
+                ))
+            }
+        } else if flow.transitions.iter().any(|t| t.name == *name) {
+            let example = if transition.name == *name {
+                format!("{name}_part")
+            } else {
+                format!("{}_{name}", transition.name)
+            };
+            Some((format!("{this} has the name of a transition"), example))
+        } else {
+            flow.undos.iter().find(|u| u.name == *name).map(|undo| {
+                (
+                    format!(
+                        "{this} has the name of undo `{name}` of transition `{}`",
+                        flow.transitions[undo.transition].name
+                    ),
+                    format!("{}_{name}", transition.name),
+                )
+            })
+        };
+        if let Some((found, example)) = clash {
+            errors.push(
+                Diagnostic::new(name.span(), found)
+                    .expected("a distinct name for each activity: branches, `each` activities, transitions and undos are all methods of the flow's `Activities` trait")
+                    .help(format!("rename the {what}, for example `{example}`")),
+            );
+        }
+    }
+}
+
+/// `branch `credit` of transition `check``, or `activity `reserve_line` of `each` on
+/// transition `reserve``.
+fn part_name(transition: &Transition, name: &Ident) -> String {
+    if transition.each().is_some() {
+        format!(
+            "activity `{name}` of `each` on transition `{}`",
+            transition.name
+        )
+    } else {
+        format!("branch `{name}` of transition `{}`", transition.name)
+    }
+}
+
 // Rule: flows and states are named like types (`UpperCamelCase`), transitions and undos like
 // methods (`snake_case`): they become exactly those items.
 fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
@@ -211,6 +302,14 @@ fn check_naming_conventions(flow: &Flow, errors: &mut Errors) {
     }
     for undo in &flow.undos {
         method_like(&undo.name, "undo", errors);
+    }
+    for transition in &flow.transitions {
+        for branch in transition.branches() {
+            method_like(&branch.name, "branch", errors);
+        }
+        if let Some(each) = transition.each() {
+            method_like(&each.activity, "activity", errors);
+        }
     }
 }
 
@@ -354,28 +453,50 @@ fn check_no_repeated_state_in_transition(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-// Rule: each option appears at most once on a transition.
+// Rule: each option appears at most once on a transition, and on each of its branches.
 fn check_no_repeated_option(flow: &Flow, errors: &mut Errors) {
-    for transition in &flow.transitions {
-        for (index, (keyword, span)) in transition.options.iter().enumerate() {
-            if transition.options[..index]
-                .iter()
-                .any(|(k, _)| k == keyword)
-            {
+    let mut once = |options: &[(&str, Span)], on: &str| {
+        for (index, (keyword, span)) in options.iter().enumerate() {
+            if options[..index].iter().any(|(k, _)| k == keyword) {
                 errors.push(
-                    Diagnostic::new(
-                        *span,
-                        format!(
-                            "option `{keyword}` appears twice on transition `{}`",
-                            transition.name
-                        ),
-                    )
-                    .expected("each option at most once")
-                    .help(format!("keep one `{keyword}`")),
+                    Diagnostic::new(*span, format!("option `{keyword}` appears twice on {on}"))
+                        .expected("each option at most once")
+                        .help(format!("keep one `{keyword}`")),
                 );
             }
         }
+    };
+    for transition in &flow.transitions {
+        once(&transition.options, &holder(transition, None));
+        for branch in transition.branches() {
+            once(&branch.options, &holder(transition, Some(branch)));
+        }
     }
+}
+
+/// How a message names where a policy is written: `transition `pay``, or
+/// `branch `credit` of transition `check``.
+fn holder(transition: &Transition, branch: Option<&Branch>) -> String {
+    match branch {
+        None => format!("transition `{}`", transition.name),
+        Some(branch) => format!(
+            "branch `{}` of transition `{}`",
+            branch.name, transition.name
+        ),
+    }
+}
+
+/// The `retry` and `timeout` of a transition, then those of each of its branches, which the
+/// same rules apply to.
+fn policies(
+    transition: &Transition,
+) -> impl Iterator<Item = (Option<&Branch>, Option<Retry>, Option<Timed>)> {
+    std::iter::once((None, transition.retry, transition.timeout)).chain(
+        transition
+            .branches()
+            .iter()
+            .map(|branch| (Some(branch), branch.retry, branch.timeout)),
+    )
 }
 
 // Rule: a transition is taken on an event or after a wait, not both.
@@ -395,11 +516,16 @@ fn check_on_and_after_are_exclusive(flow: &Flow, errors: &mut Errors) {
 
 // Rule: `timeout` limits the attempts of a step the driver starts by itself; on an `on`
 // transition it has no meaning and is refused rather than guessed at.
+// The same holds for the branches of such a transition.
 fn check_timeout_not_on_event(flow: &Flow, errors: &mut Errors) {
     for transition in &flow.transitions {
-        if let (Trigger::On { .. }, Some(timeout)) = (transition.trigger, transition.timeout) {
+        if !matches!(transition.trigger, Trigger::On { .. }) {
+            continue;
+        }
+        for (branch, _, timeout) in policies(transition) {
+            let Some(timeout) = timeout else { continue };
             errors.push(
-                Diagnostic::new(timeout.keyword, format!("`timeout` on transition `{}`, which waits for an event", transition.name))
+                Diagnostic::new(timeout.keyword, format!("`timeout` on {}, which waits for an event", holder(transition, branch)))
                     .expected("`timeout` only on automatic and `after` transitions")
                     .help("to stop waiting for the event after a while, add a transition from the same state with `after(..)`"),
             );
@@ -407,26 +533,32 @@ fn check_timeout_not_on_event(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-// Rule: in `retry(n, min..max)`, the first wait is not longer than the longest.
+// Rule: in `retry(n, min..max)`, on a transition or a branch, the first wait is not longer
+// than the longest.
 fn check_retry_range(flow: &Flow, errors: &mut Errors) {
     for transition in &flow.transitions {
-        if let Some(retry) = transition.retry
-            && let (WaitValue::Fixed(min), WaitValue::Fixed(max)) = (retry.min, retry.max)
-            && min > max
-        {
-            errors.push(
-                Diagnostic::new(
-                    retry.range_span,
-                    format!(
-                        "the first wait ({}) is longer than the longest ({}) in `retry` on `{}`",
-                        human(min),
-                        human(max),
-                        transition.name
-                    ),
-                )
-                .expected("`first..longest` with first <= longest")
-                .help("swap the two durations"),
-            );
+        for (branch, retry, _) in policies(transition) {
+            if let Some(retry) = retry
+                && let (WaitValue::Fixed(min), WaitValue::Fixed(max)) = (retry.min, retry.max)
+                && min > max
+            {
+                let on = match branch {
+                    None => format!("`{}`", transition.name),
+                    Some(branch) => format!("branch `{}` of `{}`", branch.name, transition.name),
+                };
+                errors.push(
+                    Diagnostic::new(
+                        retry.range_span,
+                        format!(
+                            "the first wait ({}) is longer than the longest ({}) in `retry` on {on}",
+                            human(min),
+                            human(max),
+                        ),
+                    )
+                    .expected("`first..longest` with first <= longest")
+                    .help("swap the two durations"),
+                );
+            }
         }
     }
 }
@@ -563,22 +695,314 @@ fn check_internal_stays_in_its_state(flow: &Flow, errors: &mut Errors) {
     }
 }
 
+/// The keyword of the transition's parts, `parallel` or `each` (the first written, which the
+/// model keeps), and where it is.
+fn parts_keyword(transition: &Transition) -> Option<(&'static str, Span)> {
+    transition
+        .options
+        .iter()
+        .find(|(k, _)| matches!(*k, "parallel" | "each"))
+        .copied()
+}
+
+/// Where option `keyword` is written on `transition`, if it is.
+fn option_span(transition: &Transition, keyword: &str) -> Option<Span> {
+    transition
+        .options
+        .iter()
+        .find(|(k, _)| *k == keyword)
+        .map(|(_, span)| *span)
+}
+
+/// Tokens as a person writes them: `Vec<Hold>` rather than `Vec < Hold >`.
+fn code(tokens: &impl ToTokens) -> String {
+    tokens
+        .to_token_stream()
+        .to_string()
+        .replace(" :: ", "::")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("& ", "&")
+}
+
+/// The join function of a transition with parts, as a help shows it:
+/// `join(checked)` with `fn checked(from: &Applied, credit: Credit, income: Income) -> Checked`.
+fn join_example(flow: &Flow, transition: &Transition) -> String {
+    let name = transition.targets.first().map_or_else(
+        || "join".to_string(),
+        |t| t.ident.to_string().to_snake_case(),
+    );
+    let from = match transition.sources.as_slice() {
+        [source] => source.ident.to_string(),
+        _ => transition.input_type().to_string(),
+    };
+    let event = match transition.trigger {
+        Trigger::On { event } => format!(", event: &{}", code(&flow.events[event].ty)),
+        _ => String::new(),
+    };
+    let parts: String = match &transition.parts {
+        Some(Parts::Branches(branches)) => branches.iter().fold(String::new(), |mut text, b| {
+            let _ = write!(text, ", {}: {}", b.name, code(&b.output));
+            text
+        }),
+        Some(Parts::Each(each)) => {
+            let outputs = match &each.output {
+                syn::Type::Path(path) => path.path.segments.last().map_or_else(
+                    || "outputs".to_string(),
+                    |last| format!("{}s", last.ident.unraw().to_string().to_snake_case()),
+                ),
+                _ => "outputs".to_string(),
+            };
+            format!(", {outputs}: Vec<{}>", code(&each.output))
+        }
+        None => String::new(),
+    };
+    let to = match transition.targets.as_slice() {
+        [target] => target.ident.to_string(),
+        _ => transition.outcome_type().to_string(),
+    };
+    format!("`join({name})` with `fn {name}(from: &{from}{event}{parts}) -> {to}`")
+}
+
+// Rule: `parallel(..)` and `each(..)` come with `join(..)`, the function that builds the
+// target from the source and the parts' outputs; `join(..)` comes with one of them.
+fn check_parts_come_with_a_join(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let name = &transition.name;
+        match (parts_keyword(transition), option_span(transition, "join")) {
+            (Some((keyword, span)), None) => errors.push(
+                Diagnostic::new(span, format!("`{keyword}` on transition `{name}` without `join(..)`"))
+                    .expected(format!("`join(build)` with `{keyword}(..)`: the function that builds the target from the source and the outputs of the {}", if keyword == "each" { "items" } else { "branches" }))
+                    .help(format!("add {}", join_example(flow, transition))),
+            ),
+            (None, Some(span)) => errors.push(
+                Diagnostic::new(span, format!("`join` on transition `{name}`, which has no `parallel(..)` or `each(..)`"))
+                    .expected("`join(..)` only with `parallel(..)` or `each(..)`: it builds the target from the outputs of their activities")
+                    .help("remove `join`, or add the parts it joins: `parallel(credit: Credit, income: Income)` or `each(lines, 4, reserve_line: Hold)`"),
+            ),
+            _ => {}
+        }
+    }
+}
+
+// Rule: a transition has one kind of parts: different activities at the same time
+// (`parallel`) or one activity per item (`each`), not both.
+fn check_parallel_and_each_are_exclusive(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let parallel = transition
+            .options
+            .iter()
+            .position(|(k, _)| *k == "parallel");
+        let each = transition.options.iter().position(|(k, _)| *k == "each");
+        if let (Some(parallel), Some(each)) = (parallel, each) {
+            let (keyword, span) = transition.options[parallel.max(each)];
+            errors.push(
+                Diagnostic::new(span, format!("transition `{}` has both `parallel` and `each`", transition.name))
+                    .expected("one kind of parts per transition: different activities at the same time (`parallel`) or one activity per item (`each`)")
+                    .help(format!("remove `{keyword}`, or split the work into two transitions, one after the other")),
+            );
+        }
+    }
+}
+
+// Rule: a guarded transition runs no activity, so it has no parts either.
+fn check_parts_not_guarded(flow: &Flow, errors: &mut Errors) {
+    for transition in flow.transitions.iter().filter(|t| t.guard.is_some()) {
+        if let Some((keyword, span)) = parts_keyword(transition) {
+            errors.push(
+                Diagnostic::new(span, format!("`{keyword}` on transition `{}`, which a guard decides", transition.name))
+                    .expected(format!("no `{keyword}` with `guard`: a guard is a pure function of the state, with no activity"))
+                    .help(format!("remove `{keyword}`, or remove `guard` and choose the target in `join`")),
+            );
+        }
+    }
+}
+
+// Rule: on a transition with parts, the parts ran the activities, so the undos belong to
+// them: a target has no `undo` of its own.
+fn check_no_undo_on_targets_with_parts(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(parts) = &transition.parts else {
+            continue;
+        };
+        for target in &transition.targets {
+            let Some(undo) = target.undo else { continue };
+            let name = &flow.undos[undo].name;
+            let (expected, help) = match parts {
+                Parts::Branches(branches) => (
+                    "no `undo` on the targets of a `parallel` transition: each branch has its own".to_string(),
+                    format!(
+                        "put it on the branch whose effect it takes back: `parallel({}: {} undo {name}, ..)`",
+                        branches.first().map_or_else(|| "name".to_string(), |b| b.name.to_string()),
+                        branches.first().map_or_else(|| "Output".to_string(), |b| code(&b.output)),
+                    ),
+                ),
+                Parts::Each(each) => (
+                    "no `undo` on the targets of an `each` transition: the activity of `each` has its own".to_string(),
+                    format!(
+                        "put it in the each: `each({}, {}, {}: {} undo {name})`",
+                        each.field,
+                        each.at_most,
+                        each.activity,
+                        code(&each.output)
+                    ),
+                ),
+            };
+            errors.push(
+                Diagnostic::new(name.span(), format!("undo `{name}` on a target of transition `{}`, whose parts run its activities", transition.name))
+                    .expected(expected)
+                    .help(help),
+            );
+        }
+    }
+}
+
+// Rule: `parallel` has at least two branches; with one, nothing runs at the same time.
+fn check_parallel_has_two_branches(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(Parts::Branches(branches)) = &transition.parts else {
+            continue;
+        };
+        let Some(span) = option_span(transition, "parallel") else {
+            continue;
+        };
+        let name = &transition.name;
+        let (found, help) = match branches.as_slice() {
+            [] => (
+                format!("`parallel` on transition `{name}` has no branches"),
+                "write the branches in the parentheses: `parallel(credit: Credit, income: Income)`"
+                    .to_string(),
+            ),
+            [one] => (
+                format!(
+                    "`parallel` on transition `{name}` has a single branch, `{}`",
+                    one.name
+                ),
+                format!(
+                    "add a branch, or remove `parallel(..)` and `join(..)` to run `{name}` as one activity"
+                ),
+            ),
+            _ => continue,
+        };
+        errors.push(
+            Diagnostic::new(span, found)
+                .expected("at least two branches: activities that run at the same time")
+                .help(help),
+        );
+    }
+}
+
+// Rule: the field `each` goes through is a field of every source state.
+fn check_each_field_in_every_source(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(each) = transition.each() else {
+            continue;
+        };
+        let field = &each.field;
+        for source in &transition.sources {
+            let state = &flow.states[source.state];
+            if field_type(state, field).is_some() {
+                continue;
+            }
+            let names: Vec<String> = state
+                .fields
+                .iter()
+                .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+                .collect();
+            let diagnostic = Diagnostic::new(field.span(), format!("`each({field}, ..)` on transition `{}`: source state `{}` has no field `{field}`", transition.name, state.name))
+                .expected(if names.is_empty() {
+                    "a `Vec<T>` field of the source state: the state has no fields".to_string()
+                } else {
+                    format!("a `Vec<T>` field of `{}` ({})", state.name, list(names.iter().map(String::as_str)))
+                });
+            errors.push(with_field_help(
+                diagnostic,
+                field,
+                &names,
+                &format!("add `{field}: Vec<Item>` to state `{}`", state.name),
+            ));
+        }
+    }
+}
+
+// Rule: the field `each` goes through is written `Vec<T>` in every source state: its items
+// are run in order, and `T` is what the activity receives.
+fn check_each_field_is_a_vec(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(each) = transition.each() else {
+            continue;
+        };
+        let field = &each.field;
+        for source in &transition.sources {
+            let state = &flow.states[source.state];
+            let Some(ty) = field_type(state, field) else {
+                continue;
+            };
+            if vec_item(ty).is_none() {
+                errors.push(
+                    Diagnostic::new(ty.span(), format!("found `{}` as the type of field `{field}` of `{}`, which `each` on transition `{}` goes through", code(ty), state.name, transition.name))
+                        .expected("a `Vec<T>` field, written `Vec<..>` (a type alias is not seen through): `each` runs one activity per item, in order")
+                        .help(format!("declare `{field}: Vec<Item>` in `{}`, or go through another field", state.name)),
+                );
+            }
+        }
+    }
+}
+
+// Rule: the field `each` goes through has the same type in every source state: the activity
+// takes one type of item.
+fn check_each_field_has_one_type(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(each) = transition.each() else {
+            continue;
+        };
+        let field = &each.field;
+        let vecs: Vec<_> = transition
+            .sources
+            .iter()
+            .map(|s| &flow.states[s.state])
+            .filter_map(|state| {
+                field_type(state, field)
+                    .filter(|ty| vec_item(ty).is_some())
+                    .map(|ty| (state, ty))
+            })
+            .collect();
+        let Some(((first, first_ty), rest)) = vecs.split_first() else {
+            continue;
+        };
+        for (state, ty) in rest {
+            if code(ty) != code(first_ty) {
+                errors.push(
+                    Diagnostic::new(ty.span(), format!("field `{field}` is `{}` in `{}` but `{}` in `{}`, which `each` on transition `{}` goes through", code(first_ty), first.name, code(ty), state.name, transition.name))
+                        .expected(format!("the same type in every source state of `{}`: its `each` activity takes one type of item", transition.name))
+                        .help(format!("declare `{field}: {}` in `{}`", code(first_ty), state.name)),
+                );
+            }
+        }
+    }
+}
+
 // Rule: a length read from the source state (`after(trial)`) names a field every source
-// state of the transition has. (Its type is checked by rustc, at the name.)
+// state of the transition has, also in the policies of a branch. (Its type is checked by
+// rustc, at the name.)
 fn check_duration_fields_exist(flow: &Flow, errors: &mut Errors) {
     for transition in &flow.transitions {
         let mut waits = Vec::new();
         if let Trigger::After(timed) = transition.trigger {
-            waits.push(("after", timed.wait));
+            waits.push((None, "after", timed.wait));
         }
-        if let Some(timed) = transition.timeout {
-            waits.push(("timeout", timed.wait));
+        for (branch, retry, timeout) in policies(transition) {
+            if let Some(timed) = timeout {
+                waits.push((branch, "timeout", timed.wait));
+            }
+            if let Some(retry) = retry {
+                waits.push((branch, "retry", retry.min));
+                waits.push((branch, "retry", retry.max));
+            }
         }
-        if let Some(retry) = transition.retry {
-            waits.push(("retry", retry.min));
-            waits.push(("retry", retry.max));
-        }
-        for (option, wait) in waits {
+        for (branch, option, wait) in waits {
             let WaitValue::Field { field, span } = wait else {
                 continue;
             };
@@ -593,25 +1017,47 @@ fn check_duration_fields_exist(flow: &Flow, errors: &mut Errors) {
                     .iter()
                     .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
                     .collect();
-                let mut diagnostic = Diagnostic::new(span, format!("`{option}({field})` on transition `{}`: source state `{}` has no field `{field}`", transition.name, state.name))
-                    .expected(if names.is_empty() {
-                        "a duration literal such as `30s` or `7d`: the state has no fields".to_string()
-                    } else {
-                        format!("a field of `{}` ({}), or a duration literal such as `30s` or `7d`", state.name, list(names.iter().map(String::as_str)))
-                    });
-                diagnostic = match super::diagnostic::closest(
-                    &field.to_string(),
-                    names.iter().map(String::as_str),
-                ) {
-                    Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
-                    None => diagnostic.help(format!(
+                let diagnostic = Diagnostic::new(
+                    span,
+                    format!(
+                        "`{option}({field})` on {}: source state `{}` has no field `{field}`",
+                        holder(transition, branch),
+                        state.name
+                    ),
+                )
+                .expected(if names.is_empty() {
+                    "a duration literal such as `30s` or `7d`: the state has no fields".to_string()
+                } else {
+                    format!(
+                        "a field of `{}` ({}), or a duration literal such as `30s` or `7d`",
+                        state.name,
+                        list(names.iter().map(String::as_str))
+                    )
+                });
+                errors.push(with_field_help(
+                    diagnostic,
+                    field,
+                    &names,
+                    &format!(
                         "add `{field}: std::time::Duration` to state `{}`",
                         state.name
-                    )),
-                };
-                errors.push(diagnostic);
+                    ),
+                ));
             }
         }
+    }
+}
+
+/// A missing field's help: the closest of the state's field `names`, or how to `add` it.
+fn with_field_help(
+    diagnostic: Diagnostic,
+    field: &Ident,
+    names: &[String],
+    add: &str,
+) -> Diagnostic {
+    match super::diagnostic::closest(&field.to_string(), names.iter().map(String::as_str)) {
+        Some(close) => diagnostic.help(format!("did you mean `{close}`?")),
+        None => diagnostic.help(add),
     }
 }
 

@@ -14,7 +14,9 @@ use syn::visit::Visit;
 use syn::{Attribute, Field, Ident, Lit, Type, Visibility};
 
 use super::diagnostic::{Diagnostic, Errors, closest, list};
-use super::parse::{DurationArg, FlowDecl, OptionDecl, StateKeyword, TransitionDecl};
+use super::parse::{
+    BranchDecl, DurationArg, EachDecl, FlowDecl, OptionDecl, StateKeyword, TransitionDecl,
+};
 
 /// Names every flow module defines, which no state or transition may take.
 pub(crate) const FIXED_NAMES: &[(&str, &str)] = &[
@@ -110,6 +112,46 @@ pub(crate) struct Transition {
     pub(crate) guard: Option<Guard>,
     /// The `internal` keyword, if written.
     pub(crate) internal: Option<Span>,
+    /// `parallel(..)` or `each(..)`: the activities the transition runs instead of one of its own.
+    pub(crate) parts: Option<Parts>,
+    /// `join(build)`: builds the target from the source and the parts' outputs.
+    pub(crate) join: Option<syn::Path>,
+}
+
+/// The activities of a transition that has several.
+pub(crate) enum Parts {
+    /// `parallel(..)`: different activities at the same time.
+    Branches(Vec<Branch>),
+    /// `each(..)`: one activity per item of a `Vec` field.
+    Each(Box<Each>),
+}
+
+/// One branch of `parallel(..)`.
+pub(crate) struct Branch {
+    /// The branch's name, which is also its activity method's.
+    pub(crate) name: Ident,
+    pub(crate) output: syn::Type,
+    /// Its undo, an index into [`Flow::undos`].
+    pub(crate) undo: Option<usize>,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) timeout: Option<Timed>,
+    /// Its `retry` and `timeout` as written, to check for repeats.
+    pub(crate) options: Vec<(&'static str, Span)>,
+}
+
+/// `each(field, at_most, activity: Output undo name)`.
+pub(crate) struct Each {
+    /// The `Vec<T>` field of the source state the items come from.
+    pub(crate) field: Ident,
+    /// `T` of the field's `Vec<T>`, taken from the first source state (`_` if it has no such
+    /// field, which the checks report).
+    pub(crate) item: syn::Type,
+    /// The most items whose activity runs at a time, at least 1.
+    pub(crate) at_most: u32,
+    pub(crate) activity: Ident,
+    pub(crate) output: syn::Type,
+    /// Its undo, an index into [`Flow::undos`].
+    pub(crate) undo: Option<usize>,
 }
 
 /// `catch(State, build)`: where a failure for good lands, and what builds that state.
@@ -183,8 +225,12 @@ pub(crate) struct Retry {
 pub(crate) struct Undo {
     pub(crate) name: Ident,
     pub(crate) transition: usize,
-    /// The state the undo's transition lands in; the undo receives it.
+    /// The state the undo's transition lands in; the undo receives it. For the undo of a part,
+    /// the transition's first target, unused.
     pub(crate) state: usize,
+    /// `Some(branch)` for the undo of a branch of `parallel(..)`, `Some(0)` for the undo of
+    /// `each(..)`; `None` for the undo of a target.
+    pub(crate) part: Option<usize>,
 }
 
 pub(crate) struct Event {
@@ -251,6 +297,14 @@ impl Flow {
         for event in &self.events {
             finder.visit_type(&event.ty);
         }
+        for transition in &self.transitions {
+            for branch in transition.branches() {
+                finder.visit_type(&branch.output);
+            }
+            if let Some(each) = transition.each() {
+                finder.visit_type(&each.output);
+            }
+        }
         finder.found
     }
 
@@ -269,6 +323,22 @@ impl Transition {
             .iter()
             .map(|t| t.state)
             .chain(self.catch.as_ref().map(|c| c.state))
+    }
+
+    /// The branches of its `parallel(..)`; none without.
+    pub(crate) fn branches(&self) -> &[Branch] {
+        match &self.parts {
+            Some(Parts::Branches(branches)) => branches,
+            _ => &[],
+        }
+    }
+
+    /// Its `each(..)`, if it has one.
+    pub(crate) const fn each(&self) -> Option<&Each> {
+        match &self.parts {
+            Some(Parts::Each(each)) => Some(each),
+            _ => None,
+        }
     }
 
     /// Whether an activity runs it (a guarded transition has none).
@@ -412,15 +482,7 @@ pub(crate) fn build(decl: FlowDecl, errors: &mut Errors) -> (Flow, bool) {
 fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) -> bool {
     let mut resolved = true;
     let index = flow.transitions.len();
-    for attr in &decl.attrs {
-        if !attr.path().is_ident("doc") {
-            errors.push(
-                Diagnostic::new(attr.span(), format!("found attribute `#[{}]` on transition `{}`", attr.path().to_token_stream(), decl.name))
-                    .expected("only doc comments on a transition")
-                    .help("remove the attribute; attributes on the flow or on a state apply to the generated types"),
-            );
-        }
-    }
+    refuse_attributes(&decl, errors);
     let mut sources = Vec::new();
     for ident in decl.sources {
         match resolve_state(flow, &ident, &decl.name, "source", errors) {
@@ -439,6 +501,7 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
                 name,
                 transition: index,
                 state,
+                part: None,
             });
             flow.undos.len() - 1
         });
@@ -469,6 +532,8 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
         catch: None,
         guard: None,
         internal: None,
+        parts: None,
+        join: None,
     };
     for option in decl.options {
         if let OptionDecl::Catch {
@@ -493,7 +558,7 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
             }
             continue;
         }
-        apply_option(flow, &mut transition, option, errors);
+        apply_option(flow, index, &mut transition, option, errors);
     }
     // Edges once per state, even if a state is (wrongly) listed twice.
     for source in &transition.sources {
@@ -510,6 +575,19 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
     }
     flow.transitions.push(transition);
     resolved
+}
+
+/// A transition takes doc comments only: it generates no item another attribute could apply to.
+fn refuse_attributes(decl: &TransitionDecl, errors: &mut Errors) {
+    for attr in &decl.attrs {
+        if !attr.path().is_ident("doc") {
+            errors.push(
+                Diagnostic::new(attr.span(), format!("found attribute `#[{}]` on transition `{}`", attr.path().to_token_stream(), decl.name))
+                    .expected("only doc comments on a transition")
+                    .help("remove the attribute; attributes on the flow or on a state apply to the generated types"),
+            );
+        }
+    }
 }
 
 fn resolve_state(
@@ -542,15 +620,80 @@ fn resolve_state(
     None
 }
 
-/// Records one option on `transition`. Repeats and conflicts are left to the checks, which
-/// see every option in `transition.options`; the first occurrence wins here.
+/// Records one option on transition `index`. Repeats and conflicts are left to the checks,
+/// which see every option in `transition.options`; the first occurrence wins here.
 fn apply_option(
     flow: &mut Flow,
+    index: usize,
     transition: &mut Transition,
     option: OptionDecl,
     errors: &mut Errors,
 ) {
-    let fields = &mut flow.duration_fields;
+    match option {
+        option @ (OptionDecl::Retry { .. } | OptionDecl::Timeout { .. }) => apply_policy(
+            &mut flow.duration_fields,
+            option,
+            &mut transition.retry,
+            &mut transition.timeout,
+            errors,
+        ),
+        OptionDecl::After { keyword, duration } => {
+            if let Some(wait) = wait(&mut flow.duration_fields, &duration, "after", errors)
+                && matches!(transition.trigger, Trigger::Automatic)
+            {
+                transition.trigger = Trigger::After(Timed { keyword, wait });
+            }
+        }
+        OptionDecl::On { event, .. } => {
+            if let Some(index) = event_index(&mut flow.events, event, errors)
+                && matches!(transition.trigger, Trigger::Automatic)
+            {
+                transition.trigger = Trigger::On { event: index };
+            }
+        }
+        OptionDecl::Compensate { .. } => transition.compensate = true,
+        OptionDecl::Guard { keyword, choose } => {
+            transition.guard.get_or_insert(Guard { keyword, choose });
+        }
+        OptionDecl::Internal { keyword } => {
+            transition.internal.get_or_insert(keyword);
+        }
+        OptionDecl::Parallel { branches, .. } => {
+            if transition.parts.is_none() {
+                let branches = branches
+                    .into_iter()
+                    .enumerate()
+                    .map(|(part, branch)| {
+                        build_branch(flow, index, transition, part, branch, errors)
+                    })
+                    .collect();
+                transition.parts = Some(Parts::Branches(branches));
+            }
+        }
+        OptionDecl::Each(each) => {
+            if transition.parts.is_none() {
+                transition.parts = Some(Parts::Each(Box::new(build_each(
+                    flow, index, transition, each, errors,
+                ))));
+            }
+        }
+        OptionDecl::Join { build, .. } => {
+            transition.join.get_or_insert(build);
+        }
+        // Resolved by `build_transition`, which knows the states.
+        OptionDecl::Catch { .. } => {}
+    }
+}
+
+/// Records a `retry(..)` or `timeout(..)` of a transition or of a branch into `retry` or
+/// `timeout`, unless one is already there. Any other option is left alone.
+fn apply_policy(
+    fields: &mut Vec<Ident>,
+    option: OptionDecl,
+    retry: &mut Option<Retry>,
+    timeout: &mut Option<Timed>,
+    errors: &mut Errors,
+) {
     match option {
         OptionDecl::Retry {
             attempts,
@@ -579,9 +722,9 @@ fn apply_option(
             let min_value = wait(fields, &min, "retry", errors);
             let max_value = wait(fields, &max, "retry", errors);
             if let (Some(attempts), Some(min), Some(max)) = (attempts_value, min_value, max_value)
-                && transition.retry.is_none()
+                && retry.is_none()
             {
-                transition.retry = Some(Retry {
+                *retry = Some(Retry {
                     attempts,
                     min,
                     max,
@@ -599,32 +742,142 @@ fn apply_option(
         }
         OptionDecl::Timeout { keyword, duration } => {
             if let Some(wait) = wait(fields, &duration, "timeout", errors) {
-                transition.timeout.get_or_insert(Timed { keyword, wait });
+                timeout.get_or_insert(Timed { keyword, wait });
             }
         }
-        OptionDecl::After { keyword, duration } => {
-            if let Some(wait) = wait(fields, &duration, "after", errors)
-                && matches!(transition.trigger, Trigger::Automatic)
-            {
-                transition.trigger = Trigger::After(Timed { keyword, wait });
-            }
+        _ => {}
+    }
+}
+
+/// Records the undo of part `part` of transition `index` in [`Flow::undos`]. A part's undo is
+/// known by the transition's first target; with no target resolved, it is left out.
+fn part_undo(
+    flow: &mut Flow,
+    index: usize,
+    transition: &Transition,
+    part: usize,
+    name: Option<Ident>,
+) -> Option<usize> {
+    let name = name?;
+    let state = transition.targets.first()?.state;
+    flow.undos.push(Undo {
+        name,
+        transition: index,
+        state,
+        part: Some(part),
+    });
+    Some(flow.undos.len() - 1)
+}
+
+/// Resolves branch `part` of `parallel(..)` on transition `index`.
+fn build_branch(
+    flow: &mut Flow,
+    index: usize,
+    transition: &Transition,
+    part: usize,
+    branch: BranchDecl,
+    errors: &mut Errors,
+) -> Branch {
+    let undo = part_undo(flow, index, transition, part, branch.undo);
+    let options = branch
+        .policies
+        .iter()
+        .map(|o| (o.keyword(), o.keyword_span()))
+        .collect();
+    let (mut retry, mut timeout) = (None, None);
+    for policy in branch.policies {
+        apply_policy(
+            &mut flow.duration_fields,
+            policy,
+            &mut retry,
+            &mut timeout,
+            errors,
+        );
+    }
+    Branch {
+        name: branch.name,
+        output: branch.output,
+        undo,
+        retry,
+        timeout,
+        options,
+    }
+}
+
+/// Resolves `each(..)` on transition `index`. The item type is read from the first source
+/// state; whether every source has the field, as a `Vec`, is left to the checks.
+fn build_each(
+    flow: &mut Flow,
+    index: usize,
+    transition: &Transition,
+    each: EachDecl,
+    errors: &mut Errors,
+) -> Each {
+    let at_most = match each.at_most.base10_parse::<u32>() {
+        Ok(n) if each.at_most.suffix().is_empty() => n,
+        _ => {
+            errors.push(
+                Diagnostic::new(
+                    each.at_most.span(),
+                    format!(
+                        "found `{}` as the most items at a time in `each`",
+                        each.at_most
+                    ),
+                )
+                .expected("a whole number of items, such as `4`")
+                .help(format!(
+                    "write `each({}, 4, ..)` to run at most 4 items at a time",
+                    each.field
+                )),
+            );
+            1
         }
-        OptionDecl::On { event, .. } => {
-            if let Some(index) = event_index(&mut flow.events, event, errors)
-                && matches!(transition.trigger, Trigger::Automatic)
-            {
-                transition.trigger = Trigger::On { event: index };
-            }
-        }
-        OptionDecl::Compensate { .. } => transition.compensate = true,
-        OptionDecl::Guard { keyword, choose } => {
-            transition.guard.get_or_insert(Guard { keyword, choose });
-        }
-        OptionDecl::Internal { keyword } => {
-            transition.internal.get_or_insert(keyword);
-        }
-        // Resolved by `build_transition`, which knows the states.
-        OptionDecl::Catch { .. } => {}
+    };
+    if at_most == 0 {
+        errors.push(
+            Diagnostic::new(each.at_most.span(), format!("found `0` items at a time in `each` on transition `{}`", transition.name))
+                .expected("at least 1 item at a time")
+                .help(format!("write `each({}, 1, ..)` to run the items one after another, or a larger number to run several at once", each.field)),
+        );
+    }
+    let item = transition
+        .sources
+        .first()
+        .and_then(|source| field_type(&flow.states[source.state], &each.field))
+        .and_then(vec_item)
+        .cloned()
+        .unwrap_or_else(|| syn::parse_quote!(_));
+    Each {
+        field: each.field,
+        item,
+        at_most: at_most.max(1),
+        activity: each.activity,
+        output: each.output,
+        undo: part_undo(flow, index, transition, 0, each.undo),
+    }
+}
+
+/// The type of field `name` of `state`, if it has one.
+pub(crate) fn field_type<'a>(state: &'a State, name: &Ident) -> Option<&'a Type> {
+    state
+        .fields
+        .iter()
+        .find(|f| f.ident.as_ref() == Some(name))
+        .map(|f| &f.ty)
+}
+
+/// `T`, if `ty` is written `Vec<T>` (any path whose last segment is `Vec` with one type argument).
+pub(crate) fn vec_item(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last().filter(|_| path.qself.is_none())?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match (last.ident == "Vec", args.args.first(), args.args.len()) {
+        (true, Some(syn::GenericArgument::Type(item)), 1) => Some(item),
+        _ => None,
     }
 }
 

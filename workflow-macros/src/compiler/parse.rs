@@ -6,6 +6,7 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Field, Ident, Lit, LitInt, Token, Type, Visibility, braced, parenthesized};
@@ -26,6 +27,9 @@ pub(crate) mod kw {
     syn::custom_keyword!(catch);
     syn::custom_keyword!(guard);
     syn::custom_keyword!(internal);
+    syn::custom_keyword!(parallel);
+    syn::custom_keyword!(each);
+    syn::custom_keyword!(join);
 }
 
 /// The option keywords a transition accepts, for error messages and suggestions.
@@ -38,11 +42,15 @@ pub(crate) const OPTION_KEYWORDS: &[&str] = &[
     "catch",
     "guard",
     "internal",
+    "parallel",
+    "each",
+    "join",
 ];
 
 /// The options as an error message lists them.
 const OPTION_LIST: &str = "`retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`, \
-                           `catch(State, build)`, `guard(choose)` or `internal`";
+                           `catch(State, build)`, `guard(choose)`, `internal`, `parallel(..)`, \
+                           `each(..)` or `join(build)`";
 
 /// One `workflow!` invocation: a single flow.
 pub(crate) struct FlowDecl {
@@ -145,6 +153,37 @@ pub(crate) enum OptionDecl {
     Internal {
         keyword: Span,
     },
+    /// `parallel(credit: Credit undo void_credit, income: Income)`.
+    Parallel {
+        keyword: Span,
+        branches: Vec<BranchDecl>,
+    },
+    /// `each(lines, 4, reserve_line: Hold undo release_line)`.
+    Each(EachDecl),
+    /// `join(build)`: the function that builds the target from the parts' outputs.
+    Join {
+        keyword: Span,
+        build: syn::Path,
+    },
+}
+
+/// One branch of `parallel(..)`: `credit: Credit undo void_credit retry(3, 1s..10s) timeout(5s)`.
+pub(crate) struct BranchDecl {
+    pub(crate) name: Ident,
+    pub(crate) output: Type,
+    pub(crate) undo: Option<Ident>,
+    /// Its `retry(..)` and `timeout(..)`, as [`OptionDecl::Retry`] and [`OptionDecl::Timeout`].
+    pub(crate) policies: Vec<OptionDecl>,
+}
+
+/// `each(field, at_most, activity: Output undo name)`.
+pub(crate) struct EachDecl {
+    pub(crate) keyword: Span,
+    pub(crate) field: Ident,
+    pub(crate) at_most: LitInt,
+    pub(crate) activity: Ident,
+    pub(crate) output: Type,
+    pub(crate) undo: Option<Ident>,
 }
 
 impl OptionDecl {
@@ -159,6 +198,9 @@ impl OptionDecl {
             Self::Catch { .. } => "catch",
             Self::Guard { .. } => "guard",
             Self::Internal { .. } => "internal",
+            Self::Parallel { .. } => "parallel",
+            Self::Each(_) => "each",
+            Self::Join { .. } => "join",
         }
     }
 
@@ -172,7 +214,10 @@ impl OptionDecl {
             | Self::Compensate { keyword }
             | Self::Catch { keyword, .. }
             | Self::Guard { keyword, .. }
-            | Self::Internal { keyword } => *keyword,
+            | Self::Internal { keyword }
+            | Self::Parallel { keyword, .. }
+            | Self::Each(EachDecl { keyword, .. })
+            | Self::Join { keyword, .. } => *keyword,
         }
     }
 }
@@ -358,18 +403,7 @@ fn parse_transition(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<Tr
     let mut targets = Vec::new();
     loop {
         let state = parse_state_name(input, &name, "target")?;
-        let undo = if input.peek(kw::undo) {
-            let _: kw::undo = input.parse()?;
-            if !input.peek(syn::Ident) {
-                return Err(Diagnostic::new(input.span(), format!("found {} after `undo`", describe_next(input)))
-                    .expected("the name of the undo step")
-                    .help(format!("write `{state} undo release`; the name becomes a method of the flow's `Activities` trait"))
-                    .into());
-            }
-            Some(input.parse()?)
-        } else {
-            None
-        };
+        let undo = parse_undo(input, &format!("{state} undo release"))?;
         targets.push(TargetDecl { state, undo });
         if input.peek(Token![|]) {
             let _: Token![|] = input.parse()?;
@@ -396,6 +430,26 @@ fn parse_transition(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<Tr
         targets,
         options,
     })
+}
+
+/// An optional `undo name`; `example` shows it in place, for the error message.
+fn parse_undo(input: ParseStream, example: &str) -> syn::Result<Option<Ident>> {
+    if !input.peek(kw::undo) {
+        return Ok(None);
+    }
+    let _: kw::undo = input.parse()?;
+    if !input.peek(syn::Ident) {
+        return Err(Diagnostic::new(
+            input.span(),
+            format!("found {} after `undo`", describe_next(input)),
+        )
+        .expected("the name of the undo step")
+        .help(format!(
+            "write `{example}`; the name becomes a method of the flow's `Activities` trait"
+        ))
+        .into());
+    }
+    input.parse().map(Some)
 }
 
 fn parse_state_list(input: ParseStream, transition: &Ident, role: &str) -> syn::Result<Vec<Ident>> {
@@ -430,9 +484,7 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
     if lookahead.peek(kw::retry) {
         parse_retry(input)
     } else if lookahead.peek(kw::timeout) {
-        let keyword = input.parse::<kw::timeout>()?.span;
-        let duration = parse_duration_arg(input, keyword, "timeout", "30s")?;
-        Ok(OptionDecl::Timeout { keyword, duration })
+        parse_timeout(input)
     } else if lookahead.peek(kw::after) {
         let keyword = input.parse::<kw::after>()?.span;
         let duration = parse_duration_arg(input, keyword, "after", "15min")?;
@@ -454,11 +506,31 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
         parse_catch(input)
     } else if lookahead.peek(kw::guard) {
         let keyword = input.parse::<kw::guard>()?.span;
-        let choose = parse_function_arg(input, keyword, "guard", "`guard(choose)`")?;
+        let choose = parse_function_arg(
+            input,
+            keyword,
+            "guard",
+            "`guard(choose)`",
+            "write `guard(choose)` with `fn choose(from: Source) -> Outcome`, a pure function of the state",
+        )?;
         Ok(OptionDecl::Guard { keyword, choose })
     } else if lookahead.peek(kw::internal) {
         let keyword = input.parse::<kw::internal>()?.span;
         Ok(OptionDecl::Internal { keyword })
+    } else if lookahead.peek(kw::parallel) {
+        parse_parallel(input)
+    } else if lookahead.peek(kw::each) {
+        parse_each(input)
+    } else if lookahead.peek(kw::join) {
+        let keyword = input.parse::<kw::join>()?.span;
+        let build = parse_function_arg(
+            input,
+            keyword,
+            "join",
+            "`join(build)`: the function that builds the target from the source and the parts' outputs",
+            "write `join(checked)` with `fn checked(from: &Source, ..the parts' outputs) -> Target`",
+        )?;
+        Ok(OptionDecl::Join { keyword, build })
     } else if input.peek(syn::Ident) {
         let found: Ident = input.parse()?;
         let mut diagnostic = Diagnostic::new(
@@ -558,14 +630,14 @@ fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
     })
 }
 
-/// `(path)` after `guard`: the function that decides.
+/// `(path)` after `guard` or `join`: the function that decides or builds.
 fn parse_function_arg(
     input: ParseStream,
     keyword: Span,
     option: &str,
     usage: &str,
+    help: &str,
 ) -> syn::Result<syn::Path> {
-    let help = "write `guard(choose)` with `fn choose(from: Source) -> Outcome`, a pure function of the state";
     if !input.peek(syn::token::Paren) {
         return Err(Diagnostic::new(
             keyword,
@@ -596,6 +668,235 @@ fn parse_function_arg(
             .into());
         }
         Ok(path)
+    })
+}
+
+/// `timeout(d)`.
+fn parse_timeout(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::timeout>()?.span;
+    let duration = parse_duration_arg(input, keyword, "timeout", "30s")?;
+    Ok(OptionDecl::Timeout { keyword, duration })
+}
+
+/// How a branch is written, for error messages.
+const BRANCH_HELP: &str = "write `parallel(credit: Credit undo void_credit, income: Income retry(3, 1s..10s) timeout(30s))`: \
+                           each branch's name, its output type, then optionally `undo name`, `retry(..)` and `timeout(..)`, \
+                           separated by spaces; branches separated by commas";
+
+/// `parallel(branch, branch, ..)`.
+fn parse_parallel(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::parallel>()?.span;
+    if !input.peek(syn::token::Paren) {
+        return Err(
+            Diagnostic::new(keyword, "`parallel` needs its branches in parentheses")
+                .expected("`parallel(name: Output, name: Output, ..)`: the activities that run at the same time")
+                .help(BRANCH_HELP)
+                .into(),
+        );
+    }
+    in_parens(input, |args| {
+        let mut branches = Vec::new();
+        while !args.is_empty() {
+            let branch = parse_branch(args, keyword)?;
+            if !args.is_empty() && !args.peek(Token![,]) {
+                let help = if args.peek(kw::undo) {
+                    format!(
+                        "write `undo ..` right after the output type, before `retry(..)` and `timeout(..)`: `{}: {} undo ..`",
+                        branch.name,
+                        branch.output.to_token_stream()
+                    )
+                } else {
+                    BRANCH_HELP.to_string()
+                };
+                return Err(Diagnostic::new(
+                    args.span(),
+                    format!(
+                        "found {} after branch `{}` in `parallel`",
+                        describe_next(args),
+                        branch.name
+                    ),
+                )
+                .expected("`undo name`, `retry(..)` or `timeout(..)` after the branch's output type, or `,` before the next branch")
+                .help(help)
+                .into());
+            }
+            branches.push(branch);
+            if !args.is_empty() {
+                let _: Token![,] = args.parse()?;
+            }
+        }
+        Ok(OptionDecl::Parallel { keyword, branches })
+    })
+}
+
+/// One branch of `parallel(..)`, up to the comma before the next.
+fn parse_branch(args: ParseStream, keyword: Span) -> syn::Result<BranchDecl> {
+    let policy_after_comma =
+        (args.peek(kw::undo) || args.peek(kw::retry) || args.peek(kw::timeout))
+            && !args.peek2(Token![:]);
+    if policy_after_comma {
+        return Err(found_in(args, keyword, "parallel")
+            .expected("the name of a branch")
+            .help("a branch's `undo`, `retry(..)` and `timeout(..)` follow its output type after a space, not a comma: \
+                   `credit: Credit undo void_credit retry(3, 1s..10s)`")
+            .into());
+    }
+    if !args.peek(syn::Ident) {
+        return Err(found_in(args, keyword, "parallel")
+            .expected("the name of a branch: the method of the `Activities` trait that runs it")
+            .help(BRANCH_HELP)
+            .into());
+    }
+    let name: Ident = args.parse()?;
+    let output = parse_activity_output(args, &name, "branch", "parallel")?;
+    let undo = parse_undo(
+        args,
+        &format!("{name}: {} undo undo_{name}", output.to_token_stream()),
+    )?;
+    let mut policies = Vec::new();
+    loop {
+        if args.peek(kw::retry) {
+            policies.push(parse_retry(args)?);
+        } else if args.peek(kw::timeout) {
+            policies.push(parse_timeout(args)?);
+        } else {
+            break;
+        }
+    }
+    Ok(BranchDecl {
+        name,
+        output,
+        undo,
+        policies,
+    })
+}
+
+/// `: Output` after the name of an activity of `parallel(..)` or `each(..)`.
+fn parse_activity_output(
+    args: ParseStream,
+    name: &Ident,
+    what: &str,
+    option: &str,
+) -> syn::Result<Type> {
+    if !args.peek(Token![:]) || args.peek(Token![::]) {
+        return Err(Diagnostic::new(
+            args.span(),
+            format!(
+                "found {} after {what} `{name}` in `{option}`",
+                describe_next(args)
+            ),
+        )
+        .expected(format!("`:` and the type the {what}'s activity returns"))
+        .help(format!("write `{name}: Output`"))
+        .into());
+    }
+    let colon: Token![:] = args.parse()?;
+    let fork = args.fork();
+    let output = fork
+        .parse::<Type>()
+        .ok()
+        .inspect(|_| args.advance_to(&fork));
+    output.ok_or_else(|| {
+        let at = if args.is_empty() {
+            colon.span
+        } else {
+            args.span()
+        };
+        syn::Error::from(
+            Diagnostic::new(
+                at,
+                format!(
+                    "found {} after `{name}:` in `{option}`",
+                    describe_next(args)
+                ),
+            )
+            .expected(format!("the type the {what}'s activity returns"))
+            .help(format!("write `{name}: Output`")),
+        )
+    })
+}
+
+/// How `each` is written, for error messages.
+const EACH_HELP: &str = "write `each(lines, 4, reserve_line: Hold undo release_line)`: for each item of the source \
+                         state's `Vec` field `lines`, at most 4 at a time, activity `reserve_line` returns a `Hold`; \
+                         `undo release_line` is optional";
+
+/// `each(field, at_most, activity: Output)` with an optional `undo name`.
+fn parse_each(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::each>()?.span;
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(
+            keyword,
+            "`each` needs its field, limit and activity in parentheses",
+        )
+        .expected("`each(field, at_most, activity: Output)`")
+        .help(EACH_HELP)
+        .into());
+    }
+    in_parens(input, |args| {
+        let part = |args: ParseStream, what: &str| {
+            syn::Error::from(
+                found_in(args, keyword, "each")
+                    .expected(what.to_string())
+                    .help(EACH_HELP),
+            )
+        };
+        let comma = |args: ParseStream, what: &str| {
+            if args.peek(Token![,]) {
+                args.parse::<Token![,]>().map(drop)
+            } else {
+                Err(part(args, &format!("`,` and {what}")))
+            }
+        };
+        if !args.peek(syn::Ident) {
+            return Err(part(
+                args,
+                "the name of a `Vec<T>` field of the source state",
+            ));
+        }
+        let field: Ident = args.parse()?;
+        comma(args, "the most items to run at a time, such as `4`")?;
+        let at_most: LitInt = args.parse().map_err(|_| {
+            part(
+                args,
+                "the most items to run at a time, a whole number such as `4`",
+            )
+        })?;
+        comma(args, "the activity that runs once per item: `name: Output`")?;
+        if !args.peek(syn::Ident) {
+            return Err(part(
+                args,
+                "the name of the activity that runs once per item",
+            ));
+        }
+        let activity: Ident = args.parse()?;
+        let output = parse_activity_output(args, &activity, "activity", "each")?;
+        let undo = parse_undo(
+            args,
+            &format!(
+                "{activity}: {} undo undo_{activity}",
+                output.to_token_stream()
+            ),
+        )?;
+        if !args.is_empty() {
+            let help = if args.peek(kw::retry) || args.peek(kw::timeout) {
+                "write the policy on the transition, after `each(..)`: `, retry(3, 1s..10s)`; it applies to every item"
+            } else {
+                EACH_HELP
+            };
+            return Err(found_in(args, keyword, "each")
+                .expected("nothing more: `each(field, at_most, activity: Output)` with an optional `undo name`")
+                .help(help)
+                .into());
+        }
+        Ok(OptionDecl::Each(EachDecl {
+            keyword,
+            field,
+            at_most,
+            activity,
+            output,
+            undo,
+        }))
     })
 }
 

@@ -171,7 +171,7 @@ pub mod door {
         Activities > ::open(acts, from, ctx). await; 1, State::Closed(from),
         __wf::Some(Event::Kick(event)) => < __A as Activities > ::kick(acts, from, event,
         ctx). await; undos : 0, State::Opened(state) => < __A as Activities >
-        ::close(acts, state, ctx). await;
+        ::close(acts, state, ctx). await; parts :
     }
     #[automatically_derived]
     impl __wf::Arrow for steps::Open

@@ -193,6 +193,9 @@ struct Step<W: Durable> {
 /// The parts of a step made of parts, by part number.
 struct Split {
     parts: Vec<Part>,
+    /// A part failed for good: no part starts any more, and once those running are over
+    /// (each recorded, those that succeeded on the chain) the step fails with this.
+    given_up: Option<Failure>,
 }
 
 /// One part's progress.
@@ -375,9 +378,10 @@ impl<W: Durable> Machine<W> {
                     failed: step.failed,
                     retry_at_ms: step.retry_at_ms,
                     running: None,
-                    split: def.transitions()[transition]
-                        .parts()
-                        .map(|_| Split::restore(&step.parts, W::part_count(transition, &state))),
+                    split: def.transitions()[transition].parts().map(|_| {
+                        let total = W::part_count(transition, &state);
+                        Split::restore(&step.parts, step.given_up.clone(), total)
+                    }),
                 }))
             }
             Some(store::Work::Compensation(unwinding)) => {
@@ -487,6 +491,7 @@ impl<W: Durable> Machine<W> {
                 failed: step.failed,
                 retry_at_ms: step.retry_at_ms,
                 parts: step.split.as_ref().map(Split::stored).unwrap_or_default(),
+                given_up: step.split.as_ref().and_then(|s| s.given_up.clone()),
             }),
             Work::Unwinding(unwinding) => store::Work::Compensation(store::CompensationWork {
                 cause: match &unwinding.cause {

@@ -2,9 +2,11 @@
 //! part is attempted, retried and journaled on its own, so after a crash only the unfinished
 //! ones run again. A part that succeeds is recorded with its output and, if it has an undo,
 //! goes on the chain at once; once every part succeeded, the transition's `join` builds the
-//! state it lands in. A part that fails for good stops the others (their results are no
-//! longer waited for, and the host stops them); the parts that completed are undone, and the
-//! failure is caught, if the transition catches, or fails the instance.
+//! state it lands in. A part that fails for good stops new parts from starting; those running
+//! are awaited (an effect in flight is not left behind: if it completes, it is undone too),
+//! then every completed part is undone and the failure is caught, if the transition catches,
+//! or fails the instance. After a crash while they are awaited, the step goes straight to
+//! its compensation: the parts in flight at the crash are not made again.
 
 use std::sync::Arc;
 
@@ -20,12 +22,14 @@ impl Split {
     fn new(total: usize) -> Self {
         Self {
             parts: (0..total).map(|_| Part::default()).collect(),
+            given_up: None,
         }
     }
 
     /// `total` parts, as far as `stored` says they got.
-    pub(super) fn restore(stored: &[PartWork], total: usize) -> Self {
+    pub(super) fn restore(stored: &[PartWork], given_up: Option<Failure>, total: usize) -> Self {
         let mut split = Self::new(total);
+        split.given_up = given_up;
         for work in stored {
             if let Some(part) = split.parts.get_mut(work.part as usize) {
                 part.output.clone_from(&work.output);
@@ -55,6 +59,9 @@ impl Split {
     /// When the instance next needs a worker while no part runs: `None` if one runs or may
     /// start now, else the earliest retry.
     pub(super) fn next_wake(&self) -> Option<u64> {
+        if self.given_up.is_some() {
+            return None;
+        }
         let mut earliest = None;
         for part in self.parts.iter().filter(|p| p.output.is_none()) {
             match part.retry_at_ms {
@@ -114,10 +121,19 @@ impl<W: Durable> Machine<W> {
         let Some(parts) = def.parts() else {
             return;
         };
+        let mut running = split.parts.iter().filter(|p| p.running.is_some()).count();
+        if split.given_up.is_some() {
+            if running == 0 {
+                let (transition, failure) = (step.transition, split.given_up.take());
+                if let Some(failure) = failure {
+                    self.parts_failed(transition, failure, now_ms, fx);
+                }
+            }
+            return;
+        }
         if split.parts.iter().all(|part| part.output.is_some()) {
             return self.join_parts(now_ms, fx);
         }
-        let mut running = split.parts.iter().filter(|p| p.running.is_some()).count();
         for (index, part) in split.parts.iter_mut().enumerate() {
             if running >= parts.at_most() {
                 break;
@@ -156,6 +172,7 @@ impl<W: Durable> Machine<W> {
             return;
         };
         let transition = step.transition;
+        let given_up = step.split.as_ref().is_some_and(|s| s.given_up.is_some());
         let Some(part) = step.split.as_mut().and_then(|s| s.parts.get_mut(index)) else {
             return;
         };
@@ -199,7 +216,7 @@ impl<W: Durable> Machine<W> {
                 let worth_retrying = failure.kind != FailureKind::Permanent;
                 let key = format!("{}/{index}", step.key);
                 let retry_at = policy
-                    .filter(|_| number < attempts && worth_retrying)
+                    .filter(|_| number < attempts && worth_retrying && !given_up)
                     .map(|policy| now_ms.saturating_add(millis(retry_wait(policy, number, &key))));
                 part.failed = number;
                 part.retry_at_ms = retry_at;
@@ -211,8 +228,12 @@ impl<W: Durable> Machine<W> {
                         retry_at_ms: retry_at,
                     },
                 );
-                if retry_at.is_none() {
-                    return self.parts_failed(transition, failure, now_ms, fx);
+                if retry_at.is_none()
+                    && let Some(Work::Step(step)) = &mut self.work
+                    && let Some(split) = &mut step.split
+                {
+                    // The first to fail for good is the step's failure.
+                    split.given_up.get_or_insert(failure);
                 }
             }
         }
@@ -242,9 +263,9 @@ impl<W: Durable> Machine<W> {
         }
     }
 
-    /// A part of `transition` failed for good (or its join could not build a state): the
-    /// parts still running are stopped, the completed ones undone, and the failure caught
-    /// or the instance failed.
+    /// A part of `transition` failed for good, and no part runs any more (or its join could
+    /// not build a state): the completed parts are undone, and the failure caught or the
+    /// instance failed.
     fn parts_failed(&mut self, transition: usize, failure: Failure, now_ms: u64, fx: &mut Effects) {
         let Some(Work::Step(step)) = self.work.take() else {
             return;

@@ -312,6 +312,7 @@ mod v1 {
                     failed: failed_attempts,
                     retry_at_ms,
                     parts: Vec::new(),
+                    given_up: None,
                 })
             }
             PendingV1::Compensation {

@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::transitions::{input_type, output_type};
 use super::{doc, rt, user_type};
-use crate::compiler::model::{Flow, Transition, Trigger};
+use crate::compiler::model::{Flow, Parts, Transition, Trigger};
 
 /// The trait and its `Arc<T>` impl, through `activities!`, which takes each method's
 /// documentation and signature.
@@ -17,13 +17,24 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         .transitions
         .iter()
         .filter(|t| t.has_activity())
-        .map(|t| transition_method(flow, t));
-    let undos = flow.undos.iter().map(|undo| {
+        .map(|t| match &t.parts {
+            Some(parts) => part_methods(flow, t, parts),
+            None => transition_method(flow, t),
+        });
+    let undos = flow.undos.iter().enumerate().map(|(index, undo)| {
         let name = &undo.name;
+        let transition = &flow.transitions[undo.transition].name;
+        if let Some(output) = super::parts::part_output(flow, index) {
+            let output = user_type(flow, output);
+            let text = doc(&format!(
+                "Undo `{name}`: compensates a completed part of transition `{transition}`, \
+                 whose output it receives."
+            ));
+            return quote!(#text fn #name(output: &#output););
+        }
         let state = &flow.states[undo.state].name;
         let text = doc(&format!(
-            "Undo `{name}`: compensates transition `{}` landing in `{state}`, which it receives.",
-            flow.transitions[undo.transition].name
+            "Undo `{name}`: compensates transition `{transition}` landing in `{state}`, which it receives."
         ));
         quote!(#text fn #name(state: &#state);)
     });
@@ -73,5 +84,44 @@ fn transition_method(flow: &Flow, transition: &Transition) -> TokenStream {
         #(#docs)*
         #text
         fn #name(from: #input #event_param) -> #output;
+    }
+}
+
+/// The methods of a transition made of parts: one per branch, or the activity of its `each`,
+/// which also receives the item.
+fn part_methods(flow: &Flow, transition: &Transition, parts: &Parts) -> TokenStream {
+    let input = input_type(flow, transition);
+    let event_param = match transition.trigger {
+        Trigger::On { event, .. } => {
+            let ty = user_type(flow, &flow.events[event].ty);
+            quote!(, event: &#ty)
+        }
+        _ => quote!(),
+    };
+    let (name, arrow) = (&transition.name, transition.arrow());
+    match parts {
+        Parts::Branches(branches) => branches
+            .iter()
+            .map(|branch| {
+                let method = &branch.name;
+                let output = user_type(flow, &branch.output);
+                let text = doc(&format!(
+                    "Branch `{method}` of transition `{name}` (`{arrow}`): runs at the same time \
+                     as the other branches; the transition's `join` receives its output."
+                ));
+                quote!(#text fn #method(from: #input #event_param) -> #output;)
+            })
+            .collect(),
+        Parts::Each(each) => {
+            let method = &each.activity;
+            let item = user_type(flow, &each.item);
+            let output = user_type(flow, &each.output);
+            let text = doc(&format!(
+                "Runs once per item of `{}` for transition `{name}` (`{arrow}`), at most {} at \
+                 a time; the transition's `join` receives the outputs in the items' order.",
+                each.field, each.at_most
+            ));
+            quote!(#text fn #method(from: #input #event_param, item: &#item) -> #output;)
+        }
     }
 }

@@ -12,37 +12,24 @@ use crate::compiler::model::{Flow, Transition, Trigger, WaitValue};
 
 /// The methods, to go inside `impl Workflow for Flow`.
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
-    [decide(flow), caught(flow), duration(flow)]
-        .into_iter()
-        .collect()
+    [
+        decide(flow),
+        caught(flow),
+        duration(flow),
+        super::parts::workflow_methods(flow),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// For each source of `transition`: the `(State, Option<Event>)` pattern, and the arguments
 /// its guard or catch receives: the source, borrowed as its activity would receive it, and
-/// the event of an `on` transition.
+/// the event of an `on` transition, each followed by a comma.
 fn arms(flow: &Flow, transition: &Transition) -> Vec<(TokenStream, TokenStream)> {
-    let rt = rt();
-    transition
-        .sources
-        .iter()
-        .map(|source| {
-            let state = &flow.states[source.state].name;
-            let from = if transition.sources.len() == 1 {
-                quote!(from)
-            } else {
-                let input = transition.input_type();
-                quote!(#input::#state(from))
-            };
-            match transition.trigger {
-                Trigger::On { event } => {
-                    let variant = &flow.events[event].variant;
-                    (
-                        quote!((State::#state(from), #rt::Some(Event::#variant(event)))),
-                        quote!(#from, event),
-                    )
-                }
-                _ => (quote!((State::#state(from), _)), from),
-            }
+    super::parts::sources(flow, transition, &quote!(from))
+        .into_iter()
+        .map(|(state, from, event_pattern, event_arg)| {
+            (quote!((#state, #event_pattern)), quote!(#from, #event_arg))
         })
         .collect()
 }
@@ -86,7 +73,7 @@ fn caught(flow: &Flow) -> TokenStream {
         };
         let build = &catch.build;
         for (pattern, args) in arms(flow, transition) {
-            let call = quote_spanned!(build.span()=> #build(#args, failure));
+            let call = quote_spanned!(build.span()=> #build(#args failure));
             arms_out.push(quote!((#index, #pattern) => #rt::Ok(State::from(#call)),));
         }
     }

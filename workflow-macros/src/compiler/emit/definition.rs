@@ -7,7 +7,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{ToTokens, quote};
 
 use super::{doc, rt};
-use crate::compiler::model::{Flow, StateKind, Trigger, WaitValue};
+use crate::compiler::model::{Flow, Retry, StateKind, Timed, Trigger, WaitValue};
 
 #[expect(
     clippy::too_many_lines,
@@ -23,20 +23,6 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             quote!(#rt::Some(#index))
         } else {
             quote!(#rt::None)
-        }
-    };
-    let millis = |duration: core::time::Duration| {
-        let ms = Literal::u64_unsuffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
-        quote!(#rt::Duration::from_millis(#ms))
-    };
-    let wait = |value: WaitValue| match value {
-        WaitValue::Fixed(duration) => {
-            let d = millis(duration);
-            quote!(#rt::Wait::Fixed(#d))
-        }
-        WaitValue::Field { field, .. } => {
-            let name = flow.duration_fields[field].to_string();
-            quote!(#rt::Wait::Field(#name))
         }
     };
     let states = flow.states.iter().map(|state| {
@@ -87,28 +73,11 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
                 quote!(#rt::Trigger::On { event: #event })
             }
             Trigger::After(timed) => {
-                let wait = wait(timed.wait);
+                let wait = wait(flow, timed.wait);
                 quote!(#rt::Trigger::After(#wait))
             }
         };
-        let retry = if let Some(retry) = transition.retry {
-            let attempts = retry.attempts;
-            let (min, min_field) = fixed_or_field(flow, retry.min);
-            let (max, max_field) = fixed_or_field(flow, retry.max);
-            let (min, max, jitter) = (millis(min), millis(max), retry.jitter);
-            let fields = if min_field.is_some() || max_field.is_some() {
-                let field = |f: Option<String>| f.map_or_else(|| quote!(#rt::None), |f| quote!(#rt::Some(#f)));
-                let (min_field, max_field) = (field(min_field), field(max_field));
-                quote!(.__from_fields(#min_field, #max_field))
-            } else {
-                quote!()
-            };
-            quote!(#rt::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)#fields))
-        } else { quote!(#rt::None) };
-        let timeout = if let Some(timed) = transition.timeout {
-            let d = wait(timed.wait);
-            quote!(#rt::Some(#d))
-        } else { quote!(#rt::None) };
+        let (retry, timeout) = policies(flow, transition.retry.as_ref(), transition.timeout.as_ref());
         let compensate = transition.compensate;
         let catch = transition.catch.as_ref().map(|catch| {
             let (state, compensate) = (catch.state, catch.compensate);
@@ -117,12 +86,17 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         });
         let guarded = transition.guard.as_ref().map(|_| quote!(.__guarded()));
         let internal = transition.internal.map(|_| quote!(.__internal()));
-        quote!([#text [#(#sources),*] [#(#targets),*] #trigger, #retry, #timeout, #compensate #catch #guarded #internal])
+        let parts = super::parts::definition(transition, |retry, timeout| policies(flow, retry, timeout));
+        quote!([#text [#(#sources),*] [#(#targets),*] #trigger, #retry, #timeout, #compensate #catch #guarded #internal #parts])
     });
     let undos = flow.undos.iter().map(|undo| {
         let text = undo.name.to_string();
         let (transition, state) = (index_literal(undo.transition), index_literal(undo.state));
-        quote!([#text #transition #state])
+        let part = undo.part.map(|part| {
+            let part = index_literal(part);
+            quote!(.__part(#part))
+        });
+        quote!([#text #transition #state #part])
     });
     let events = flow.events.iter().map(|event| {
         let variant = event.variant.to_string();
@@ -144,6 +118,61 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             #fingerprint
         );
     }
+}
+
+/// A length of time, as a `Duration` constant.
+fn millis(duration: core::time::Duration) -> TokenStream {
+    let rt = rt();
+    let ms = Literal::u64_unsuffixed(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+    quote!(#rt::Duration::from_millis(#ms))
+}
+
+/// A wait, fixed or read from a field, as the definition holds it.
+fn wait(flow: &Flow, value: WaitValue) -> TokenStream {
+    let rt = rt();
+    match value {
+        WaitValue::Fixed(duration) => {
+            let d = millis(duration);
+            quote!(#rt::Wait::Fixed(#d))
+        }
+        WaitValue::Field { field, .. } => {
+            let name = flow.duration_fields[field].to_string();
+            quote!(#rt::Wait::Field(#name))
+        }
+    }
+}
+
+/// A retry policy and a timeout, as the definition's constructors take them.
+fn policies(
+    flow: &Flow,
+    retry: Option<&Retry>,
+    timeout: Option<&Timed>,
+) -> (TokenStream, TokenStream) {
+    let rt = rt();
+    let retry = if let Some(retry) = retry {
+        let attempts = retry.attempts;
+        let (min, min_field) = fixed_or_field(flow, retry.min);
+        let (max, max_field) = fixed_or_field(flow, retry.max);
+        let (min, max, jitter) = (millis(min), millis(max), retry.jitter);
+        let fields = if min_field.is_some() || max_field.is_some() {
+            let field =
+                |f: Option<String>| f.map_or_else(|| quote!(#rt::None), |f| quote!(#rt::Some(#f)));
+            let (min_field, max_field) = (field(min_field), field(max_field));
+            quote!(.__from_fields(#min_field, #max_field))
+        } else {
+            quote!()
+        };
+        quote!(#rt::Some(#rt::RetryPolicy::new(#attempts, #min, #max, #jitter)#fields))
+    } else {
+        quote!(#rt::None)
+    };
+    let timeout = if let Some(timed) = timeout {
+        let d = wait(flow, timed.wait);
+        quote!(#rt::Some(#d))
+    } else {
+        quote!(#rt::None)
+    };
+    (retry, timeout)
 }
 
 /// An index into one of the definition's tables, unsuffixed: the constructor's parameter
@@ -249,6 +278,9 @@ pub(crate) fn fingerprint(flow: &Flow) -> u64 {
         }
         if transition.internal.is_some() {
             line.push_str(" internal");
+        }
+        if let Some(parts) = super::parts::text(flow, transition) {
+            let _ = write!(line, " {parts}");
         }
         lines.push(line);
     }

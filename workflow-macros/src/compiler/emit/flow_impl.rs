@@ -32,6 +32,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let run_transition = run_transition(flow);
     let run_undo = run_undo(flow);
     let decisions = super::decisions::emit(flow);
+    let parts = super::parts::dispatch_methods(flow);
     quote! {
         #marker_doc
         #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default)]
@@ -53,6 +54,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             Activities, |acts, ctx|
             transitions: #run_transition
             undos: #run_undo
+            parts: #parts
         }
     }
 }
@@ -64,7 +66,8 @@ fn run_transition(flow: &Flow) -> TokenStream {
     flow.transitions
         .iter()
         .enumerate()
-        .filter(|(_, transition)| transition.has_activity())
+        // The driver runs a transition made of parts one part at a time (`run_part`).
+        .filter(|(_, transition)| transition.has_activity() && transition.parts.is_none())
         .flat_map(|(index, transition)| {
             let rt = &rt;
             let index = proc_macro2::Literal::usize_unsuffixed(index);
@@ -95,6 +98,8 @@ fn run_undo(flow: &Flow) -> TokenStream {
     flow.undos
         .iter()
         .enumerate()
+        // The undo of a part receives its output: `run_part_undo`.
+        .filter(|(_, undo)| undo.part.is_none())
         .map(|(index, undo)| {
             let index = proc_macro2::Literal::usize_unsuffixed(index);
             let method = &undo.name;

@@ -33,6 +33,9 @@ pub(crate) fn diagram(flow: &Flow) -> String {
         } else {
             ""
         };
+        let parts = super::parts::text(flow, transition)
+            .map(|parts| format!(", {parts}"))
+            .unwrap_or_default();
         let compensate = if transition.compensate {
             ", compensate"
         } else {
@@ -45,7 +48,7 @@ pub(crate) fn diagram(flow: &Flow) -> String {
                     .map(|u| format!(", undo {}", flow.undos[u].name))
                     .unwrap_or_default();
                 lines.push(format!(
-                    "    {} --> {}: {}{guard}{trigger}{undo}{compensate}{internal}",
+                    "    {} --> {}: {}{guard}{parts}{trigger}{undo}{compensate}{internal}",
                     source.ident, target.ident, transition.name
                 ));
             }

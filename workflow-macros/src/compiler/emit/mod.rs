@@ -10,6 +10,7 @@ mod definition;
 mod events;
 mod flow_impl;
 mod mermaid;
+mod parts;
 mod saga;
 mod state_enum;
 mod states;

@@ -145,7 +145,7 @@ fn arrow_and_step(flow: &Flow, transition: &Transition) -> TokenStream {
         (_, false) => (quote!(&input), quote!()),
         (_, true) => (quote!(input.as_from()), quote!()),
     };
-    let call = super::transitions::call(transition, &from, &event_arg);
+    let call = super::transitions::call(flow, transition, &from, &event_arg);
     if transition.targets.len() == 1 {
         return quote!(#rt::step!(Activities, steps::#unit, #input => #output, #text, |acts, input| #call););
     }

@@ -19,14 +19,19 @@ pub(crate) fn input_type(flow: &Flow, transition: &Transition) -> TokenStream {
 }
 
 /// The call that takes `transition` once: its activity's (with `acts` in scope), awaited,
-/// giving a `Result`; or, for a guarded transition, its guard's, wrapped in `Ok`. `from` and
-/// `event` are the arguments as the activity receives them (`event` ends with a comma).
+/// giving a `Result`; for a guarded transition, its guard's, wrapped in `Ok`; for one made
+/// of parts, all its parts in process, joined. `from` and `event` are the arguments as the
+/// activity receives them (`event` ends with a comma).
 pub(crate) fn call(
+    flow: &Flow,
     transition: &Transition,
     from: &TokenStream,
     event: &TokenStream,
 ) -> TokenStream {
     let rt = rt();
+    if transition.parts.is_some() {
+        return super::parts::local_call(flow, transition, from, event, None);
+    }
     if transition.guard.is_some() {
         return call_in(transition, from, event, &TokenStream::new());
     }

@@ -47,7 +47,7 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         }
         _ => (quote!(), quote!(), ""),
     };
-    let call = super::transitions::call(transition, &from, &event_arg);
+    let call = super::transitions::call(flow, transition, &from, &event_arg);
     let arrow = transition.arrow();
     let Some(guard) = &transition.guard else {
         return quote! {

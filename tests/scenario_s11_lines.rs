@@ -1,0 +1,331 @@
+//! Scenario S11, order lines, each reserved: every line of an order is reserved, at most 4 at
+//! a time, then the order is confirmed. A line that fails for good stops the lines not yet
+//! started; those running are awaited, and every line reserved is released, once. Killed
+//! after 5 lines were reserved, the resumed run reserves only the other 5, with the same
+//! idempotency keys as the attempts the crash cut short. Run by the driver in virtual time,
+//! in memory and across a crash on SQLite.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use workflow_core::prelude::*;
+use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::store::{MemoryStore, RecordKind, SqliteStore, Store};
+use workflow_core::testing::Fault;
+use workflow_core::{Entry, FailureKind};
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub n: u32,
+    pub sku: String,
+}
+
+/// A reservation of one line, made by the warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub line: u32,
+    pub id: String,
+}
+
+workflow! {
+    /// Scenario S11: one reservation per line, at most four at a time.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub Lines {
+        initial Placed    { order: String, lines: Vec<Line> }
+        state   Reserved  { order: String, holds: Vec<Hold> }
+        final   Confirmed { order: String, holds: u32 }
+
+        /// Every line reserved, four at a time; a line reserved is released if the order
+        /// cannot go on.
+        reserve: Placed -> Reserved, each(lines, 4, reserve_line: Hold undo release_line), join(reserved);
+        confirm: Reserved -> Confirmed;
+    }
+}
+
+use lines::{Confirmed, Placed, Reserved};
+
+fn reserved(from: &Placed, holds: Vec<Hold>) -> Reserved {
+    Reserved {
+        order: from.order.clone(),
+        holds,
+    }
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+/// A fake warehouse: each line takes `10 ms` to reserve (or what `takes` says), a line in
+/// `failing` fails at once, for good. It counts lines reserving at the same time.
+#[derive(Debug, Clone, Default)]
+pub struct Warehouse {
+    inner: Arc<Mutex<Log>>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    /// (activity, line, idempotency key), in call order.
+    calls: Vec<(String, u32, String)>,
+    failing: BTreeSet<u32>,
+    takes: Vec<(u32, Duration)>,
+    running: u32,
+    most_at_once: u32,
+}
+
+impl Warehouse {
+    fn failing(self, line: u32) -> Self {
+        self.inner.lock().unwrap().failing.insert(line);
+        self
+    }
+
+    fn taking(self, line: u32, takes: Duration) -> Self {
+        self.inner.lock().unwrap().takes.push((line, takes));
+        self
+    }
+
+    fn calls(&self, activity: &str) -> Vec<u32> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|(a, _, _)| a == activity)
+            .map(|(_, line, _)| *line)
+            .collect()
+    }
+
+    fn keys(&self, activity: &str) -> Vec<(u32, String)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|(a, _, _)| a == activity)
+            .map(|(_, line, key)| (*line, key.clone()))
+            .collect()
+    }
+
+    fn most_at_once(&self) -> u32 {
+        self.inner.lock().unwrap().most_at_once
+    }
+
+    fn log(&self, activity: &str, line: u32, ctx: &StepCtx) {
+        let key = ctx.idempotency_key().unwrap_or_default().to_string();
+        self.inner
+            .lock()
+            .unwrap()
+            .calls
+            .push((activity.into(), line, key));
+    }
+}
+
+impl lines::Activities for Warehouse {
+    type Error = Fault;
+
+    fn retryable(_: &Fault) -> bool {
+        false
+    }
+
+    async fn reserve_line(&self, _: &Placed, line: &Line, ctx: &StepCtx) -> Result<Hold, Fault> {
+        self.log("reserve_line", line.n, ctx);
+        let (fails, takes) = {
+            let mut inner = self.inner.lock().unwrap();
+            inner.running += 1;
+            inner.most_at_once = inner.most_at_once.max(inner.running);
+            let takes = inner
+                .takes
+                .iter()
+                .find(|(n, _)| *n == line.n)
+                .map(|(_, t)| *t);
+            (inner.failing.contains(&line.n), takes.unwrap_or(MS * 10))
+        };
+        let result = if fails {
+            Err(Fault {
+                step: "reserve_line".into(),
+                attempt: ctx.attempt(),
+            })
+        } else {
+            tokio::time::sleep(takes).await;
+            Ok(Hold {
+                line: line.n,
+                id: format!("hold-{}", line.n),
+            })
+        };
+        self.inner.lock().unwrap().running -= 1;
+        result
+    }
+
+    async fn release_line(&self, hold: &Hold, ctx: &StepCtx) -> Result<(), Fault> {
+        self.log("release_line", hold.line, ctx);
+        Ok(())
+    }
+
+    async fn confirm(&self, from: &Reserved, ctx: &StepCtx) -> Result<Confirmed, Fault> {
+        self.log("confirm", 0, ctx);
+        Ok(Confirmed {
+            order: from.order.clone(),
+            holds: u32::try_from(from.holds.len()).unwrap(),
+        })
+    }
+}
+
+fn order(lines: u32) -> Placed {
+    Placed {
+        order: "o-1".into(),
+        lines: (1..=lines)
+            .map(|n| Line {
+                n,
+                sku: format!("sku-{n}"),
+            })
+            .collect(),
+    }
+}
+
+fn memory() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+fn open(path: &Path) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(path).unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_line_is_reserved_at_most_four_at_a_time_and_collected_in_order() {
+    // Lines finish out of order: line 1 is the slowest of the first four.
+    let warehouse = Warehouse::default().taking(1, MS * 35).taking(2, MS * 5);
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), memory());
+    let id = runtime.start(order(10)).await.unwrap();
+    let Outcome::Completed(lines::State::Confirmed(confirmed)) =
+        runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("confirmed")
+    };
+    assert_eq!(confirmed.holds, 10);
+    assert_eq!(warehouse.calls("reserve_line").len(), 10, "each line once");
+    assert_eq!(
+        warehouse.most_at_once(),
+        4,
+        "never more than four at a time"
+    );
+    let history = runtime.history(&id).await.unwrap();
+    let landed = history
+        .iter()
+        .find(|r| matches!(&r.kind, RecordKind::Transition { transition, .. } if *transition == "reserve"))
+        .expect("reserve landed");
+    assert_eq!(landed.state_name, "Reserved");
+    let done: Vec<u32> = history
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::PartDone { part, .. } => Some(*part),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(done.len(), 10, "each line journaled on its own: {done:?}");
+    assert_eq!(
+        &done[..2],
+        [1, 2],
+        "line 2 (5 ms) then line 3 ... finish before line 1"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_holds_reach_the_join_in_the_order_of_the_lines() {
+    let warehouse = Warehouse::default().taking(1, MS * 50).taking(3, MS);
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), memory());
+    let id = runtime.start_with_id("o-2", order(5)).await.unwrap();
+    tokio::time::sleep(MS * 49).await;
+    assert_eq!(runtime.state(&id).await.unwrap().name(), "Placed");
+    let Outcome::Completed(_) = runtime.outcome(&id).await.unwrap() else {
+        panic!("confirmed")
+    };
+    let history = runtime.history(&id).await.unwrap();
+    let reserved = history
+        .iter()
+        .find(|r| r.state_name == "Reserved")
+        .expect("reserved");
+    assert!(matches!(&reserved.kind, RecordKind::Transition { .. }));
+    let keys = warehouse.keys("reserve_line");
+    assert!(
+        keys.iter()
+            .all(|(n, key)| key.ends_with(&format!("/reserve/{}", n - 1))),
+        "each item's key is the step's key and the item's index: {keys:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn line_7_of_10_fails_the_reserved_lines_are_released_once_and_later_lines_never_called() {
+    let warehouse = Warehouse::default().failing(7);
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), memory());
+    let id = runtime.start(order(10)).await.unwrap();
+    let Outcome::Failed {
+        failure, report, ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("failed")
+    };
+    assert_eq!(failure.step, "reserve_line");
+    assert_eq!(failure.part, Some(6), "the seventh item");
+    assert_eq!(failure.kind, FailureKind::Permanent);
+    assert_eq!(
+        warehouse.calls("reserve_line"),
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        "lines 1-4, then 5-8 at once; 9 and 10 never start"
+    );
+    assert_eq!(
+        warehouse.calls("release_line"),
+        [8, 6, 5, 4, 3, 2, 1],
+        "lines 5, 6 and 8, running when 7 failed, were awaited; every line reserved is released once, newest first"
+    );
+    assert_eq!(report.entries().len(), 7, "{:?}", report.entries());
+    assert!(
+        report
+            .entries()
+            .iter()
+            .all(|e| matches!(e, Entry::Undone { undo } if *undo == "release_line"))
+    );
+    assert!(warehouse.calls("confirm").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn killed_after_5_lines_were_reserved_the_resumed_run_reserves_only_the_other_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lines.sqlite");
+    // Lines 1-4 take 10 ms; then 5 (done at 15 ms), 6, 7 and 8 (done at 20 ms), and 9 in the
+    // slot 5 left (done at 25 ms): the crash at 17 ms cuts 6, 7, 8 and 9 short.
+    let warehouse = Warehouse::default().taking(5, MS * 5);
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), open(&path));
+    let id = runtime.start_with_id("o-3", order(10)).await.unwrap();
+    tokio::time::sleep(MS * 17).await;
+    let parts = |history: &[workflow_core::store::Record]| {
+        history
+            .iter()
+            .filter(|r| matches!(r.kind, RecordKind::PartDone { .. }))
+            .count()
+    };
+    assert_eq!(parts(&runtime.history(&id).await.unwrap()), 5);
+    runtime.shutdown().await;
+    drop(runtime);
+    let before = warehouse.keys("reserve_line");
+    assert_eq!(before.len(), 9, "1-9 called, 6-9 in flight at the crash");
+
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), open(&path));
+    let resumed = runtime.resume().await.unwrap();
+    assert_eq!(resumed.instances, std::slice::from_ref(&id));
+    let Outcome::Completed(lines::State::Confirmed(confirmed)) =
+        runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("confirmed")
+    };
+    assert_eq!(confirmed.holds, 10);
+    let after = warehouse.keys("reserve_line")[9..].to_vec();
+    assert_eq!(
+        after.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [6, 7, 8, 9, 10],
+        "the resumed run reserves only the lines not journaled"
+    );
+    for (n, key) in &after[..4] {
+        let first = before.iter().find(|(m, _)| m == n).unwrap();
+        assert_eq!(&first.1, key, "line {n} is made again with the key it had");
+    }
+    assert_eq!(parts(&runtime.history(&id).await.unwrap()), 10);
+}

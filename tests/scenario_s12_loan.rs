@@ -1,0 +1,400 @@
+//! Scenario S12, S6's loan checks on the driver: credit, income and appraisal run at the same
+//! time, each journaled on its own with its own retry policy and undo. Killed after two
+//! finished, the resumed run calls only the third; if one fails for good, the other two are
+//! undone and the loan ends failed. Run in virtual time, in memory and across a crash on
+//! SQLite.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use workflow_core::prelude::*;
+use workflow_core::runtime::{Outcome, Runtime};
+use workflow_core::store::{MemoryStore, RecordKind, SqliteStore, Store};
+use workflow_core::testing::Fault;
+use workflow_core::{Entry, FailureKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credit {
+    pub score: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Income {
+    pub yearly: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appraisal {
+    pub value: u64,
+}
+
+workflow! {
+    /// Scenario S12: three checks at once, then a decision.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub Loan {
+        initial Applied  { applicant: String, amount: u64 }
+        state   Checked  { applicant: String, amount: u64, score: u32, income: u64, value: u64 }
+        final   Approved { applicant: String, amount: u64 }
+        final   Declined { applicant: String }
+
+        check: Applied -> Checked,
+            parallel(
+                credit: Credit undo void_credit,
+                income: Income undo forget_income retry(3, 10ms..10ms),
+                appraisal: Appraisal undo cancel_appraisal timeout(1s)
+            ),
+            join(checked);
+        decide: Checked -> Approved | Declined, guard(decide);
+    }
+}
+
+use loan::{Applied, Approved, Checked, DecideTo, Declined};
+
+fn checked(from: &Applied, credit: Credit, income: Income, appraisal: Appraisal) -> Checked {
+    Checked {
+        applicant: from.applicant.clone(),
+        amount: from.amount,
+        score: credit.score,
+        income: income.yearly,
+        value: appraisal.value,
+    }
+}
+
+fn decide(from: &Checked) -> DecideTo {
+    if from.score >= 600 && from.value >= from.amount {
+        DecideTo::Approved(Approved {
+            applicant: from.applicant.clone(),
+            amount: from.amount,
+        })
+    } else {
+        DecideTo::Declined(Declined {
+            applicant: from.applicant.clone(),
+        })
+    }
+}
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Fake bureaus: credit takes 30 ms, income 20 ms, appraisal 50 ms unless told otherwise;
+/// each call is logged with the virtual time it started at.
+#[derive(Debug, Clone, Default)]
+pub struct Bureaus {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// (activity, started at ms, idempotency key)
+    calls: Vec<(String, u64, String)>,
+    failing: Vec<(String, u32)>,
+    takes: Vec<(String, Duration)>,
+}
+
+impl Bureaus {
+    fn failing(self, activity: &str, times: u32) -> Self {
+        self.inner
+            .lock()
+            .unwrap()
+            .failing
+            .push((activity.into(), times));
+        self
+    }
+
+    fn taking(self, activity: &str, takes: Duration) -> Self {
+        self.inner
+            .lock()
+            .unwrap()
+            .takes
+            .push((activity.into(), takes));
+        self
+    }
+
+    fn calls(&self) -> Vec<(String, u64)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .map(|(a, at, _)| (a.clone(), *at))
+            .collect()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.calls().into_iter().map(|(a, _)| a).collect()
+    }
+
+    fn key(&self, activity: &str) -> Vec<String> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .calls
+            .iter()
+            .filter(|(a, _, _)| a == activity)
+            .map(|(_, _, key)| key.clone())
+            .collect()
+    }
+
+    /// Logs the call; then waits what the activity takes, or fails if it is told to.
+    async fn call(
+        &self,
+        activity: &str,
+        default: Duration,
+        ctx: &StepCtx,
+        start: tokio::time::Instant,
+    ) -> Result<(), Fault> {
+        let (fails, takes) = {
+            let mut inner = self.inner.lock().unwrap();
+            let at = u64::try_from(start.elapsed().as_millis()).unwrap();
+            let key = ctx.idempotency_key().unwrap_or_default().to_string();
+            inner.calls.push((activity.into(), at, key));
+            let fails = inner
+                .failing
+                .iter_mut()
+                .find(|(a, left)| a == activity && *left > 0)
+                .map(|(_, left)| *left -= 1)
+                .is_some();
+            let takes = inner
+                .takes
+                .iter()
+                .find(|(a, _)| a == activity)
+                .map_or(default, |(_, t)| *t);
+            (fails, takes)
+        };
+        tokio::time::sleep(takes).await;
+        if fails {
+            return Err(Fault {
+                step: activity.into(),
+                attempt: ctx.attempt(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The bureaus and the instant the test started, for the times calls are logged at.
+#[derive(Debug, Clone)]
+pub struct Desk {
+    bureaus: Bureaus,
+    start: tokio::time::Instant,
+}
+
+impl Desk {
+    fn new(bureaus: &Bureaus) -> Self {
+        Self {
+            bureaus: bureaus.clone(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl loan::Activities for Desk {
+    type Error = Fault;
+
+    async fn credit(&self, _: &Applied, ctx: &StepCtx) -> Result<Credit, Fault> {
+        self.bureaus
+            .call("credit", MS * 30, ctx, self.start)
+            .await?;
+        Ok(Credit { score: 700 })
+    }
+
+    async fn income(&self, _: &Applied, ctx: &StepCtx) -> Result<Income, Fault> {
+        self.bureaus
+            .call("income", MS * 20, ctx, self.start)
+            .await?;
+        Ok(Income { yearly: 90_000 })
+    }
+
+    async fn appraisal(&self, from: &Applied, ctx: &StepCtx) -> Result<Appraisal, Fault> {
+        self.bureaus
+            .call("appraisal", MS * 50, ctx, self.start)
+            .await?;
+        Ok(Appraisal {
+            value: from.amount * 2,
+        })
+    }
+
+    async fn void_credit(&self, credit: &Credit, ctx: &StepCtx) -> Result<(), Fault> {
+        assert_eq!(credit.score, 700, "the undo receives its branch's output");
+        self.bureaus.call("void_credit", MS, ctx, self.start).await
+    }
+
+    async fn forget_income(&self, _: &Income, ctx: &StepCtx) -> Result<(), Fault> {
+        self.bureaus
+            .call("forget_income", MS, ctx, self.start)
+            .await
+    }
+
+    async fn cancel_appraisal(&self, _: &Appraisal, ctx: &StepCtx) -> Result<(), Fault> {
+        self.bureaus
+            .call("cancel_appraisal", MS, ctx, self.start)
+            .await
+    }
+}
+
+fn application() -> Applied {
+    Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    }
+}
+
+fn memory() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+fn open(path: &Path) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(path).unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_three_checks_run_at_the_same_time_and_the_decision_waits_for_all_of_them() {
+    let bureaus = Bureaus::default();
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let id = runtime.start(application()).await.unwrap();
+    tokio::time::sleep(MS * 49).await;
+    assert_eq!(runtime.state(&id).await.unwrap().name(), "Applied");
+    let Outcome::Completed(loan::State::Approved(approved)) = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("approved")
+    };
+    assert_eq!(approved.amount, 100_000);
+    assert_eq!(
+        bureaus.calls(),
+        [
+            ("credit".into(), 0),
+            ("income".into(), 0),
+            ("appraisal".into(), 0)
+        ],
+        "all three start at once"
+    );
+    let history = runtime.history(&id).await.unwrap();
+    let kinds: Vec<String> = history
+        .iter()
+        .map(|r| match &r.kind {
+            RecordKind::PartDone { part, .. } => format!("part {part}"),
+            RecordKind::Transition { transition, .. } => format!("-> {transition}"),
+            RecordKind::Decided { branch, .. } => format!("chose {branch}"),
+            RecordKind::Started => "started".into(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "started",
+            "part 1",
+            "part 0",
+            "part 2",
+            "-> check",
+            "chose Approved"
+        ],
+        "each branch journaled as it finished: income (20 ms), credit (30 ms), appraisal (50 ms)"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_branch_is_retried_on_its_own_under_its_own_policy() {
+    let bureaus = Bureaus::default().failing("income", 2);
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let id = runtime.start(application()).await.unwrap();
+    let Outcome::Completed(_) = runtime.outcome(&id).await.unwrap() else {
+        panic!("approved")
+    };
+    assert_eq!(
+        bureaus.calls(),
+        [
+            ("credit".into(), 0),
+            ("income".into(), 0),
+            ("appraisal".into(), 0),
+            ("income".into(), 30),
+            ("income".into(), 60),
+        ],
+        "income fails after 20 ms, waits 10 ms, twice; the others run once"
+    );
+    let keys = bureaus.key("income");
+    assert!(
+        keys.windows(2).all(|w| w[0] == w[1]),
+        "one key for every attempt: {keys:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_one_check_fails_for_good_the_other_two_are_undone_and_the_loan_fails() {
+    let bureaus = Bureaus::default().failing("appraisal", 1);
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let id = runtime.start(application()).await.unwrap();
+    let Outcome::Failed {
+        failure, report, ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("failed")
+    };
+    assert_eq!(failure.step, "appraisal");
+    assert_eq!(failure.part, Some(2));
+    assert_eq!(failure.kind, FailureKind::Activity);
+    assert_eq!(
+        bureaus.names(),
+        [
+            "credit",
+            "income",
+            "appraisal",
+            "void_credit",
+            "forget_income"
+        ],
+        "the completed branches are undone, newest first (credit finished after income)"
+    );
+    let undone: Vec<&str> = report
+        .entries()
+        .iter()
+        .map(|e| match e {
+            Entry::Undone { undo } => *undo,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(undone, ["void_credit", "forget_income"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_branch_times_out_on_its_own_timeout() {
+    let bureaus = Bureaus::default().taking("appraisal", Duration::from_secs(5));
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let id = runtime.start(application()).await.unwrap();
+    let Outcome::Failed { failure, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!("failed")
+    };
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert_eq!(failure.step, "appraisal");
+}
+
+#[tokio::test(start_paused = true)]
+async fn killed_after_two_checks_finished_the_resumed_run_calls_only_the_third() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loans.sqlite");
+    let bureaus = Bureaus::default().taking("appraisal", MS * 100);
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    let id = runtime
+        .start_with_id("loan-1", application())
+        .await
+        .unwrap();
+    tokio::time::sleep(MS * 50).await;
+    runtime.shutdown().await;
+    drop(runtime);
+    assert_eq!(bureaus.names(), ["credit", "income", "appraisal"]);
+    let cut_short = bureaus.key("appraisal");
+
+    let runtime = Runtime::<loan::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    let resumed = runtime.resume().await.unwrap();
+    assert_eq!(resumed.instances, std::slice::from_ref(&id));
+    let Outcome::Completed(loan::State::Approved(_)) = runtime.outcome(&id).await.unwrap() else {
+        panic!("approved")
+    };
+    assert_eq!(
+        bureaus.names(),
+        ["credit", "income", "appraisal", "appraisal"],
+        "only the unfinished branch runs again"
+    );
+    assert_eq!(
+        bureaus.key("appraisal"),
+        [cut_short[0].clone(), cut_short[0].clone()]
+    );
+}

@@ -1,0 +1,431 @@
+//! Transitions made of parts, `parallel(..)` and `each(..)`: what the driver needs to run one
+//! part at a time (`Dispatch::run_part` and `run_part_undo`, `Workflow::part_count` and
+//! `join`), the parts in the definition, and the in-process call that the typestate method
+//! and the `Step` impl make (all parts at once, the completed ones undone if one fails).
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::{rt, user_type};
+use crate::compiler::model::{Flow, Parts, Retry, Timed, Transition, Trigger};
+
+/// The call that runs every part of `transition` in process and joins them: a `Result` of
+/// the transition's output. `ctx` is the context every part receives, if one is given;
+/// otherwise each gets a local one named after its activity.
+pub(crate) fn local_call(
+    flow: &Flow,
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+    ctx: Option<&TokenStream>,
+) -> TokenStream {
+    let rt = rt();
+    let ctx_of = |name: &syn::Ident| {
+        ctx.cloned().unwrap_or_else(|| {
+            let text = name.to_string();
+            quote!(#rt::local_ctx!(#text))
+        })
+    };
+    let join = join_path(transition);
+    match &transition.parts {
+        Some(Parts::Branches(branches)) => {
+            let results: Vec<_> = (0..branches.len())
+                .map(|i| format_ident!("__r{i}"))
+                .collect();
+            let outputs: Vec<_> = (0..branches.len())
+                .map(|i| format_ident!("__o{i}"))
+                .collect();
+            let calls: Vec<TokenStream> = branches
+                .iter()
+                .map(|branch| {
+                    let (method, ctx) = (&branch.name, ctx_of(&branch.name));
+                    quote!(<__A as Activities>::#method(acts, __from, #event #ctx))
+                })
+                .collect();
+            let (joined, pattern) = nested_join(&calls, &results);
+            let undos = branches.iter().zip(&results).rev().filter_map(|(branch, result)| {
+                let undo = &flow.undos[branch.undo?].name;
+                let ctx = ctx_of(undo);
+                Some(quote! {
+                    if let #rt::Ok(__o) = &#result {
+                        if let #rt::Err(__e) = <__A as Activities>::#undo(acts, __o, #ctx).await {
+                            __undo_error.get_or_insert(__e);
+                        }
+                    }
+                })
+            });
+            quote! {{
+                let __from = #from;
+                let #pattern = #joined.await;
+                match (#(#results),*) {
+                    (#(#rt::Ok(#outputs)),*) => #rt::Ok(#join(__from, #event #(#outputs),*)),
+                    (#(#results),*) => {
+                        let mut __undo_error = #rt::None;
+                        #(#undos)*
+                        #rt::Err(__undo_error.unwrap_or_else(|| {
+                            #rt::first_error([#(#results.err()),*])
+                        }))
+                    }
+                }
+            }}
+        }
+        Some(Parts::Each(each)) => {
+            let method = &each.activity;
+            let ctx = ctx_of(method);
+            let at_most = Literal::usize_unsuffixed(each.at_most as usize);
+            let items = items(flow, transition, &quote!(__from));
+            let undo = each.undo.map(|undo| {
+                let undo = &flow.undos[undo].name;
+                let ctx = ctx_of(undo);
+                quote! {
+                    for __o in __done.iter().rev() {
+                        if let #rt::Err(__e) = <__A as Activities>::#undo(acts, __o, #ctx).await {
+                            __undo_error.get_or_insert(__e);
+                        }
+                    }
+                }
+            });
+            quote! {{
+                let __from = #from;
+                let __items = #items;
+                let __ran = #rt::each_local(__items, #at_most, |__item| {
+                    <__A as Activities>::#method(acts, __from, #event __item, #ctx)
+                });
+                match __ran.await {
+                    #rt::Ok(__outputs) => #rt::Ok(#join(__from, #event __outputs)),
+                    #rt::Err((__done, __error)) => {
+                        let mut __undo_error = #rt::None;
+                        #undo
+                        let _ = &__done;
+                        #rt::Err(__undo_error.unwrap_or(__error))
+                    }
+                }
+            }}
+        }
+        None => TokenStream::new(),
+    }
+}
+
+/// `join(a, join(b, c))` of the calls, and the pattern `(__r0, (__r1, __r2))` of its output.
+fn nested_join(calls: &[TokenStream], results: &[syn::Ident]) -> (TokenStream, TokenStream) {
+    let rt = rt();
+    match (calls, results) {
+        ([call], [result]) => (call.clone(), quote!(#result)),
+        ([call, rest @ ..], [result, results @ ..]) => {
+            let (joined, pattern) = nested_join(rest, results);
+            (
+                quote!(#rt::join(#call, #joined)),
+                quote!((#result, #pattern)),
+            )
+        }
+        _ => (TokenStream::new(), TokenStream::new()),
+    }
+}
+
+/// The join function, spanned where the user named it so that a signature that does not fit
+/// is reported there.
+fn join_path(transition: &Transition) -> TokenStream {
+    match &transition.join {
+        Some(path) => quote_spanned!(path.span()=> #path),
+        None => TokenStream::new(),
+    }
+}
+
+/// The items of an `each` transition's field, as a slice, from `from` (its source as the
+/// activity receives it).
+fn items(flow: &Flow, transition: &Transition, from: &TokenStream) -> TokenStream {
+    let Some(Parts::Each(each)) = &transition.parts else {
+        return TokenStream::new();
+    };
+    let field = &each.field;
+    if transition.sources.len() == 1 {
+        return quote!(&#from.#field[..]);
+    }
+    let input = transition.input_type();
+    let arms = transition.sources.iter().map(|source| {
+        let state = &flow.states[source.state].name;
+        quote!(#input::#state(__s) => &__s.#field[..],)
+    });
+    quote!(match #from { #(#arms)* })
+}
+
+/// For each source of `transition`: the `State` pattern binding `binding`, the source as
+/// the activity receives it, the event pattern and the event argument (ending with a comma).
+pub(crate) fn sources(
+    flow: &Flow,
+    transition: &Transition,
+    binding: &TokenStream,
+) -> Vec<(TokenStream, TokenStream, TokenStream, TokenStream)> {
+    let rt = rt();
+    transition
+        .sources
+        .iter()
+        .map(|source| {
+            let state = &flow.states[source.state].name;
+            let from = if transition.sources.len() == 1 {
+                binding.clone()
+            } else {
+                let input = transition.input_type();
+                quote!(#input::#state(#binding))
+            };
+            let (event_pattern, event_arg) = match transition.trigger {
+                Trigger::On { event } => {
+                    let variant = &flow.events[event].variant;
+                    (quote!(#rt::Some(Event::#variant(event))), quote!(event,))
+                }
+                _ => (quote!(_), quote!()),
+            };
+            (
+                quote!(State::#state(#binding)),
+                from,
+                event_pattern,
+                event_arg,
+            )
+        })
+        .collect()
+}
+
+/// The transitions made of parts, with their index.
+fn with_parts(flow: &Flow) -> impl Iterator<Item = (Literal, &Transition, &Parts)> {
+    flow.transitions
+        .iter()
+        .enumerate()
+        .filter_map(|(index, t)| Some((Literal::usize_unsuffixed(index), t, t.parts.as_ref()?)))
+}
+
+/// `run_part` and `run_part_undo`, for the flow's `Dispatch` impl; nothing for a flow
+/// without parts (the trait's defaults then never run).
+pub(crate) fn dispatch_methods(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    if with_parts(flow).next().is_none() {
+        return TokenStream::new();
+    }
+    let mut arms = Vec::new();
+    for (index, transition, parts) in with_parts(flow) {
+        for (state, from, event_pattern, event_arg) in sources(flow, transition, &quote!(__s)) {
+            match parts {
+                Parts::Branches(branches) => {
+                    for (part, branch) in branches.iter().enumerate() {
+                        let part = Literal::usize_unsuffixed(part);
+                        let method = &branch.name;
+                        arms.push(quote! {
+                            (#index, #part, #state, #event_pattern) => #rt::part_ran(
+                                <__A as Activities>::#method(acts, #from, #event_arg ctx).await,
+                            ),
+                        });
+                    }
+                }
+                Parts::Each(each) => {
+                    let (method, field) = (&each.activity, &each.field);
+                    arms.push(quote! {
+                        (#index, __part, #state, #event_pattern) => match __s.#field.get(__part) {
+                            #rt::Some(__item) => #rt::part_ran(
+                                <__A as Activities>::#method(acts, #from, #event_arg __item, ctx).await,
+                            ),
+                            #rt::None => #rt::Err(#rt::DispatchError::Mismatch(
+                                #rt::mismatch::<Self>(transition, state, event),
+                            )),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    let undo_arms = flow.undos.iter().enumerate().filter_map(|(index, undo)| {
+        undo.part?;
+        let output = user_type(flow, part_output(flow, index)?);
+        let index = Literal::usize_unsuffixed(index);
+        let method = &undo.name;
+        Some(quote! {
+            #index => match #rt::decode_part::<#output>(output) {
+                #rt::Ok(__o) => #rt::part_undone(<__A as Activities>::#method(acts, &__o, ctx).await),
+                #rt::Err(__why) => #rt::Ok(#rt::Err(__why)),
+            },
+        })
+    });
+    quote! {
+        fn run_part<'__a>(
+            acts: &'__a __A,
+            transition: #rt::usize,
+            part: #rt::usize,
+            state: &'__a State,
+            event: #rt::Option<&'__a Event>,
+            ctx: &'__a #rt::StepCtx,
+        ) -> impl #rt::Future<Output = #rt::Result<#rt::Encoded, #rt::DispatchError<Self::Error>>>
+        + #rt::Send
+        + '__a {
+            async move {
+                match (transition, part, state, event) {
+                    #(#arms)*
+                    (_, _, state, event) => {
+                        let _ = (acts, ctx);
+                        #rt::Err(#rt::DispatchError::Mismatch(
+                            #rt::mismatch::<Self>(transition, state, event),
+                        ))
+                    }
+                }
+            }
+        }
+
+        fn run_part_undo<'__a>(
+            acts: &'__a __A,
+            undo: #rt::usize,
+            output: &'__a #rt::str,
+            ctx: &'__a #rt::StepCtx,
+        ) -> impl #rt::Future<
+            Output = #rt::Result<#rt::Result<(), #rt::String>, #rt::DispatchError<Self::Error>>,
+        > + #rt::Send
+        + '__a {
+            async move {
+                match undo {
+                    #(#undo_arms)*
+                    _ => {
+                        let _ = (acts, output, ctx);
+                        #rt::not_a_part_undo(undo)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output type an undo of a part receives.
+pub(crate) fn part_output(flow: &Flow, undo: usize) -> Option<&syn::Type> {
+    let undo_def = &flow.undos[undo];
+    match flow.transitions[undo_def.transition].parts.as_ref()? {
+        Parts::Branches(branches) => Some(&branches.get(undo_def.part?)?.output),
+        Parts::Each(each) => Some(&each.output),
+    }
+}
+
+/// `part_count` and `join`, for the flow's `Workflow` impl; nothing for a flow without parts.
+pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
+    let rt = rt();
+    if with_parts(flow).next().is_none() {
+        return TokenStream::new();
+    }
+    let mut counts = Vec::new();
+    let mut joins = Vec::new();
+    for (index, transition, parts) in with_parts(flow) {
+        let join = join_path(transition);
+        if let Parts::Branches(branches) = parts {
+            let count = Literal::usize_unsuffixed(branches.len());
+            counts.push(quote!((#index, _) => #count,));
+        }
+        for (state, from, event_pattern, event_arg) in sources(flow, transition, &quote!(__s)) {
+            match parts {
+                Parts::Branches(branches) => {
+                    let n = Literal::usize_unsuffixed(branches.len());
+                    let names: Vec<_> = (0..branches.len())
+                        .map(|i| format_ident!("__o{i}"))
+                        .collect();
+                    let types = branches.iter().map(|b| user_type(flow, &b.output));
+                    joins.push(quote! {
+                        (#index, #state, #event_pattern) => {
+                            let [#(#names),*] = #rt::outputs::<#n>(outputs)?;
+                            #rt::Ok(State::from(#join(
+                                #from,
+                                #event_arg
+                                #(#rt::decode_part::<#types>(#names)?),*
+                            )))
+                        }
+                    });
+                }
+                Parts::Each(each) => {
+                    let field = &each.field;
+                    let output = user_type(flow, &each.output);
+                    counts.push(quote!((#index, #state) => __s.#field.len(),));
+                    joins.push(quote! {
+                        (#index, #state, #event_pattern) => {
+                            let __outputs = outputs
+                                .iter()
+                                .map(|__o| #rt::decode_part::<#output>(__o))
+                                .collect::<#rt::Result<#rt::Vec<_>, _>>()?;
+                            #rt::Ok(State::from(#join(#from, #event_arg __outputs)))
+                        }
+                    });
+                }
+            }
+        }
+    }
+    quote! {
+        fn part_count(transition: #rt::usize, state: &State) -> #rt::usize {
+            match (transition, state) {
+                #(#counts)*
+                _ => 0,
+            }
+        }
+
+        fn join(
+            transition: #rt::usize,
+            state: &State,
+            event: #rt::Option<&Event>,
+            outputs: &[#rt::Arc<#rt::str>],
+        ) -> #rt::Result<State, #rt::String> {
+            match (transition, state, event) {
+                #(#joins)*
+                (_, state, event) => #rt::Err(#rt::mismatch_text::<Self>(transition, state, event)),
+            }
+        }
+    }
+}
+
+/// The definition's builder call for `transition`'s parts: `.__parts(..)`.
+pub(crate) fn definition(
+    transition: &Transition,
+    policies: impl Fn(Option<&Retry>, Option<&Timed>) -> (TokenStream, TokenStream),
+) -> TokenStream {
+    let rt = rt();
+    let undo = |undo: Option<usize>| {
+        undo.map_or_else(
+            || quote!(#rt::None),
+            |undo| {
+                let undo = Literal::usize_unsuffixed(undo);
+                quote!(#rt::Some(#undo))
+            },
+        )
+    };
+    match &transition.parts {
+        Some(Parts::Branches(branches)) => {
+            let branches = branches.iter().map(|branch| {
+                let name = branch.name.to_string();
+                let undo = undo(branch.undo);
+                let (retry, timeout) = policies(branch.retry.as_ref(), branch.timeout.as_ref());
+                quote!(#rt::BranchDef::__new(#name, #undo, #retry, #timeout))
+            });
+            quote!(.__parts(#rt::Parts::Branches(&[#(#branches),*])))
+        }
+        Some(Parts::Each(each)) => {
+            let (field, activity) = (each.field.to_string(), each.activity.to_string());
+            let at_most = each.at_most;
+            let undo = undo(each.undo);
+            quote!(.__parts(#rt::Parts::Each(#rt::EachDef::__new(#field, #at_most, #activity, #undo))))
+        }
+        None => TokenStream::new(),
+    }
+}
+
+/// The parts as the fingerprint and the diagram write them: `parallel(credit undo
+/// void_credit, income)` or `each(lines, reserve_line undo release_line)`.
+pub(crate) fn text(flow: &Flow, transition: &Transition) -> Option<String> {
+    let with_undo = |name: &syn::Ident, undo: Option<usize>| match undo {
+        Some(undo) => format!("{name} undo {}", flow.undos[undo].name),
+        None => name.to_string(),
+    };
+    Some(match transition.parts.as_ref()? {
+        Parts::Branches(branches) => {
+            let branches: Vec<String> = branches
+                .iter()
+                .map(|b| with_undo(&b.name, b.undo))
+                .collect();
+            format!("parallel({})", branches.join(", "))
+        }
+        Parts::Each(each) => format!(
+            "each({}, {}, {})",
+            each.field,
+            each.at_most,
+            with_undo(&each.activity, each.undo)
+        ),
+    })
+}
