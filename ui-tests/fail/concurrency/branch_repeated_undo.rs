@@ -1,0 +1,11 @@
+use workflow_core::workflow;
+
+workflow! {
+    Loan {
+        initial Applied {}
+        final Checked {}
+        check: Applied -> Checked, parallel(credit: u32 undo void undo void_again, income: u32), join(checked);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use workflow_core::workflow;
+
+pub struct Line;
+
+workflow! {
+    Order {
+        initial Placed { lines: Vec<Line> }
+        final Reserved {}
+        reserve: Placed -> Reserved, each(lines, four, reserve_line: u32), join(reserved);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use workflow_core::workflow;
+
+pub struct Line;
+
+workflow! {
+    Order {
+        initial Placed { lines: Vec<Line> }
+        final Reserved {}
+        reserve: Placed -> Reserved, each(lines, 4, reserve_line: u32 undo), join(reserved);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,14 @@
+use workflow_core::workflow;
+
+pub struct Line;
+pub struct Hold;
+
+workflow! {
+    Order {
+        initial Placed { lines: Vec<Line> }
+        final Reserved {}
+        reserve: Placed -> Reserved, each(lines, 4, reserve_line: Hold);
+    }
+}
+
+fn main() {}

@@ -1,0 +1,31 @@
+use workflow_core::prelude::*;
+
+pub struct Line;
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Hold;
+
+workflow! {
+    pub Order {
+        initial Placed { lines: Vec<Line> }
+        final Reserved {}
+        reserve: Placed -> Reserved, each(lines, 4, reserve_line: Hold undo release_line), join(reserved);
+    }
+}
+
+fn reserved(_: &order::Placed, _: Vec<Hold>) -> order::Reserved {
+    order::Reserved {}
+}
+
+struct Warehouse;
+
+impl order::Activities for Warehouse {
+    type Error = String;
+    async fn reserve_line(&self, _: &order::Placed, _: &Line, _: &StepCtx) -> Result<Hold, String> {
+        Ok(Hold)
+    }
+    async fn release_line(&self, _: &Line, _: &StepCtx) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+fn main() {}
