@@ -815,6 +815,20 @@ fn build_each(
 ) -> Each {
     let at_most = match each.at_most.base10_parse::<u32>() {
         Ok(n) if each.at_most.suffix().is_empty() => n,
+        Err(_) if each.at_most.base10_parse::<u128>().is_ok() => {
+            errors.push(
+                Diagnostic::new(
+                    each.at_most.span(),
+                    format!("`{}` items at a time in `each` is too many", each.at_most),
+                )
+                .expected(format!("at most {} items at a time", u32::MAX))
+                .help(format!(
+                    "write a smaller number, such as `each({}, 16, ..)`",
+                    each.field
+                )),
+            );
+            1
+        }
         _ => {
             errors.push(
                 Diagnostic::new(

@@ -651,7 +651,11 @@ fn parse_function_arg(
         let path: syn::Path = args.parse().map_err(|_| {
             syn::Error::from(
                 found_in(args, keyword, option)
-                    .expected("the path of a function, such as `choose` or `rules::choose`")
+                    .expected(if option == "join" {
+                        "the path of a function, such as `checked` or `rules::checked`"
+                    } else {
+                        "the path of a function, such as `choose` or `rules::choose`"
+                    })
                     .help(help),
             )
         })?;
@@ -699,7 +703,12 @@ fn parse_parallel(input: ParseStream) -> syn::Result<OptionDecl> {
         while !args.is_empty() {
             let branch = parse_branch(args, keyword)?;
             if !args.is_empty() && !args.peek(Token![,]) {
-                let help = if args.peek(kw::undo) {
+                let help = if args.peek(kw::undo) && branch.undo.is_some() {
+                    format!(
+                        "a branch has one undo: keep one of the two `undo`s of `{}`",
+                        branch.name
+                    )
+                } else if args.peek(kw::undo) {
                     format!(
                         "write `undo ..` right after the output type, before `retry(..)` and `timeout(..)`: `{}: {} undo ..`",
                         branch.name,
@@ -779,14 +788,16 @@ fn parse_activity_output(
     option: &str,
 ) -> syn::Result<Type> {
     if !args.peek(Token![:]) || args.peek(Token![::]) {
+        let found = if args.peek(Token![::]) {
+            "`::`".to_string()
+        } else {
+            describe_next(args)
+        };
         return Err(Diagnostic::new(
             args.span(),
-            format!(
-                "found {} after {what} `{name}` in `{option}`",
-                describe_next(args)
-            ),
+            format!("found {found} after {what} `{name}` in `{option}`"),
         )
-        .expected(format!("`:` and the type the {what}'s activity returns"))
+        .expected(format!("`:` and the type {what} `{name}` returns"))
         .help(format!("write `{name}: Output`"))
         .into());
     }
@@ -810,7 +821,7 @@ fn parse_activity_output(
                     describe_next(args)
                 ),
             )
-            .expected(format!("the type the {what}'s activity returns"))
+            .expected(format!("the type {what} `{name}` returns"))
             .help(format!("write `{name}: Output`")),
         )
     })
@@ -856,12 +867,13 @@ fn parse_each(input: ParseStream) -> syn::Result<OptionDecl> {
         }
         let field: Ident = args.parse()?;
         comma(args, "the most items to run at a time, such as `4`")?;
-        let at_most: LitInt = args.parse().map_err(|_| {
-            part(
+        if !args.peek(LitInt) {
+            return Err(part(
                 args,
                 "the most items to run at a time, a whole number such as `4`",
-            )
-        })?;
+            ));
+        }
+        let at_most: LitInt = args.parse()?;
         comma(args, "the activity that runs once per item: `name: Output`")?;
         if !args.peek(syn::Ident) {
             return Err(part(
@@ -986,9 +998,12 @@ fn parse_retry_args(args: ParseStream, keyword: Span) -> syn::Result<OptionDecl>
 }
 
 fn parse_retry_part<T: Parse>(args: ParseStream, keyword: Span, what: &str) -> syn::Result<T> {
-    let start = args.span();
-    args.parse::<T>().map_err(|_| {
-        let at = if args.is_empty() { keyword } else { start };
+    // Parsed on a fork, so that the error describes the token that did not fit, not the
+    // one after it.
+    let fork = args.fork();
+    let parsed = fork.parse::<T>().inspect(|_| args.advance_to(&fork));
+    parsed.map_err(|_| {
+        let at = if args.is_empty() { keyword } else { args.span() };
         syn::Error::from(
             Diagnostic::new(at, format!("found {} in `retry`", describe_next(args)))
                 .expected(what.to_string())
