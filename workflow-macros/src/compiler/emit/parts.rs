@@ -27,7 +27,6 @@ pub(crate) fn local_call(
             quote!(#rt::local_ctx!(#text))
         })
     };
-    let join = join_path(transition);
     match &transition.parts {
         Some(Parts::Branches(branches)) => {
             let results: Vec<_> = (0..branches.len())
@@ -36,6 +35,7 @@ pub(crate) fn local_call(
             let outputs: Vec<_> = (0..branches.len())
                 .map(|i| format_ident!("__o{i}"))
                 .collect();
+            let joined_call = join_call(transition, &quote!(__from, #event #(#outputs),*));
             let calls: Vec<TokenStream> = branches
                 .iter()
                 .map(|branch| {
@@ -59,7 +59,7 @@ pub(crate) fn local_call(
                 let __from = #from;
                 let #pattern = #joined.await;
                 match (#(#results),*) {
-                    (#(#rt::Ok(#outputs)),*) => #rt::Ok(#join(__from, #event #(#outputs),*)),
+                    (#(#rt::Ok(#outputs)),*) => #rt::Ok(#joined_call),
                     (#(#results),*) => {
                         let mut __undo_error = #rt::None;
                         #(#undos)*
@@ -75,6 +75,7 @@ pub(crate) fn local_call(
             let ctx = ctx_of(method);
             let at_most = Literal::usize_unsuffixed(each.at_most as usize);
             let items = items(flow, transition, &quote!(__from));
+            let joined_call = join_call(transition, &quote!(__from, #event __outputs));
             let undo = each.undo.map(|undo| {
                 let undo = &flow.undos[undo].name;
                 let ctx = ctx_of(undo);
@@ -93,7 +94,7 @@ pub(crate) fn local_call(
                     <__A as Activities>::#method(acts, __from, #event __item, #ctx)
                 });
                 match __ran.await {
-                    #rt::Ok(__outputs) => #rt::Ok(#join(__from, #event __outputs)),
+                    #rt::Ok(__outputs) => #rt::Ok(#joined_call),
                     #rt::Err((__done, __error)) => {
                         let mut __undo_error = #rt::None;
                         #undo
@@ -130,6 +131,17 @@ fn join_path(transition: &Transition) -> TokenStream {
         Some(path) => quote_spanned!(path.span()=> #path),
         None => TokenStream::new(),
     }
+}
+
+/// The call of the join function with `args`, spanned on the function's path: rustc's
+/// errors about its arguments or its result point at `join(..)`.
+fn join_call(transition: &Transition, args: &TokenStream) -> TokenStream {
+    let join = join_path(transition);
+    let span = transition
+        .join
+        .as_ref()
+        .map_or_else(proc_macro2::Span::call_site, syn::spanned::Spanned::span);
+    quote_spanned!(span=> #join(#args))
 }
 
 /// The items of an `each` transition's field, as a slice, from `from` (its source as the
@@ -308,7 +320,6 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
     let mut counts = Vec::new();
     let mut joins = Vec::new();
     for (index, transition, parts) in with_parts(flow) {
-        let join = join_path(transition);
         if let Parts::Branches(branches) = parts {
             let count = Literal::usize_unsuffixed(branches.len());
             counts.push(quote!((#index, _) => #count,));
@@ -321,20 +332,19 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
                         .map(|i| format_ident!("__o{i}"))
                         .collect();
                     let types = branches.iter().map(|b| user_type(flow, &b.output));
+                    let call = join_call(transition, &quote!(#from, #event_arg #(#names),*));
                     joins.push(quote! {
                         (#index, #state, #event_pattern) => {
                             let [#(#names),*] = #rt::outputs::<#n>(outputs)?;
-                            #rt::Ok(State::from(#join(
-                                #from,
-                                #event_arg
-                                #(#rt::decode_part::<#types>(#names)?),*
-                            )))
+                            #(let #names = #rt::decode_part::<#types>(#names)?;)*
+                            #rt::Ok(State::from(#call))
                         }
                     });
                 }
                 Parts::Each(each) => {
                     let field = &each.field;
                     let output = user_type(flow, &each.output);
+                    let call = join_call(transition, &quote!(#from, #event_arg __outputs));
                     counts.push(quote!((#index, #state) => __s.#field.len(),));
                     joins.push(quote! {
                         (#index, #state, #event_pattern) => {
@@ -342,7 +352,7 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
                                 .iter()
                                 .map(|__o| #rt::decode_part::<#output>(__o))
                                 .collect::<#rt::Result<#rt::Vec<_>, _>>()?;
-                            #rt::Ok(State::from(#join(#from, #event_arg __outputs)))
+                            #rt::Ok(State::from(#call))
                         }
                     });
                 }
