@@ -15,8 +15,8 @@ use syn::spanned::Spanned;
 
 use super::diagnostic::{Diagnostic, Errors, list};
 use super::model::{
-    Branch, FIXED_NAMES, Flow, Parts, Retry, StateKind, Timed, Transition, Trigger, WaitValue,
-    field_type, human, vec_item,
+    Branch, FIXED_NAMES, Flow, Parts, Retry, StateKind, Timed, Transition, Trigger, Undo,
+    WaitValue, field_type, human, vec_item,
 };
 
 /// A flow that passed every check.
@@ -169,9 +169,9 @@ fn check_unique_undo_names(flow: &Flow, errors: &mut Errors) {
     for (index, undo) in flow.undos.iter().enumerate() {
         if let Some(first) = flow.undos[..index].iter().find(|u| u.name == undo.name) {
             errors.push(
-                Diagnostic::new(undo.name.span(), format!("undo `{}` is declared twice, for transitions `{}` and `{}`", undo.name, flow.transitions[first.transition].name, flow.transitions[undo.transition].name))
+                Diagnostic::new(undo.name.span(), format!("undo `{}` is declared twice, for {} and {}", undo.name, undo_owner(flow, first), undo_owner(flow, undo)))
                     .expected("a distinct name for each undo: each is a method of the flow's `Activities` trait")
-                    .help(format!("rename one, for example `{}_{}`", undo.name, flow.states[undo.state].name.to_string().to_snake_case())),
+                    .help(format!("rename one, for example `{}_{}`", undo.name, undo_suffix(flow, undo))),
             );
         } else if flow.transitions.iter().any(|t| t.name == undo.name) {
             errors.push(
@@ -230,8 +230,8 @@ fn check_part_names_are_free(flow: &Flow, errors: &mut Errors) {
             flow.undos.iter().find(|u| u.name == *name).map(|undo| {
                 (
                     format!(
-                        "{this} has the name of undo `{name}` of transition `{}`",
-                        flow.transitions[undo.transition].name
+                        "{this} has the name of undo `{name}` of {}",
+                        undo_owner(flow, undo)
                     ),
                     format!("{}_{name}", transition.name),
                 )
@@ -244,6 +244,34 @@ fn check_part_names_are_free(flow: &Flow, errors: &mut Errors) {
                     .help(format!("rename the {what}, for example `{example}`")),
             );
         }
+    }
+}
+
+/// Whose undo `undo` is, as a message says it: transition `pay`, branch `credit` of
+/// transition `check`, or activity `reserve_line` of `each` on transition `reserve`.
+fn undo_owner(flow: &Flow, undo: &Undo) -> String {
+    let transition = &flow.transitions[undo.transition];
+    match (undo.part, transition.each()) {
+        (None, _) => format!("transition `{}`", transition.name),
+        (Some(_), Some(each)) => part_name(transition, &each.activity),
+        (Some(branch), None) => transition.branches().get(branch).map_or_else(
+            || format!("transition `{}`", transition.name),
+            |branch| part_name(transition, &branch.name),
+        ),
+    }
+}
+
+/// What a renamed undo could end with: its branch or activity for the undo of a part, its
+/// state for the undo of a target.
+fn undo_suffix(flow: &Flow, undo: &Undo) -> String {
+    let transition = &flow.transitions[undo.transition];
+    match (undo.part, transition.each()) {
+        (None, _) => flow.states[undo.state].name.to_string().to_snake_case(),
+        (Some(_), Some(each)) => each.activity.to_string(),
+        (Some(branch), None) => transition
+            .branches()
+            .get(branch)
+            .map_or_else(|| transition.name.to_string(), |b| b.name.to_string()),
     }
 }
 

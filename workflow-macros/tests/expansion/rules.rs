@@ -74,7 +74,7 @@ const RULE_CASES: &[(&str, &str)] = &[
     ),
     (
         "A { initial S {} state T {} final F {} a: S -> T undo u; b: T -> F undo u; }",
-        "undo `u` is declared twice, for transitions `a` and `b`",
+        "undo `u` is declared twice, for transition `a` and transition `b`",
     ),
     (
         "A { initial S {} final F {} a: S -> F undo a; }",
