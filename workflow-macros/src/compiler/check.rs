@@ -15,7 +15,7 @@ use syn::spanned::Spanned;
 
 use super::diagnostic::{Diagnostic, Errors, list};
 use super::model::{
-    Branch, FIXED_NAMES, Flow, Parts, Retry, StateKind, Timed, Transition, Trigger, Undo,
+    Branch, FIXED_NAMES, Flow, Parts, Retry, State, StateKind, Timed, Transition, Trigger, Undo,
     WaitValue, field_type, human, vec_item,
 };
 
@@ -922,59 +922,67 @@ fn check_parallel_has_two_branches(flow: &Flow, errors: &mut Errors) {
     }
 }
 
+/// Each transition with an `each(..)`, with the field it goes through, once per source state.
+fn each_field_sources(flow: &Flow) -> impl Iterator<Item = (&Transition, &Ident, &State)> {
+    flow.transitions.iter().flat_map(move |transition| {
+        transition.each().into_iter().flat_map(move |each| {
+            transition
+                .sources
+                .iter()
+                .map(move |source| (transition, &each.field, &flow.states[source.state]))
+        })
+    })
+}
+
 // Rule: the field `each` goes through is a field of every source state.
 fn check_each_field_in_every_source(flow: &Flow, errors: &mut Errors) {
-    for transition in &flow.transitions {
-        let Some(each) = transition.each() else {
+    for (transition, field, state) in each_field_sources(flow) {
+        if field_type(state, field).is_some() {
             continue;
-        };
-        let field = &each.field;
-        for source in &transition.sources {
-            let state = &flow.states[source.state];
-            if field_type(state, field).is_some() {
-                continue;
-            }
-            let names: Vec<String> = state
-                .fields
-                .iter()
-                .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
-                .collect();
-            let diagnostic = Diagnostic::new(field.span(), format!("`each({field}, ..)` on transition `{}`: source state `{}` has no field `{field}`", transition.name, state.name))
-                .expected(if names.is_empty() {
-                    "a `Vec<T>` field of the source state: the state has no fields".to_string()
-                } else {
-                    format!("a `Vec<T>` field of `{}` ({})", state.name, list(names.iter().map(String::as_str)))
-                });
-            errors.push(with_field_help(
-                diagnostic,
-                field,
-                &names,
-                &format!("add `{field}: Vec<Item>` to state `{}`", state.name),
-            ));
         }
+        let names: Vec<String> = state
+            .fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref().map(ToString::to_string))
+            .collect();
+        let diagnostic = Diagnostic::new(
+            field.span(),
+            format!(
+                "`each({field}, ..)` on transition `{}`: source state `{}` has no field `{field}`",
+                transition.name, state.name
+            ),
+        )
+        .expected(if names.is_empty() {
+            "a `Vec<T>` field of the source state: the state has no fields".to_string()
+        } else {
+            format!(
+                "a `Vec<T>` field of `{}` ({})",
+                state.name,
+                list(names.iter().map(String::as_str))
+            )
+        });
+        errors.push(with_field_help(
+            diagnostic,
+            field,
+            &names,
+            &format!("add `{field}: Vec<Item>` to state `{}`", state.name),
+        ));
     }
 }
 
 // Rule: the field `each` goes through is written `Vec<T>` in every source state: its items
 // are run in order, and `T` is what the activity receives.
 fn check_each_field_is_a_vec(flow: &Flow, errors: &mut Errors) {
-    for transition in &flow.transitions {
-        let Some(each) = transition.each() else {
+    for (transition, field, state) in each_field_sources(flow) {
+        let Some(ty) = field_type(state, field) else {
             continue;
         };
-        let field = &each.field;
-        for source in &transition.sources {
-            let state = &flow.states[source.state];
-            let Some(ty) = field_type(state, field) else {
-                continue;
-            };
-            if vec_item(ty).is_none() {
-                errors.push(
-                    Diagnostic::new(ty.span(), format!("found `{}` as the type of field `{field}` of `{}`, which `each` on transition `{}` goes through", code(ty), state.name, transition.name))
-                        .expected("a `Vec<T>` field, written `Vec<..>` (a type alias is not seen through): `each` runs one activity per item, in order")
-                        .help(format!("declare `{field}: Vec<Item>` in `{}`, or go through another field", state.name)),
-                );
-            }
+        if vec_item(ty).is_none() {
+            errors.push(
+                Diagnostic::new(ty.span(), format!("found `{}` as the type of field `{field}` of `{}`, which `each` on transition `{}` goes through", code(ty), state.name, transition.name))
+                    .expected("a `Vec<T>` field, written `Vec<..>` (a type alias is not seen through): `each` runs one activity per item, in order")
+                    .help(format!("declare `{field}: Vec<Item>` in `{}`, or go through another field", state.name)),
+            );
         }
     }
 }
