@@ -288,6 +288,7 @@ pub struct TransitionDef {
     guarded: bool,
     internal: bool,
     parts: Option<Parts>,
+    child: Option<&'static Definition>,
 }
 
 impl TransitionDef {
@@ -314,7 +315,16 @@ impl TransitionDef {
             guarded: false,
             internal: false,
             parts: None,
+            child: None,
         }
+    }
+
+    /// Runs an instance of another flow, `child`, and lands when it ends.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __child(mut self, child: &'static Definition) -> Self {
+        self.child = Some(child);
+        self
     }
 
     /// Made of parts: parallel branches, or one activity per item of a field.
@@ -359,6 +369,13 @@ impl TransitionDef {
     #[must_use]
     pub const fn parts(&self) -> Option<Parts> {
         self.parts
+    }
+
+    /// The flow it runs an instance of (`child(shipment, ..)`), if it runs a child flow
+    /// instead of an activity of its own.
+    #[must_use]
+    pub const fn child(&self) -> Option<&'static Definition> {
+        self.child
     }
 
     /// The indices of the states it may start from.

@@ -62,6 +62,8 @@ pub enum FailureKind {
     Unstorable,
     /// The step does not apply to the state it was given: stored data and the flow disagree.
     Mismatch,
+    /// The child flow instance the step ran ended failed, or was cancelled.
+    Child,
 }
 
 impl Failure {
@@ -136,6 +138,7 @@ impl fmt::Display for FailureKind {
             Self::Panic => "panic",
             Self::Unstorable => "unstorable state",
             Self::Mismatch => "mismatch",
+            Self::Child => "child flow failed",
         })
     }
 }

@@ -152,6 +152,7 @@ pub mod __private {
         skip_landing, skip_named, undo_mismatch,
     };
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
+    pub use crate::runtime::{ChildOf, NewChild, decode_child, start_child};
     pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
     pub use crate::undo::undo_landing;
     pub use crate::workflow::Encoded;
@@ -182,7 +183,7 @@ pub mod __private {
     // this module as `__wf`, which keeps the expansion small and immune to shadowing.
     pub use core::clone::Clone;
     pub use core::cmp::{Eq, PartialEq};
-    pub use core::convert::{From, TryFrom};
+    pub use core::convert::{From, Into, TryFrom};
     pub use core::default::Default;
     pub use core::fmt::{Debug, Display, Formatter, Result as FmtResult};
     pub use core::future::Future;

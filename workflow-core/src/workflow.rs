@@ -89,6 +89,35 @@ pub trait Workflow: Send + Sync + 'static {
         Err(mismatch::<Self>(transition, state, event).to_string())
     }
 
+    /// The child instance transition `transition` starts from `state` (paired with `event`
+    /// for an `on` transition), in the state its `child(flow, start)` function builds, as
+    /// `child` describes it. Generated for flows with child flows. `Err` with the reason if
+    /// the transition runs no child from `state`, or the child's state cannot be stored.
+    #[doc(hidden)]
+    fn start_child(
+        transition: usize,
+        state: &Self::State,
+        event: Option<&Self::Event>,
+        child: crate::runtime::ChildOf,
+    ) -> Result<crate::runtime::NewChild, String> {
+        let _ = child;
+        Err(mismatch::<Self>(transition, state, event).to_string())
+    }
+
+    /// The state transition `transition` lands in, built by its `join` function from `state`
+    /// (and the step's event) and its child's final state, as JSON. `Err` with the reason if
+    /// the child's state cannot be decoded or the transition runs no child.
+    #[doc(hidden)]
+    fn join_child(
+        transition: usize,
+        state: &Self::State,
+        event: Option<&Self::Event>,
+        child: &str,
+    ) -> Result<Self::State, String> {
+        let _ = child;
+        Err(mismatch::<Self>(transition, state, event).to_string())
+    }
+
     /// The length of time in field `field` of `state`, for a timer, timeout or retry bound
     /// read from the state (`after(trial)`); `None` if `state` has no such duration field.
     /// Generated for flows with such bounds.

@@ -11,13 +11,14 @@ use std::time::Duration;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::attempt::{self, Attempt};
+use super::child::{ChildEnd, ChildOf};
 use super::codec;
 use super::host::{FlowRunner, HostShared};
 use super::machine::{self, Command, Effects, Input, Machine, PartCommand};
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
 use crate::store::{
-    Answer, Claim, Commit, InboxItem, Message, MessageId, Snapshot, StoreError, Wake,
+    Answer, Claim, Commit, InboxItem, Message, MessageId, Parent, Snapshot, StoreError, Wake,
 };
 use crate::{Failure, FailureKind, FlowState, InstanceId, StepCtx};
 
@@ -100,6 +101,7 @@ pub(crate) fn feed<W: Durable>(
         fed = Some(item.id);
         let message = match item.message {
             Message::Cancel => machine::Message::Cancel { id: item.id },
+            Message::ChildEnded { child } => machine::Message::ChildEnded { id: item.id, child },
             Message::Event { event: json, .. } => match codec::decode::<W::Event>(&json) {
                 Ok(event) => machine::Message::Event {
                     id: item.id,
@@ -252,7 +254,8 @@ where
             std::mem::take(&mut self.fx.records),
             self.machine.wake(),
         )
-        .answering(std::mem::take(&mut self.fx.answers));
+        .answering(std::mem::take(&mut self.fx.answers))
+        .posting(std::mem::take(&mut self.fx.posts));
         if release {
             commit = commit.releasing();
         }
@@ -376,6 +379,9 @@ where
                 deadline,
             } => {
                 let step = &def.transitions()[transition];
+                if let Some(child) = step.child() {
+                    return self.child_attempt(handle, transition, child, key).await;
+                }
                 let ctx = StepCtx::new(id.clone(), step.name(), number, key);
                 let state = self.machine.state();
                 let attempt = Attempt {
@@ -450,6 +456,86 @@ where
                     result,
                 }
             }
+        }
+    }
+
+    /// One attempt of a step that runs a child flow: starts the child, whose id is the step's
+    /// key, unless it exists (started before a crash), and reads how it is. A store that
+    /// fails is asked again, waiting longer each time, as long as the host runs.
+    async fn child_attempt(
+        &self,
+        attempt: machine::AttemptId,
+        transition: usize,
+        flow: &'static crate::Definition,
+        key: Arc<str>,
+    ) -> Input<W> {
+        let child = InstanceId::new(&*key);
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.find_or_start_child(transition, flow, &child).await {
+                Ok(Ok(ended)) => {
+                    return Input::Child {
+                        attempt,
+                        child,
+                        ended,
+                    };
+                }
+                Ok(Err(why)) => {
+                    let name = W::DEFINITION.transitions()[transition].name();
+                    let failure = Failure::new(name, 1, FailureKind::Unstorable, why);
+                    return Input::StepDone {
+                        attempt,
+                        result: Err(failure),
+                    };
+                }
+                Err(error) => {
+                    warn!(%error, child = %child, "the child cannot be read or started; trying again");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.wakeup.woken() => {}
+            }
+            if self.wakeup.stopping() {
+                return Input::Tick;
+            }
+            wait = (wait * 2).min(Duration::from_mins(1));
+        }
+    }
+
+    /// How child `child` of `flow` is, starting it first if it does not exist: `Ok(Err)` if
+    /// its first state cannot be built or stored.
+    async fn find_or_start_child(
+        &self,
+        transition: usize,
+        flow: &'static crate::Definition,
+        child: &InstanceId,
+    ) -> Result<Result<Option<ChildEnd>, String>, StoreError> {
+        let store = &self.host.store;
+        if let Some(snapshot) = store.load(flow.name(), child).await? {
+            return Ok(Ok(ChildEnd::of(&snapshot)));
+        }
+        let of = ChildOf::new(
+            child.clone(),
+            Parent::new(W::DEFINITION.name(), self.machine.id().clone()),
+            now_ms(),
+        );
+        let state = self.machine.state();
+        let new = match W::start_child(transition, state, self.machine.step_event(), of) {
+            Ok(new) => new,
+            Err(why) => return Ok(Err(why)),
+        };
+        match store.create(new.snapshot, new.record, new.wake, None).await {
+            Ok(_) => {
+                info!(child = %child, flow = flow.name(), "child started");
+                Ok(Ok(None))
+            }
+            // Started meanwhile (by another worker that held this claim before): read it.
+            Err(StoreError::Duplicate { .. }) => match store.load(flow.name(), child).await? {
+                Some(snapshot) => Ok(Ok(ChildEnd::of(&snapshot))),
+                None => Ok(Ok(None)),
+            },
+            Err(error) => Err(error),
         }
     }
 

@@ -15,6 +15,7 @@
 //! instance (`instance`), each attempt going through a stack of layers (`attempt`).
 
 mod attempt;
+mod child;
 mod client;
 pub(crate) mod codec;
 mod control;
@@ -27,6 +28,8 @@ mod timers;
 
 pub(crate) use policy::human;
 
+#[doc(hidden)]
+pub use child::{ChildOf, NewChild, decode_child, start_child};
 pub use client::{Client, Delivery, StartedOrSent};
 pub use control::FlowControl;
 pub use host::{Host, HostBuilder};

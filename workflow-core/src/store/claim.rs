@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
-use super::inbox::{Answer, InboxItem, MessageId};
+use super::inbox::{Answer, InboxItem, MessageId, Post};
 use super::record::Record;
 use super::snapshot::{Name, Snapshot};
 use crate::{Fingerprint, InstanceId};
@@ -168,6 +168,8 @@ pub struct Commit {
     pub wake: Wake,
     /// Whether the claim ends with this write.
     pub release: bool,
+    /// Messages to other instances, posted with this write (see [`Post`]).
+    pub posts: Vec<Post>,
 }
 
 impl Commit {
@@ -180,7 +182,15 @@ impl Commit {
             answers: Vec::new(),
             wake,
             release: false,
+            posts: Vec::new(),
         }
+    }
+
+    /// Posts `posts` with this write.
+    #[must_use]
+    pub fn posting(mut self, posts: Vec<Post>) -> Self {
+        self.posts = posts;
+        self
     }
 
     /// Answers `answers` too.

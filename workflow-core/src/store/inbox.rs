@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::snapshot::{Name, Status};
+use crate::InstanceId;
 
 /// The number of a message in a store's inbox: unique in the store, and increasing in the
 /// order messages were posted.
@@ -32,6 +33,11 @@ pub enum Message {
     },
     /// Cancel: compensate and end.
     Cancel,
+    /// A child instance this one started has ended: the step waiting for it reads how.
+    ChildEnded {
+        /// The child.
+        child: InstanceId,
+    },
 }
 
 impl Message {
@@ -55,6 +61,7 @@ impl Message {
         match self {
             Self::Event { name, event } => ("event", Some(&**name), Some(&**event)),
             Self::Cancel => ("cancel", None, None),
+            Self::ChildEnded { child } => ("child", Some(child.as_str()), None),
         }
     }
 
@@ -67,7 +74,35 @@ impl Message {
         match (kind, name, event) {
             ("cancel", _, _) => Some(Self::Cancel),
             ("event", Some(name), Some(event)) => Some(Self::event(name, event)),
+            ("child", Some(child), _) => Some(Self::ChildEnded {
+                child: InstanceId::new(child),
+            }),
             _ => None,
+        }
+    }
+}
+
+/// A message an instance sends with one of its writes, posted in the same atomic write: a
+/// child's end to its parent, a parent's cancel to its child. Posted only to an instance
+/// that runs, and a second cancel is dropped: the sender never waits on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Post {
+    /// The flow of the instance it goes to.
+    pub flow: Name,
+    /// The instance it goes to.
+    pub id: InstanceId,
+    /// The message.
+    pub message: Message,
+}
+
+impl Post {
+    /// `message`, to instance `id` of `flow`.
+    pub fn new(flow: impl Into<Name>, id: InstanceId, message: Message) -> Self {
+        Self {
+            flow: flow.into(),
+            id,
+            message,
         }
     }
 }

@@ -299,6 +299,7 @@ impl Store for MemoryStore {
                 answers,
                 wake,
                 release,
+                posts,
             } = commit;
             for (message, answer) in answers {
                 if let Some(row) = entry
@@ -328,8 +329,13 @@ impl Store for MemoryStore {
             if release || entry.snapshot.status.is_finished() {
                 entry.held = None;
             }
+            let at_ms = entry.snapshot.at_ms;
+            for post in posts {
+                // Only to an instance that runs; a second cancel is dropped (see `Post`).
+                let _ = inner.post(&post.flow, &post.id, post.message, at_ms);
+            }
         }
-        self.watch.committed(claim, told);
+        self.watch.committed(claim, &told);
         Ok(())
     }
 

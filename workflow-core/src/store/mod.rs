@@ -28,15 +28,15 @@ mod watch;
 
 pub use claim::{Claim, Claimed, Commit, CreatedOrPosted, Due, FlowVersion, Lease, Wake, WorkerId};
 pub use error::StoreError;
-pub use inbox::{Answer, InboxItem, Message, MessageId};
+pub use inbox::{Answer, InboxItem, Message, MessageId, Post};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{Record, RecordKind};
 pub use snapshot::{
-    Cause, ChainEntry, CompensationWork, Ending, LandedBy, Landing, Name, PartWork, ReportLine,
-    Snapshot, Status, StepWork, Summary, Timer, Work,
+    Cause, ChainEntry, CompensationWork, Ending, LandedBy, Landing, Name, Parent, PartWork,
+    ReportLine, Snapshot, Status, StepWork, Summary, Timer, Work,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

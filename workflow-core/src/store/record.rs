@@ -80,6 +80,14 @@ pub enum RecordKind {
         /// What the part's activity returned, as JSON.
         output: Arc<str>,
     },
+    /// A transition that runs a child flow started its child: the step waits for the child
+    /// to end, and after a crash does not start another.
+    ChildStarted {
+        /// The transition.
+        transition: Name,
+        /// The child instance (of the flow the transition names).
+        child: crate::InstanceId,
+    },
     /// A transition landed.
     Transition {
         /// The transition.

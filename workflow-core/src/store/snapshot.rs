@@ -103,6 +103,30 @@ pub struct Snapshot {
     pub work: Option<Work>,
     /// How the instance ended, once it has.
     pub ending: Option<Ending>,
+    /// The instance that started this one as a child, told when this one ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Parent>,
+}
+
+/// The instance that started an instance as a child flow: one of its steps waits for the
+/// child to end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Parent {
+    /// The parent's flow.
+    pub flow: Name,
+    /// The parent.
+    pub id: InstanceId,
+}
+
+impl Parent {
+    /// Instance `id` of `flow`.
+    pub fn new(flow: impl Into<Name>, id: InstanceId) -> Self {
+        Self {
+            flow: flow.into(),
+            id,
+        }
+    }
 }
 
 impl Snapshot {
@@ -128,6 +152,7 @@ impl Snapshot {
             timer: None,
             work: None,
             ending: None,
+            parent: None,
         }
     }
 }
@@ -212,6 +237,10 @@ pub struct StepWork {
     /// parts still running are awaited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_up: Option<Failure>,
+    /// For a transition that runs a child flow: the child, once it is started (the step
+    /// then waits for it to end, with no attempt running).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<InstanceId>,
 }
 
 /// One part of a step made of parts (a branch, or an item), once it has been tried.

@@ -197,12 +197,15 @@ impl Watch {
     /// handed back with work due now is a notice to every host, and an ending or an answer
     /// wakes whoever waits on the instance. `told` is taken from the commit before it is
     /// written ([`Committed::of`]).
-    pub fn committed(&self, claim: &Claim, told: Committed) {
+    pub fn committed(&self, claim: &Claim, told: &Committed) {
         if told.released_due {
             self.released(claim);
         }
         if told.wakes {
             self.changed(&claim.flow, &claim.id);
+        }
+        for (flow, id) in &told.posted {
+            self.posted(flow, id);
         }
     }
 
@@ -238,10 +241,12 @@ impl Drop for InstanceWatch<'_> {
 }
 
 /// What a commit will tell hosts and waiters once it is written: see [`Watch::committed`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Committed {
     pub(crate) released_due: bool,
     pub(crate) wakes: bool,
+    /// The instances the commit posts to.
+    pub(crate) posted: Vec<(Name, InstanceId)>,
 }
 
 impl Committed {
@@ -251,6 +256,11 @@ impl Committed {
         Self {
             released_due: commit.release && commit.wake == Wake::Now,
             wakes: commit.snapshot.status.is_finished() || !commit.answers.is_empty(),
+            posted: commit
+                .posts
+                .iter()
+                .map(|post| (post.flow.clone(), post.id.clone()))
+                .collect(),
         }
     }
 }

@@ -53,6 +53,8 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_parts_come_with_a_join(&flow, errors);
     check_parallel_and_each_are_exclusive(&flow, errors);
     check_parts_not_guarded(&flow, errors);
+    check_child_has_no_policies(&flow, errors);
+    check_no_undo_on_child_targets(&flow, errors);
     check_no_undo_on_targets_with_parts(&flow, errors);
     check_parallel_has_two_branches(&flow, errors);
     check_each_field_in_every_source(&flow, errors);
@@ -723,13 +725,13 @@ fn check_internal_stays_in_its_state(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-/// The keyword of the transition's parts, `parallel` or `each` (the first written, which the
-/// model keeps), and where it is.
+/// The keyword of the transition's parts, `parallel` or `each`, or its `child` (the first
+/// written, which the model keeps), and where it is.
 fn parts_keyword(transition: &Transition) -> Option<(&'static str, Span)> {
     transition
         .options
         .iter()
-        .find(|(k, _)| matches!(*k, "parallel" | "each"))
+        .find(|(k, _)| matches!(*k, "parallel" | "each" | "child"))
         .copied()
 }
 
@@ -770,22 +772,27 @@ fn join_example(flow: &Flow, transition: &Transition) -> String {
         Trigger::On { event } => format!(", event: &{}", code(&flow.events[event].ty)),
         _ => String::new(),
     };
-    let parts: String = match &transition.parts {
-        Some(Parts::Branches(branches)) => branches.iter().fold(String::new(), |mut text, b| {
-            let _ = write!(text, ", {}: {}", b.name, code(&b.output));
-            text
-        }),
-        Some(Parts::Each(each)) => {
-            let outputs = match &each.output {
-                syn::Type::Path(path) => path.path.segments.last().map_or_else(
-                    || "outputs".to_string(),
-                    |last| format!("{}s", last.ident.unraw().to_string().to_snake_case()),
-                ),
-                _ => "outputs".to_string(),
-            };
-            format!(", {outputs}: Vec<{}>", code(&each.output))
-        }
-        None => String::new(),
+    let parts: String = match (&transition.parts, &transition.child) {
+        (_, Some(child)) => format!(", child: {}::State", code(&child.flow)),
+        (parts, None) => match parts {
+            Some(Parts::Branches(branches)) => {
+                branches.iter().fold(String::new(), |mut text, b| {
+                    let _ = write!(text, ", {}: {}", b.name, code(&b.output));
+                    text
+                })
+            }
+            Some(Parts::Each(each)) => {
+                let outputs = match &each.output {
+                    syn::Type::Path(path) => path.path.segments.last().map_or_else(
+                        || "outputs".to_string(),
+                        |last| format!("{}s", last.ident.unraw().to_string().to_snake_case()),
+                    ),
+                    _ => "outputs".to_string(),
+                };
+                format!(", {outputs}: Vec<{}>", code(&each.output))
+            }
+            None => String::new(),
+        },
     };
     let to = match transition.targets.as_slice() {
         [target] => target.ident.to_string(),
@@ -802,12 +809,12 @@ fn check_parts_come_with_a_join(flow: &Flow, errors: &mut Errors) {
         match (parts_keyword(transition), option_span(transition, "join")) {
             (Some((keyword, span)), None) => errors.push(
                 Diagnostic::new(span, format!("`{keyword}` on transition `{name}` without `join(..)`"))
-                    .expected(format!("`join(build)` with `{keyword}(..)`: the function that builds the target from the source and the outputs of the {}", if keyword == "each" { "items" } else { "branches" }))
+                    .expected(format!("`join(build)` with `{keyword}(..)`: the function that builds the target from the source and {}", match keyword { "each" => "the outputs of the items", "child" => "the child's final state", _ => "the outputs of the branches" }))
                     .help(format!("add {}", join_example(flow, transition))),
             ),
             (None, Some(span)) => errors.push(
-                Diagnostic::new(span, format!("`join` on transition `{name}`, which has no `parallel(..)` or `each(..)`"))
-                    .expected("`join(..)` only with `parallel(..)` or `each(..)`: it builds the target from the outputs of their activities")
+                Diagnostic::new(span, format!("`join` on transition `{name}`, which has no `parallel(..)`, `each(..)` or `child(..)`"))
+                    .expected("`join(..)` only with `parallel(..)`, `each(..)` or `child(..)`: it builds the target from the outputs of their activities, or from the child's final state")
                     .help("remove `join`, or add the parts it joins: `parallel(credit: Credit, income: Income)` or `each(lines, 4, reserve_line: Hold)`"),
             ),
             _ => {}
@@ -815,21 +822,57 @@ fn check_parts_come_with_a_join(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-// Rule: a transition has one kind of parts: different activities at the same time
-// (`parallel`) or one activity per item (`each`), not both.
+// Rule: a transition runs one kind of work: different activities at the same time
+// (`parallel`), one activity per item (`each`), or a child flow (`child`), not two.
 fn check_parallel_and_each_are_exclusive(flow: &Flow, errors: &mut Errors) {
     for transition in &flow.transitions {
-        let parallel = transition
+        let mut kinds = transition
             .options
             .iter()
-            .position(|(k, _)| *k == "parallel");
-        let each = transition.options.iter().position(|(k, _)| *k == "each");
-        if let (Some(parallel), Some(each)) = (parallel, each) {
-            let (keyword, span) = transition.options[parallel.max(each)];
+            .filter(|(k, _)| matches!(*k, "parallel" | "each" | "child"));
+        let Some((first, _)) = kinds.next() else {
+            continue;
+        };
+        // A repeat of the same keyword is the repeated-option rule's.
+        let Some((keyword, span)) = kinds.find(|(k, _)| k != first) else {
+            continue;
+        };
+        errors.push(
+            Diagnostic::new(*span, format!("transition `{}` has both `{first}` and `{keyword}`", transition.name))
+                .expected("one kind of work per transition: different activities at the same time (`parallel`), one activity per item (`each`), or a child flow (`child`)")
+                .help(format!("remove `{keyword}`, or split the work into two transitions, one after the other")),
+        );
+    }
+}
+
+// Rule: a transition that runs a child flow has no `retry` or `timeout`: the child's own
+// steps have their policies, and the child is started once.
+fn check_child_has_no_policies(flow: &Flow, errors: &mut Errors) {
+    for transition in flow.transitions.iter().filter(|t| t.child.is_some()) {
+        for keyword in ["retry", "timeout"] {
+            let Some(span) = option_span(transition, keyword) else {
+                continue;
+            };
             errors.push(
-                Diagnostic::new(span, format!("transition `{}` has both `parallel` and `each`", transition.name))
-                    .expected("one kind of parts per transition: different activities at the same time (`parallel`) or one activity per item (`each`)")
-                    .help(format!("remove `{keyword}`, or split the work into two transitions, one after the other")),
+                Diagnostic::new(span, format!("`{keyword}` on transition `{}`, which runs a child flow", transition.name))
+                    .expected(format!("no `{keyword}` with `child(..)`: the child is started once, and its own steps retry and time out as its flow says"))
+                    .help(format!("remove `{keyword}`, or put it on the child flow's steps")),
+            );
+        }
+    }
+}
+
+// Rule: on a transition that runs a child flow, no activity of the parent runs, so a target
+// has no `undo`: the child's own undos take back its steps.
+fn check_no_undo_on_child_targets(flow: &Flow, errors: &mut Errors) {
+    for transition in flow.transitions.iter().filter(|t| t.child.is_some()) {
+        for target in &transition.targets {
+            let Some(undo) = target.undo else { continue };
+            let name = &flow.undos[undo].name;
+            errors.push(
+                Diagnostic::new(name.span(), format!("undo `{name}` on a target of transition `{}`, which runs a child flow", transition.name))
+                    .expected("no `undo` on the targets of a `child` transition: no activity of this flow ran, and the child's own undos take back its steps")
+                    .help(format!("remove `undo {name}`, or put the undo on the child flow's step it takes back")),
             );
         }
     }

@@ -114,8 +114,20 @@ pub(crate) struct Transition {
     pub(crate) internal: Option<Span>,
     /// `parallel(..)` or `each(..)`: the activities the transition runs instead of one of its own.
     pub(crate) parts: Option<Parts>,
-    /// `join(build)`: builds the target from the source and the parts' outputs.
+    /// `join(build)`: builds the target from the source and the parts' outputs (or the
+    /// child's final state).
     pub(crate) join: Option<syn::Path>,
+    /// `child(flow, start)`: the flow the transition runs an instance of, instead of an
+    /// activity of its own.
+    pub(crate) child: Option<Child>,
+}
+
+/// `child(flow, start)`.
+pub(crate) struct Child {
+    /// The module `workflow!` generated for the child flow.
+    pub(crate) flow: syn::Path,
+    /// Builds the child's initial state from the source.
+    pub(crate) start: syn::Path,
 }
 
 /// The activities of a transition that has several.
@@ -341,9 +353,17 @@ impl Transition {
         }
     }
 
-    /// Whether an activity runs it (a guarded transition has none).
+    /// Whether an activity runs it (a guarded transition has none, nor one that runs a
+    /// child flow).
     pub(crate) const fn has_activity(&self) -> bool {
-        self.guard.is_none()
+        self.guard.is_none() && self.child.is_none()
+    }
+
+    /// Whether the typed API (typestate methods, the saga, the `Step` impl) takes it: a
+    /// transition that runs a child flow is the driver's only, as the child's own steps
+    /// run on their own instance.
+    pub(crate) const fn is_typed(&self) -> bool {
+        self.child.is_none()
     }
 
     /// `Placed | Reserved -> Cancelled`, for docs and messages.
@@ -534,6 +554,7 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
         internal: None,
         parts: None,
         join: None,
+        child: None,
     };
     for option in decl.options {
         if let OptionDecl::Catch {
@@ -679,6 +700,9 @@ fn apply_option(
         }
         OptionDecl::Join { build, .. } => {
             transition.join.get_or_insert(build);
+        }
+        OptionDecl::Child { flow, start, .. } => {
+            transition.child.get_or_insert(Child { flow, start });
         }
         // Resolved by `build_transition`, which knows the states.
         OptionDecl::Catch { .. } => {}

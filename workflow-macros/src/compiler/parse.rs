@@ -30,6 +30,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(parallel);
     syn::custom_keyword!(each);
     syn::custom_keyword!(join);
+    syn::custom_keyword!(child);
 }
 
 /// The option keywords a transition accepts, for error messages and suggestions.
@@ -45,12 +46,13 @@ pub(crate) const OPTION_KEYWORDS: &[&str] = &[
     "parallel",
     "each",
     "join",
+    "child",
 ];
 
 /// The options as an error message lists them.
 const OPTION_LIST: &str = "`retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`, \
                            `catch(State, build)`, `guard(choose)`, `internal`, `parallel(..)`, \
-                           `each(..)` or `join(build)`";
+                           `each(..)`, `join(build)` or `child(flow, start)`";
 
 /// One `workflow!` invocation: a single flow.
 pub(crate) struct FlowDecl {
@@ -165,6 +167,13 @@ pub(crate) enum OptionDecl {
         keyword: Span,
         build: syn::Path,
     },
+    /// `child(shipment, start)`: the module of the flow the transition runs an instance of,
+    /// and the function that builds the child's initial state.
+    Child {
+        keyword: Span,
+        flow: syn::Path,
+        start: syn::Path,
+    },
 }
 
 /// One branch of `parallel(..)`: `credit: Credit undo void_credit retry(3, 1s..10s) timeout(5s)`.
@@ -201,6 +210,7 @@ impl OptionDecl {
             Self::Parallel { .. } => "parallel",
             Self::Each(_) => "each",
             Self::Join { .. } => "join",
+            Self::Child { .. } => "child",
         }
     }
 
@@ -217,7 +227,8 @@ impl OptionDecl {
             | Self::Internal { keyword }
             | Self::Parallel { keyword, .. }
             | Self::Each(EachDecl { keyword, .. })
-            | Self::Join { keyword, .. } => *keyword,
+            | Self::Join { keyword, .. }
+            | Self::Child { keyword, .. } => *keyword,
         }
     }
 }
@@ -531,6 +542,8 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
             "write `join(checked)` with `fn checked(from: &Source, ..the parts' outputs) -> Target`",
         )?;
         Ok(OptionDecl::Join { keyword, build })
+    } else if lookahead.peek(kw::child) {
+        parse_child(input)
     } else if input.peek(syn::Ident) {
         let found: Ident = input.parse()?;
         let mut diagnostic = Diagnostic::new(
@@ -626,6 +639,58 @@ fn parse_catch(input: ParseStream) -> syn::Result<OptionDecl> {
             state,
             build,
             compensate,
+        })
+    })
+}
+
+/// `child(flow, start)`: the module the child flow's `workflow!` generated, and the function
+/// that builds the child's initial state from the source.
+fn parse_child(input: ParseStream) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::child>()?.span;
+    let usage = "`child(flow, start)`: the module of the flow to run (as `workflow!` named it), and the function that builds the child's initial state";
+    let example = "write `child(shipment, to_shipment)` with `fn to_shipment(from: &Source) -> shipment::Initial`";
+    if !input.peek(syn::token::Paren) {
+        return Err(Diagnostic::new(
+            keyword,
+            "`child` needs its flow and start function in parentheses",
+        )
+        .expected(usage)
+        .help(example)
+        .into());
+    }
+    in_parens(input, |args| {
+        let part = |args: ParseStream, what: &str| {
+            found_in(args, keyword, "child")
+                .expected(what.to_string())
+                .help(example)
+        };
+        let flow: syn::Path = args.parse().map_err(|_| {
+            syn::Error::from(part(
+                args,
+                "the module of the child flow, such as `shipment` or `crate::shipment`",
+            ))
+        })?;
+        if !args.peek(Token![,]) {
+            return Err(part(
+                args,
+                "`,` and the function that builds the child's initial state",
+            )
+            .into());
+        }
+        let _: Token![,] = args.parse()?;
+        let start: syn::Path = args.parse().map_err(|_| {
+            syn::Error::from(part(
+                args,
+                "the path of the function that builds the child's initial state",
+            ))
+        })?;
+        if !args.is_empty() {
+            return Err(part(args, "nothing more: `child(flow, start)`").into());
+        }
+        Ok(OptionDecl::Child {
+            keyword,
+            flow,
+            start,
         })
     })
 }

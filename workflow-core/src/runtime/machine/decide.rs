@@ -28,6 +28,7 @@ impl<W: Durable> Machine<W> {
             // events, cancels and timers wait for it, as they wait for any step.
             Some(Work::Step(step)) if step.split.is_some() => return self.launch_parts(now_ms, fx),
             Some(Work::Step(step)) if step.running.is_some() => return,
+            Some(Work::Step(_)) if self.awaits_child() => return self.await_child(now_ms, fx),
             Some(Work::Step(step)) if step.retry_at_ms.is_none() => {
                 // An attempt a crash (or a lost claim) interrupted: made again first, with
                 // its key, before anything else is decided.
@@ -46,7 +47,8 @@ impl<W: Durable> Machine<W> {
                 Some(Message::Event { id, event, json }) => {
                     self.accept(id, event, json, now_ms, fx);
                 }
-                None => {}
+                // Never held: read as it arrives.
+                Some(Message::ChildEnded { .. }) | None => {}
             }
             return;
         }
@@ -71,6 +73,7 @@ impl<W: Durable> Machine<W> {
     fn takes(&self, message: &Message<W>) -> bool {
         match message {
             Message::Cancel { .. } => true,
+            Message::ChildEnded { .. } => false,
             Message::Event { event, .. } => Self::DEF
                 .on_event(self.state.index(), event.index())
                 .is_some(),
@@ -198,6 +201,7 @@ impl<W: Durable> Machine<W> {
             retry_at_ms: None,
             running: None,
             split: None,
+            child: None,
         }));
         if Self::DEF.transitions()[transition].parts().is_some() {
             return self.begin_parts(now_ms, fx);
@@ -243,7 +247,7 @@ impl<W: Durable> Machine<W> {
 
     /// A failed attempt: wait and retry; or, failed for good (its last attempt, or an error
     /// not worth retrying), land where the step's `catch` goes, or compensate.
-    fn step_failed(&mut self, failure: Failure, now_ms: u64, fx: &mut Effects) {
+    pub(super) fn step_failed(&mut self, failure: Failure, now_ms: u64, fx: &mut Effects) {
         let Some(Work::Step(step)) = &self.work else {
             return;
         };
@@ -361,6 +365,7 @@ impl<W: Durable> Machine<W> {
             // A completed instance is never compensated: its undos need not be kept.
             self.chain.clear();
             self.ending = Some(crate::store::Ending::default());
+            self.tell_parent(fx);
         }
         let name = def.transitions()[transition].name().into();
         let kind = match how {

@@ -10,8 +10,10 @@
 //! - [`mod@self`]: the machine's parts, starting, restoring, the stored snapshot;
 //! - [`decide`]: what to do between steps (messages, timers, automatic transitions, retries);
 //! - [`parts`]: transitions made of parts (parallel branches, one activity per item);
+//! - [`child`]: transitions that run a child flow;
 //! - [`unwind`]: compensation, one undo at a time.
 
+mod child;
 mod decide;
 mod parts;
 mod unwind;
@@ -23,10 +25,11 @@ use core::time::Duration;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::child::ChildEnd;
 use super::codec::{self, Unstorable};
 use super::policy::due_in;
 use super::{Durable, Outcome};
-use crate::store::{self, Answer, MessageId, Record, RecordKind, Snapshot, Status, Wake};
+use crate::store::{self, Answer, MessageId, Post, Record, RecordKind, Snapshot, Status, Wake};
 use crate::{Definition, Failure, FlowState, InstanceId, Report, RetryPolicy, Wait};
 
 /// Identifies one attempt the machine asked for, so that a late result of an attempt it no
@@ -57,6 +60,13 @@ pub(crate) enum Input<W: Durable> {
         attempt: AttemptId,
         result: Result<(), Failure>,
     },
+    /// An attempt of a step that runs a child flow found its child (started now, or
+    /// before): how it ended, or `None` while it runs.
+    Child {
+        attempt: AttemptId,
+        child: InstanceId,
+        ended: Option<ChildEnd>,
+    },
 }
 
 /// A message from the inbox.
@@ -69,12 +79,17 @@ pub(crate) enum Message<W: Durable> {
     Cancel {
         id: MessageId,
     },
+    /// A child this instance started has ended.
+    ChildEnded {
+        id: MessageId,
+        child: InstanceId,
+    },
 }
 
 impl<W: Durable> Message<W> {
     fn id(&self) -> MessageId {
         match self {
-            Self::Event { id, .. } | Self::Cancel { id } => *id,
+            Self::Event { id, .. } | Self::Cancel { id } | Self::ChildEnded { id, .. } => *id,
         }
     }
 }
@@ -89,6 +104,8 @@ pub(crate) struct Effects {
     pub(crate) parts: Vec<PartCommand>,
     /// The parts still running are no longer waited for: stop them.
     pub(crate) stop_parts: bool,
+    /// Messages to other instances, posted with the write (a child's end, a child's cancel).
+    pub(crate) posts: Vec<Post>,
 }
 
 impl Effects {
@@ -99,12 +116,13 @@ impl Effects {
             command: None,
             parts: Vec::new(),
             stop_parts: false,
+            posts: Vec::new(),
         }
     }
 
     /// Whether there is anything to write.
     pub(crate) fn must_write(&self) -> bool {
-        !self.records.is_empty() || !self.answers.is_empty()
+        !self.records.is_empty() || !self.answers.is_empty() || !self.posts.is_empty()
     }
 }
 
@@ -156,6 +174,8 @@ pub(crate) struct Machine<W: Durable> {
     /// Messages not decided yet: they stay unanswered in the inbox meanwhile.
     held: VecDeque<Message<W>>,
     attempts: u64,
+    /// The instance that started this one as a child, told when it ends.
+    parent: Option<store::Parent>,
 }
 
 /// One undo on the chain, with the state it receives, as JSON: decoded only if the undo runs.
@@ -188,6 +208,16 @@ struct Step<W: Durable> {
     running: Option<AttemptId>,
     /// For a transition made of parts: each part's progress.
     split: Option<Split>,
+    /// For a transition that runs a child flow: the child, once started.
+    child: Option<ChildWait>,
+}
+
+/// The child a step started, which it waits for.
+struct ChildWait {
+    id: InstanceId,
+    /// The step's last look found it running: it waits for the child's end to be posted.
+    /// Not kept in the store: after a restart the step looks again.
+    running: bool,
 }
 
 /// The parts of a step made of parts, by part number.
@@ -317,6 +347,7 @@ impl<W: Durable> Machine<W> {
             ending: None,
             held: VecDeque::new(),
             attempts: 0,
+            parent: None,
         };
         let mut fx = Effects::new();
         machine.arm_timer(now_ms);
@@ -382,6 +413,10 @@ impl<W: Durable> Machine<W> {
                         let total = W::part_count(transition, &state);
                         Split::restore(&step.parts, step.given_up.clone(), total)
                     }),
+                    child: step
+                        .child
+                        .clone()
+                        .map(|id| ChildWait { id, running: false }),
                 }))
             }
             Some(store::Work::Compensation(unwinding)) => {
@@ -419,6 +454,7 @@ impl<W: Durable> Machine<W> {
             ending: snapshot.ending.clone(),
             held: VecDeque::new(),
             attempts: 0,
+            parent: snapshot.parent.clone(),
         })
     }
 
@@ -440,7 +476,13 @@ impl<W: Durable> Machine<W> {
                     fx.answers.push((message.id(), self.ended_answer()));
                     return;
                 }
-                self.held.push_back(message);
+                if let Message::ChildEnded { id, child } = message {
+                    // Read at once: the step waiting for that child looks at how it ended.
+                    fx.answers.push((id, Answer::Applied));
+                    self.child_ended(&child);
+                } else {
+                    self.held.push_back(message);
+                }
             }
             Input::StepDone { attempt, result } => self.step_done(attempt, result, now_ms, fx),
             Input::PartDone {
@@ -449,6 +491,11 @@ impl<W: Durable> Machine<W> {
                 result,
             } => self.part_done(attempt, part, result, now_ms, fx),
             Input::UndoDone { attempt, result } => self.undo_done(attempt, result, now_ms, fx),
+            Input::Child {
+                attempt,
+                child,
+                ended,
+            } => self.child_done(attempt, &child, ended, now_ms, fx),
         }
         if !self.status.is_finished() {
             self.advance(now_ms, fx);
@@ -492,6 +539,7 @@ impl<W: Durable> Machine<W> {
                 retry_at_ms: step.retry_at_ms,
                 parts: step.split.as_ref().map(Split::stored).unwrap_or_default(),
                 given_up: step.split.as_ref().and_then(|s| s.given_up.clone()),
+                child: step.child.as_ref().map(|child| child.id.clone()),
             }),
             Work::Unwinding(unwinding) => store::Work::Compensation(store::CompensationWork {
                 cause: match &unwinding.cause {
@@ -512,12 +560,30 @@ impl<W: Durable> Machine<W> {
             }),
         });
         snapshot.ending.clone_from(&self.ending);
+        snapshot.parent.clone_from(&self.parent);
         snapshot
+    }
+
+    /// Makes this instance a child of `parent`, which is told when it ends.
+    pub(crate) fn set_parent(&mut self, parent: store::Parent) {
+        self.parent = Some(parent);
+    }
+
+    /// Tells the parent, if this instance is a child, that it has ended: posted with the
+    /// write that ends it.
+    fn tell_parent(&self, fx: &mut Effects) {
+        if let Some(parent) = &self.parent {
+            let message = store::Message::ChildEnded {
+                child: self.id.clone(),
+            };
+            fx.posts
+                .push(Post::new(parent.flow.clone(), parent.id.clone(), message));
+        }
     }
 
     /// When the instance next needs a worker with no message arriving.
     pub(crate) fn wake(&self) -> Wake {
-        if self.status.is_finished() {
+        if self.status.is_finished() || self.awaits_child() {
             return Wake::OnMessage;
         }
         let retry = match &self.work {

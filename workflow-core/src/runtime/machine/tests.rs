@@ -97,6 +97,10 @@ fn clone_message(message: &Message<trip::Flow>) -> Message<trip::Flow> {
             json: Arc::clone(json),
         },
         Message::Cancel { id } => Message::Cancel { id: *id },
+        Message::ChildEnded { id, child } => Message::ChildEnded {
+            id: *id,
+            child: child.clone(),
+        },
     }
 }
 
@@ -275,6 +279,9 @@ impl Sim {
                 RecordKind::PartDone {
                     transition, part, ..
                 } => format!("{transition} part {part}"),
+                RecordKind::ChildStarted { transition, child } => {
+                    format!("{transition} started {child}")
+                }
             })
             .collect()
     }

@@ -211,6 +211,7 @@ impl<W: Durable> Machine<W> {
             super::lines_from_report(report),
         ));
         self.record(fx, now_ms, RecordKind::Ended { status });
+        self.tell_parent(fx);
         let answer = self.ended_answer();
         fx.answers
             .extend(self.held.drain(..).map(|m| (m.id(), answer.clone())));

@@ -347,7 +347,7 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         writes::commit(&client, self.origin, claim, &commit).await?;
         drop(client);
-        self.watch.committed(claim, told);
+        self.watch.committed(claim, &told);
         Ok(())
     }
 

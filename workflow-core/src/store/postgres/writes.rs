@@ -108,7 +108,9 @@ async fn refusal(
 /// Writes a commit, fenced by the claim's token and the stored sequence number. Parameters:
 /// flow, id, token, worker; seq, status, state name, snapshot, wake, whether the claim ends;
 /// the sequence number it follows; records (seqs, JSON); answers (messages, JSON); the
-/// notification; for an ending, the answer every other open message gets.
+/// notification; for an ending, the answer every other open message gets; the posts (flows,
+/// ids, kinds, names, payloads), when they are posted, and their notifications. A post goes
+/// only to an instance that runs, and a second cancel is dropped (see `Post`).
 const COMMIT: &str = "
 WITH i AS (
     UPDATE workflow.instances
@@ -129,8 +131,22 @@ WITH i AS (
     WHERE b.num = i.num AND b.answer IS NULL AND (b.msg = ANY($14) OR $17::text IS NOT NULL)
 ), n AS (
     SELECT pg_notify('workflow', $16::text) FROM i WHERE $16::text IS NOT NULL
+), t AS (
+    SELECT t.num, x.kind, x.name, x.payload
+    FROM i, unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+        AS x (flow, id, kind, name, payload)
+    JOIN workflow.instances t ON t.flow = x.flow AND t.id = x.id
+    WHERE t.status = 'running'
+    FOR NO KEY UPDATE OF t
+), p AS (
+    INSERT INTO workflow.inbox (num, kind, name, payload, posted_ms)
+    SELECT num, kind, name, payload, $23 FROM t
+    ON CONFLICT DO NOTHING
+), pn AS (
+    SELECT pg_notify('workflow', x.note) FROM i, unnest($24::text[]) AS x (note)
+    WHERE x.note IS NOT NULL
 )
-SELECT num, (SELECT count(*) FROM n) FROM i";
+SELECT num, (SELECT count(*) FROM n), (SELECT count(*) FROM pn) FROM i";
 
 /// A commit's values as the statement takes them.
 struct Columns {
@@ -146,6 +162,40 @@ struct Columns {
     answers: Vec<String>,
     note: Option<String>,
     ended: Option<String>,
+    posts: Posts,
+}
+
+/// A commit's posts, one array per column.
+#[derive(Default)]
+struct Posts {
+    flows: Vec<String>,
+    ids: Vec<String>,
+    kinds: Vec<String>,
+    names: Vec<Option<String>>,
+    payloads: Vec<Option<String>>,
+    notes: Vec<Option<String>>,
+}
+
+impl Posts {
+    fn of(origin: u64, commit: &Commit) -> Self {
+        let mut posts = Self::default();
+        for post in &commit.posts {
+            let (kind, name, payload) = post.message.columns();
+            posts.flows.push(post.flow.to_string());
+            posts.ids.push(post.id.as_str().to_string());
+            posts.kinds.push(kind.to_string());
+            posts.names.push(name.map(str::to_string));
+            posts.payloads.push(payload.map(str::to_string));
+            posts
+                .notes
+                .push(payload_of(origin, Kind::Posted, &post.flow, &post.id));
+        }
+        posts
+    }
+}
+
+fn payload_of(origin: u64, kind: Kind, flow: &str, id: &crate::InstanceId) -> Option<String> {
+    payload(origin, kind, flow, id.as_str())
 }
 
 impl Columns {
@@ -197,6 +247,7 @@ impl Columns {
                     })
                 })
                 .transpose()?,
+            posts: Posts::of(origin, commit),
         })
     }
 }
@@ -233,7 +284,8 @@ pub(super) async fn commit(
         });
     };
     let c = Columns::of(origin, claim, commit, after)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 17] = [
+    let at_ms = int("a time of", snapshot.at_ms)?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 24] = [
         &&*claim.flow,
         &claim.id.as_str(),
         &c.token,
@@ -251,6 +303,13 @@ pub(super) async fn commit(
         &c.answers,
         &c.note,
         &c.ended,
+        &c.posts.flows,
+        &c.posts.ids,
+        &c.posts.kinds,
+        &c.posts.names,
+        &c.posts.payloads,
+        &at_ms,
+        &c.posts.notes,
     ];
     let row = sql::query_opt(client, COMMIT, &params).await?;
     match row {

@@ -313,6 +313,7 @@ mod v1 {
                     retry_at_ms,
                     parts: Vec::new(),
                     given_up: None,
+                    child: None,
                 })
             }
             PendingV1::Compensation {

@@ -471,7 +471,7 @@ impl Store for SqliteStore {
                 commit,
             })
             .await?;
-        self.watch.committed(claim, told);
+        self.watch.committed(claim, &told);
         Ok(())
     }
 

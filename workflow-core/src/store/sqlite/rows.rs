@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::corrupt;
 use crate::store::{
-    Answer, ChainEntry, Commit, Ending, InboxItem, Message, MessageId, Name, Record, Snapshot,
-    Status, StoreError, Summary, Timer, Wake, Work,
+    Answer, ChainEntry, Commit, Ending, InboxItem, Message, MessageId, Name, Parent, Record,
+    Snapshot, Status, StoreError, Summary, Timer, Wake, Work,
 };
 use crate::{Fingerprint, InstanceId};
 
@@ -100,6 +100,8 @@ struct Rest {
     ending: Option<Ending>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     landed: Vec<Landed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    parent: Option<Parent>,
 }
 
 /// Appends the journal row of a write whose records start at `first_seq`.
@@ -134,6 +136,7 @@ fn insert_journal(
         work: snapshot.work.clone(),
         ending: snapshot.ending.clone(),
         landed,
+        parent: snapshot.parent.clone(),
     };
     tx.prepare_cached(
         "INSERT INTO journal (num, seq, first_seq, state_name, state, rest, records)
@@ -256,6 +259,18 @@ pub(super) fn commit(tx: &Connection, head: &Head, commit: &Commit) -> Result<He
         };
         tx.prepare_cached("UPDATE inbox SET answer = ?2 WHERE num = ?1 AND answer IS NULL")?
             .execute(params![head.num, json(&ended)?])?;
+    }
+    for sent in &commit.posts {
+        match post(tx, &sent.flow, &sent.id, &sent.message, snapshot.at_ms) {
+            // Only to an instance that runs; a second cancel is dropped (see `Post`).
+            Ok(_)
+            | Err(Refusal::Store(
+                StoreError::NotFound { .. }
+                | StoreError::Ended { .. }
+                | StoreError::CancelPosted { .. },
+            )) => {}
+            Err(refusal) => return Err(refusal),
+        }
     }
     // Indexed columns are written only when they change: an index left alone is a page
     // less to sync.
@@ -428,6 +443,7 @@ pub(super) fn load(
     snapshot.chain = chain;
     snapshot.timer = rest.timer;
     snapshot.work = rest.work;
+    snapshot.parent = rest.parent;
     snapshot.ending = rest.ending;
     Ok(Some((head, snapshot)))
 }

@@ -87,7 +87,8 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         let guarded = transition.guard.as_ref().map(|_| quote!(.__guarded()));
         let internal = transition.internal.map(|_| quote!(.__internal()));
         let parts = super::parts::definition(transition, |retry, timeout| policies(flow, retry, timeout));
-        quote!([#text [#(#sources),*] [#(#targets),*] #trigger, #retry, #timeout, #compensate #catch #guarded #internal #parts])
+        let child = super::child::definition(transition);
+        quote!([#text [#(#sources),*] [#(#targets),*] #trigger, #retry, #timeout, #compensate #catch #guarded #internal #parts #child])
     });
     let undos = flow.undos.iter().map(|undo| {
         let text = undo.name.to_string();
@@ -190,6 +191,11 @@ fn fixed_or_field(flow: &Flow, value: WaitValue) -> (core::time::Duration, Optio
             Some(flow.duration_fields[field].to_string()),
         ),
     }
+}
+
+/// A path as text, without spaces: `crate::shipment`.
+pub(crate) fn type_text_of(path: &syn::Path) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
 }
 
 /// A type as text, without the spaces token printing puts around punctuation: `Vec<Item>`,

@@ -33,6 +33,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
     let run_undo = run_undo(flow);
     let decisions = super::decisions::emit(flow);
     let parts = super::parts::dispatch_methods(flow);
+    let children = super::child::workflow_methods(flow);
     quote! {
         #marker_doc
         #[derive(#rt::Debug, #rt::Clone, #rt::Copy, #rt::Default)]
@@ -48,6 +49,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             type Event = Event;
             const DEFINITION: &'static #rt::Definition = &DEFINITION;
             #decisions
+            #children
         }
 
         #rt::dispatch! {

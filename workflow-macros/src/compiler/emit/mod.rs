@@ -5,6 +5,7 @@
 //! (`::workflow_core::__private::..`, `::core::..`), so it works whatever the caller has in scope.
 
 mod activities;
+mod child;
 mod decisions;
 mod definition;
 mod events;

@@ -135,7 +135,7 @@ fn join_path(transition: &Transition) -> TokenStream {
 
 /// The call of the join function with `args`, spanned on the function's path: rustc's
 /// errors about its arguments or its result point at `join(..)`.
-fn join_call(transition: &Transition, args: &TokenStream) -> TokenStream {
+pub(crate) fn join_call(transition: &Transition, args: &TokenStream) -> TokenStream {
     let join = join_path(transition);
     let span = transition
         .join
@@ -423,6 +423,12 @@ pub(crate) fn text(flow: &Flow, transition: &Transition) -> Option<String> {
         Some(undo) => format!("{name} undo {}", flow.undos[undo].name),
         None => name.to_string(),
     };
+    if let Some(child) = &transition.child {
+        return Some(format!(
+            "child({})",
+            crate::compiler::emit::definition::type_text_of(&child.flow)
+        ));
+    }
     Some(match transition.parts.as_ref()? {
         Parts::Branches(branches) => {
             let branches: Vec<String> = branches

@@ -18,7 +18,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             .iter()
             // The saga's chain holds one undo per step; the undos of a step's parts are the
             // driver's (a known gap: the saga has no method for such a step).
-            .filter(|&&t| flow.transitions[t].parts.is_none())
+            .filter(|&&t| flow.transitions[t].parts.is_none() && flow.transitions[t].is_typed())
             .map(move |&t| method(flow, &flow.transitions[t], index))
     });
     let outcomes = flow

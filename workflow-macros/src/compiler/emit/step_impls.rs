@@ -20,6 +20,7 @@ fn thread_safe(types: &[TokenStream]) -> TokenStream {
 pub(crate) fn emit(flow: &Flow) -> TokenStream {
     flow.transitions
         .iter()
+        .filter(|t| t.is_typed())
         .map(|t| {
             [
                 owned_input(flow, t),

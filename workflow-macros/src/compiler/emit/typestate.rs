@@ -16,6 +16,7 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
             state
                 .outgoing
                 .iter()
+                .filter(|&&t| flow.transitions[t].is_typed())
                 .map(move |&t| method(flow, &flow.transitions[t], index))
         })
         .collect()

@@ -1,0 +1,368 @@
+//! Scenario S13, an order with a shipment child flow: the order's `ship` step starts a
+//! Shipment instance (pick, pack, then hand over after its own timer) exactly once, waits for
+//! it without holding a worker, and lands from the shipment's final state. Cancelling the
+//! order cancels the shipment, which compensates its own steps. A shipment that fails fails
+//! the order's step. Killed after the child started, the resumed parent starts no second
+//! child and carries on when the child ends. Run in virtual time, in memory and on SQLite.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use workflow_core::prelude::*;
+use workflow_core::runtime::{Host, Outcome};
+use workflow_core::store::{MemoryStore, RecordKind, SqliteStore, Status, Store};
+use workflow_core::testing::Fault;
+use workflow_core::{Entry, FailureKind};
+
+workflow! {
+    /// The shipment of one order: picked, packed, then handed to the courier an hour later.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub Shipment {
+        initial Picking    { order: u32, lines: u32 }
+        state   Picked     { order: u32, lines: u32 }
+        state   Packed     { order: u32, parcel: u32 }
+        final   HandedOver { order: u32, parcel: u32, tracking: String }
+
+        pick:      Picking -> Picked undo restock;
+        pack:      Picked  -> Packed undo unpack;
+        hand_over: Packed  -> HandedOver, after(1h);
+    }
+}
+
+workflow! {
+    /// Scenario S13: pay, then ship through a Shipment child flow.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub Order {
+        initial Placed  { order: u32, lines: u32 }
+        state   Paid    { order: u32, lines: u32, charge: u32 }
+        final   Shipped { order: u32, tracking: String }
+
+        pay:  Placed -> Paid undo refund;
+        ship: Paid -> Shipped, child(shipment, to_shipment), join(shipped);
+    }
+}
+
+fn to_shipment(from: &order::Paid) -> shipment::Picking {
+    shipment::Picking {
+        order: from.order,
+        lines: from.lines,
+    }
+}
+
+fn shipped(from: &order::Paid, child: shipment::State) -> order::Shipped {
+    let tracking = match child {
+        shipment::State::HandedOver(handed) => handed.tracking,
+        other => format!("not handed over: {}", other.name()),
+    };
+    order::Shipped {
+        order: from.order,
+        tracking,
+    }
+}
+
+/// The warehouse and the payment desk: every call logged with its idempotency key.
+#[derive(Debug, Clone, Default)]
+struct Warehouse {
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+    failing: Arc<Mutex<Vec<String>>>,
+}
+
+impl Warehouse {
+    fn failing(self, activity: &str) -> Self {
+        self.failing.lock().unwrap().push(activity.into());
+        self
+    }
+
+    fn log(&self, activity: &str, ctx: &StepCtx) -> Result<(), Fault> {
+        let key = ctx.idempotency_key().unwrap_or_default().to_string();
+        self.calls.lock().unwrap().push((activity.into(), key));
+        if self.failing.lock().unwrap().iter().any(|a| a == activity) {
+            return Err(Fault {
+                step: activity.into(),
+                attempt: ctx.attempt(),
+            });
+        }
+        Ok(())
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    fn keys(&self, activity: &str) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, _)| a == activity)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+}
+
+impl order::Activities for Warehouse {
+    type Error = Fault;
+
+    async fn pay(&self, from: &order::Placed, ctx: &StepCtx) -> Result<order::Paid, Fault> {
+        self.log("pay", ctx)?;
+        Ok(order::Paid {
+            order: from.order,
+            lines: from.lines,
+            charge: 500,
+        })
+    }
+
+    async fn refund(&self, _: &order::Paid, ctx: &StepCtx) -> Result<(), Fault> {
+        self.log("refund", ctx)
+    }
+}
+
+impl shipment::Activities for Warehouse {
+    type Error = Fault;
+
+    async fn pick(
+        &self,
+        from: &shipment::Picking,
+        ctx: &StepCtx,
+    ) -> Result<shipment::Picked, Fault> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.log("pick", ctx)?;
+        Ok(shipment::Picked {
+            order: from.order,
+            lines: from.lines,
+        })
+    }
+
+    async fn pack(
+        &self,
+        from: &shipment::Picked,
+        ctx: &StepCtx,
+    ) -> Result<shipment::Packed, Fault> {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        self.log("pack", ctx)?;
+        Ok(shipment::Packed {
+            order: from.order,
+            parcel: from.lines * 10,
+        })
+    }
+
+    async fn hand_over(
+        &self,
+        from: &shipment::Packed,
+        ctx: &StepCtx,
+    ) -> Result<shipment::HandedOver, Fault> {
+        self.log("hand_over", ctx)?;
+        Ok(shipment::HandedOver {
+            order: from.order,
+            parcel: from.parcel,
+            tracking: format!("TRK-{}-{}", from.order, from.parcel),
+        })
+    }
+
+    async fn restock(&self, _: &shipment::Picked, ctx: &StepCtx) -> Result<(), Fault> {
+        self.log("restock", ctx)
+    }
+
+    async fn unpack(&self, _: &shipment::Packed, ctx: &StepCtx) -> Result<(), Fault> {
+        self.log("unpack", ctx)
+    }
+}
+
+fn host(store: Arc<dyn Store>, warehouse: &Warehouse) -> Host {
+    Host::builder()
+        .store(store)
+        .flow(order::Flow, warehouse.clone())
+        .flow(shipment::Flow, warehouse.clone())
+        .build()
+}
+
+fn placed() -> order::Placed {
+    order::Placed { order: 7, lines: 3 }
+}
+
+fn open(path: &Path) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(path).unwrap())
+}
+
+/// The one shipment instance in the store, and its status.
+async fn the_shipment(store: &Arc<dyn Store>) -> (InstanceId, Status) {
+    let shipments = store.list("Shipment").await.unwrap();
+    assert_eq!(shipments.len(), 1, "exactly one child: {shipments:?}");
+    (shipments[0].id.clone(), shipments[0].status)
+}
+
+/// Waits, in virtual time, until `done` holds; at most 1,000 turns of 10 ms.
+async fn until(mut done: impl AsyncFnMut() -> bool) {
+    for _ in 0..1_000 {
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not reached in 10 s of virtual time");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_order_waits_for_its_shipment_and_lands_from_its_final_state() {
+    let warehouse = Warehouse::default();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let host = host(Arc::clone(&store), &warehouse);
+    let orders = host.client::<order::Flow>();
+    let id = orders.start_with_id("order-7", placed()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let outcome = orders.outcome(&id).await.unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Completed(order::State::Shipped(order::Shipped {
+            order: 7,
+            tracking: "TRK-7-30".into()
+        }))
+    );
+    assert!(
+        started.elapsed() >= Duration::from_hours(1),
+        "the order waited for the shipment's own hour"
+    );
+    assert_eq!(warehouse.names(), ["pay", "pick", "pack", "hand_over"]);
+    // The child's id is the parent's step key: derived from the parent and the step.
+    let (child, status) = the_shipment(&store).await;
+    assert_eq!(child.as_str(), "order-7/2/ship");
+    assert_eq!(status, Status::Completed);
+    let snapshot = store.load("Shipment", &child).await.unwrap().unwrap();
+    let parent = snapshot.parent.expect("the child names its parent");
+    assert_eq!((&*parent.flow, parent.id.as_str()), ("Order", "order-7"));
+    // The child's activities get keys of their own instance.
+    assert!(warehouse.keys("pick")[0].starts_with("order-7/2/ship/"));
+    let history = orders.history(&id).await.unwrap();
+    let kinds: Vec<_> = history.iter().map(|r| &r.kind).collect();
+    assert!(
+        kinds.iter().any(|k| matches!(k, RecordKind::ChildStarted { transition, child: c } if transition == "ship" && c == &child)),
+        "the parent's history says which child it started: {kinds:?}"
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancelling_the_order_cancels_the_shipment_which_compensates_itself() {
+    let warehouse = Warehouse::default();
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let host = host(Arc::clone(&store), &warehouse);
+    let orders = host.client::<order::Flow>();
+    let shipments = host.client::<shipment::Flow>();
+    let id = orders.start_with_id("order-7", placed()).await.unwrap();
+    // The shipment is packed and waits for the courier's hour.
+    until(async || warehouse.names().len() == 3).await;
+    let (child, _) = the_shipment(&store).await;
+    orders.cancel(&id).await.unwrap();
+    let Outcome::Cancelled { report, .. } = orders.outcome(&id).await.unwrap() else {
+        panic!("the order is cancelled")
+    };
+    assert_eq!(report.entries(), [Entry::Undone { undo: "refund" }]);
+    let Outcome::Cancelled { report, .. } = shipments.outcome(&child).await.unwrap() else {
+        panic!("the shipment is cancelled")
+    };
+    assert_eq!(
+        report.entries(),
+        [
+            Entry::Undone { undo: "unpack" },
+            Entry::Undone { undo: "restock" }
+        ]
+    );
+    let names = warehouse.names();
+    assert_eq!(&names[..3], ["pay", "pick", "pack"]);
+    let mut undos = names[3..].to_vec();
+    undos.sort();
+    assert_eq!(undos, ["refund", "restock", "unpack"], "each undo once");
+    assert!(!names.contains(&"hand_over".to_string()));
+    host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shipment_that_fails_fails_the_orders_step_and_the_order_compensates() {
+    let warehouse = Warehouse::default().failing("pack");
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let host = host(Arc::clone(&store), &warehouse);
+    let orders = host.client::<order::Flow>();
+    let id = orders.start_with_id("order-7", placed()).await.unwrap();
+    let Outcome::Failed {
+        failure, report, ..
+    } = orders.outcome(&id).await.unwrap()
+    else {
+        panic!("the order fails")
+    };
+    assert_eq!(failure.step(), "ship");
+    assert!(failure.is(FailureKind::Child), "{failure:?}");
+    assert!(
+        failure
+            .message()
+            .contains("`Shipment` child `order-7/2/ship` failed"),
+        "{failure}"
+    );
+    assert_eq!(report.entries(), [Entry::Undone { undo: "refund" }]);
+    assert_eq!(
+        warehouse.names(),
+        ["pay", "pick", "pack", "restock", "refund"]
+    );
+    assert_eq!(the_shipment(&store).await.1, Status::Failed);
+    host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn killed_after_the_child_started_the_resumed_parent_starts_no_second_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite");
+    let warehouse = Warehouse::default();
+    let first = host(open(&path), &warehouse);
+    let id = first
+        .client::<order::Flow>()
+        .start_with_id("order-7", placed())
+        .await
+        .unwrap();
+    // Stopped once the shipment is packed and waits for its timer.
+    until(async || warehouse.names().len() == 3).await;
+    first.shutdown().await;
+    drop(first);
+    let store = open(&path);
+    let history = store.history("Order", &id).await.unwrap();
+    assert!(matches!(
+        history.last().map(|r| &r.kind),
+        Some(RecordKind::ChildStarted { .. })
+    ));
+
+    let second = host(Arc::clone(&store), &warehouse);
+    second.resume().await.unwrap();
+    let outcome = second.client::<order::Flow>().outcome(&id).await.unwrap();
+    let Outcome::Completed(order::State::Shipped(shipped)) = outcome else {
+        panic!("shipped: {outcome:?}")
+    };
+    assert_eq!(shipped.tracking, "TRK-7-30");
+    assert_eq!(
+        warehouse.names(),
+        ["pay", "pick", "pack", "hand_over"],
+        "no second child, no step twice"
+    );
+    assert_eq!(the_shipment(&store).await.1, Status::Completed);
+    second.shutdown().await;
+}
+
+#[test]
+fn the_definition_and_the_diagram_name_the_child_flow() {
+    let ship = &order::DEFINITION.transitions()[1];
+    assert_eq!(ship.name(), "ship");
+    assert_eq!(
+        ship.child().map(workflow_core::Definition::name),
+        Some("Shipment")
+    );
+    assert!(order::DEFINITION.transitions()[0].child().is_none());
+    assert!(
+        order::MERMAID.contains("Paid --> Shipped: ship, child(shipment)"),
+        "{}",
+        order::MERMAID
+    );
+}
