@@ -3,7 +3,12 @@
 //! it without holding a worker, and lands from the shipment's final state. Cancelling the
 //! order cancels the shipment, which compensates its own steps. A shipment that fails fails
 //! the order's step. Killed after the child started, the resumed parent starts no second
-//! child and carries on when the child ends. Run in virtual time, in memory and on SQLite.
+//! child and carries on when the child ends. Run in virtual time, in memory and on SQLite;
+//! and in real time on PostgreSQL, where the parent's host is stopped while the child waits
+//! and another host, on another connection, resumes it and cancels it.
+
+#[path = "support/postgres.rs"]
+mod pg_server;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Host, Outcome};
-use workflow_core::store::{MemoryStore, RecordKind, SqliteStore, Status, Store};
+use workflow_core::store::{MemoryStore, PostgresStore, RecordKind, SqliteStore, Status, Store};
 use workflow_core::testing::Fault;
 use workflow_core::{Entry, FailureKind};
 
@@ -348,6 +353,81 @@ async fn killed_after_the_child_started_the_resumed_parent_starts_no_second_chil
         "no second child, no step twice"
     );
     assert_eq!(the_shipment(&store).await.1, Status::Completed);
+    second.shutdown().await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_resumed_parent_starts_no_second_child_and_its_cancel_reaches_the_child() {
+    let Some(server) = pg_server::Server::shared() else {
+        return;
+    };
+    let db = server.database("s13_child").await;
+    let connect = async || {
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+        store
+    };
+    // Real time here: the server answers on its own clock.
+    let bounded = async |what: &str, mut done: Box<dyn FnMut() -> bool>| {
+        for _ in 0..1_500 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("never: {what}");
+    };
+    let warehouse = Warehouse::default();
+    let first = host(connect().await, &warehouse);
+    let id = first
+        .client::<order::Flow>()
+        .start_with_id("order-7", placed())
+        .await
+        .unwrap();
+    let w = warehouse.clone();
+    bounded(
+        "the shipment is packed",
+        Box::new(move || w.names().len() == 3),
+    )
+    .await;
+    first.shutdown().await;
+    drop(first);
+
+    let store = connect().await;
+    let second = host(Arc::clone(&store), &warehouse);
+    second.resume().await.unwrap();
+    let orders = second.client::<order::Flow>();
+    orders.cancel(&id).await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), orders.outcome(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    let Outcome::Cancelled { report, .. } = outcome else {
+        panic!("the order is cancelled: {outcome:?}")
+    };
+    assert_eq!(report.entries(), [Entry::Undone { undo: "refund" }]);
+    let (child, _) = the_shipment(&store).await;
+    let shipments = second.client::<shipment::Flow>();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), shipments.outcome(&child))
+        .await
+        .unwrap()
+        .unwrap();
+    let Outcome::Cancelled { report, .. } = outcome else {
+        panic!("the shipment is cancelled: {outcome:?}")
+    };
+    assert_eq!(
+        report.entries(),
+        [
+            Entry::Undone { undo: "unpack" },
+            Entry::Undone { undo: "restock" }
+        ]
+    );
+    let mut names = warehouse.names();
+    names[3..].sort();
+    assert_eq!(
+        names,
+        ["pay", "pick", "pack", "refund", "restock", "unpack"],
+        "one child, each step and each undo once"
+    );
     second.shutdown().await;
 }
 
