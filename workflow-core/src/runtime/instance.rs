@@ -282,14 +282,9 @@ where
         let (flow, id) = (&self.claim.flow, &self.claim.id);
         let mut wait = Duration::from_millis(100);
         loop {
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.wakeup.woken() => {}
-            }
-            if self.wakeup.stopping() {
+            if !self.back_off(&mut wait).await {
                 return Err(Exit::Lost);
             }
-            wait = (wait * 2).min(Duration::from_mins(1));
             let store = &self.host.store;
             let Ok(Some(snapshot)) = store.load(flow, id).await else {
                 continue;
@@ -492,15 +487,21 @@ where
                     warn!(%error, child = %child, "the child cannot be read or started; trying again");
                 }
             }
-            tokio::select! {
-                () = tokio::time::sleep(wait) => {}
-                () = self.wakeup.woken() => {}
-            }
-            if self.wakeup.stopping() {
+            if !self.back_off(&mut wait).await {
                 return Input::Tick;
             }
-            wait = (wait * 2).min(Duration::from_mins(1));
         }
+    }
+
+    /// Waits `wait` (or until woken) before asking a failing store again, and doubles it,
+    /// up to a minute; `false` if the host asked the task to stop meanwhile.
+    async fn back_off(&self, wait: &mut Duration) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep(*wait) => {}
+            () = self.wakeup.woken() => {}
+        }
+        *wait = (*wait * 2).min(Duration::from_mins(1));
+        !self.wakeup.stopping()
     }
 
     /// How child `child` of `flow` is, starting it first if it does not exist: `Ok(Err)` if

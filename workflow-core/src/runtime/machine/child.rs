@@ -51,8 +51,7 @@ impl<W: Durable> Machine<W> {
         let flow = Self::child_flow(transition);
         match ended.status {
             Status::Completed => {
-                let event = step_event(self.work.as_ref());
-                let state = &self.state;
+                let (state, event) = (&self.state, self.step_event());
                 let built = build::<W, _>(transition, number, || {
                     W::join_child(transition, state, event, &ended.state)
                 });
@@ -134,13 +133,5 @@ impl<W: Durable> Machine<W> {
         Self::DEF.transitions()[transition]
             .child()
             .map_or("?", crate::Definition::name)
-    }
-}
-
-/// The event of the step in `work`, if it has one.
-fn step_event<W: Durable>(work: Option<&Work<W>>) -> Option<&W::Event> {
-    match work {
-        Some(Work::Step(step)) => step.event.as_ref().map(|(event, _)| event),
-        _ => None,
     }
 }

@@ -180,22 +180,17 @@ impl Posts {
     fn of(origin: u64, commit: &Commit) -> Self {
         let mut posts = Self::default();
         for post in &commit.posts {
-            let (kind, name, payload) = post.message.columns();
+            let (kind, name, text) = post.message.columns();
             posts.flows.push(post.flow.to_string());
             posts.ids.push(post.id.as_str().to_string());
             posts.kinds.push(kind.to_string());
             posts.names.push(name.map(str::to_string));
-            posts.payloads.push(payload.map(str::to_string));
-            posts
-                .notes
-                .push(payload_of(origin, Kind::Posted, &post.flow, &post.id));
+            posts.payloads.push(text.map(str::to_string));
+            let note = payload(origin, Kind::Posted, &post.flow, post.id.as_str());
+            posts.notes.push(note);
         }
         posts
     }
-}
-
-fn payload_of(origin: u64, kind: Kind, flow: &str, id: &crate::InstanceId) -> Option<String> {
-    payload(origin, kind, flow, id.as_str())
 }
 
 impl Columns {
