@@ -3,7 +3,9 @@
 //! it without holding a worker, and lands from the shipment's final state. Cancelling the
 //! order cancels the shipment, which compensates its own steps. A shipment that fails fails
 //! the order's step. Killed after the child started, the resumed parent starts no second
-//! child and carries on when the child ends. Run in virtual time, in memory and on SQLite;
+//! child and carries on when the child ends. A later step of the order that fails
+//! compensates the completed shipment (held in its final state for the order until the
+//! order ends), then the order's own steps. Run in virtual time, in memory and on SQLite;
 //! and in real time on PostgreSQL, where the parent's host is stopped while the child waits
 //! and another host, on another connection, resumes it and cancels it.
 
@@ -17,7 +19,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Host, Outcome};
-use workflow_core::store::{MemoryStore, PostgresStore, RecordKind, SqliteStore, Status, Store};
+use workflow_core::store::{
+    MemoryStore, PostgresStore, RecordKind, SqliteStore, Status, Store, Work,
+};
 use workflow_core::testing::Fault;
 use workflow_core::{Entry, FailureKind};
 
@@ -37,15 +41,17 @@ workflow! {
 }
 
 workflow! {
-    /// Scenario S13: pay, then ship through a Shipment child flow.
+    /// Scenario S13: pay, ship through a Shipment child flow, then invoice.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub Order {
-        initial Placed  { order: u32, lines: u32 }
-        state   Paid    { order: u32, lines: u32, charge: u32 }
-        final   Shipped { order: u32, tracking: String }
+        initial Placed   { order: u32, lines: u32 }
+        state   Paid     { order: u32, lines: u32, charge: u32 }
+        state   Shipped  { order: u32, tracking: String }
+        final   Invoiced { order: u32, tracking: String }
 
-        pay:  Placed -> Paid undo refund;
-        ship: Paid -> Shipped, child(shipment, to_shipment), join(shipped);
+        pay:     Placed -> Paid undo refund;
+        ship:    Paid -> Shipped, child(shipment, to_shipment), join(shipped);
+        invoice: Shipped -> Invoiced;
     }
 }
 
@@ -72,12 +78,33 @@ fn shipped(from: &order::Paid, child: shipment::State) -> order::Shipped {
 struct Warehouse {
     calls: Arc<Mutex<Vec<(String, String)>>>,
     failing: Arc<Mutex<Vec<String>>>,
+    gate: Arc<Mutex<Option<String>>>,
 }
 
 impl Warehouse {
     fn failing(self, activity: &str) -> Self {
         self.failing.lock().unwrap().push(activity.into());
         self
+    }
+
+    /// `activity` waits, before it does anything, until the gate is opened.
+    fn gated(self, activity: &str) -> Self {
+        *self.gate.lock().unwrap() = Some(activity.into());
+        self
+    }
+
+    fn open_gate(&self) {
+        *self.gate.lock().unwrap() = None;
+    }
+
+    async fn pass_gate(&self, activity: &str) {
+        // Bounded: an hour of virtual time.
+        for _ in 0..3_600 {
+            if self.gate.lock().unwrap().as_deref() != Some(activity) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     fn log(&self, activity: &str, ctx: &StepCtx) -> Result<(), Fault> {
@@ -126,6 +153,18 @@ impl order::Activities for Warehouse {
 
     async fn refund(&self, _: &order::Paid, ctx: &StepCtx) -> Result<(), Fault> {
         self.log("refund", ctx)
+    }
+
+    async fn invoice(
+        &self,
+        from: &order::Shipped,
+        ctx: &StepCtx,
+    ) -> Result<order::Invoiced, Fault> {
+        self.log("invoice", ctx)?;
+        Ok(order::Invoiced {
+            order: from.order,
+            tracking: from.tracking.clone(),
+        })
     }
 }
 
@@ -176,6 +215,7 @@ impl shipment::Activities for Warehouse {
     }
 
     async fn unpack(&self, _: &shipment::Packed, ctx: &StepCtx) -> Result<(), Fault> {
+        self.pass_gate("unpack").await;
         self.log("unpack", ctx)
     }
 }
@@ -203,15 +243,68 @@ async fn the_shipment(store: &Arc<dyn Store>) -> (InstanceId, Status) {
     (shipments[0].id.clone(), shipments[0].status)
 }
 
-/// Waits, in virtual time, until `done` holds; at most 1,000 turns of 10 ms.
+/// Order `order-7` run in memory to its failure: the store, the host, the failure and the
+/// report.
+async fn failed_order(
+    warehouse: &Warehouse,
+) -> (
+    Arc<dyn Store>,
+    Host,
+    workflow_core::Failure,
+    workflow_core::Report<workflow_core::Failure>,
+) {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let host = host(Arc::clone(&store), warehouse);
+    let orders = host.client::<order::Flow>();
+    let id = orders.start_with_id("order-7", placed()).await.unwrap();
+    let Outcome::Failed {
+        failure, report, ..
+    } = orders.outcome(&id).await.unwrap()
+    else {
+        panic!("the order fails")
+    };
+    (store, host, failure, report)
+}
+
+/// The order's report when its invoice fails: the shipment, then the payment.
+const UNDONE_AFTER_INVOICE: [Entry<workflow_core::Failure>; 2] = [
+    Entry::Undone { undo: "ship" },
+    Entry::Undone { undo: "refund" },
+];
+
+/// Every call when the invoice fails: the shipment's undos before the payment's.
+const CALLS_UNTIL_REFUND: [&str; 8] = [
+    "pay",
+    "pick",
+    "pack",
+    "hand_over",
+    "invoice",
+    "unpack",
+    "restock",
+    "refund",
+];
+
+/// The status the one shipment ends with (released or compensated after its parent).
+async fn the_shipment_ended(store: &Arc<dyn Store>) -> Status {
+    let mut status = Status::Running;
+    until(async || {
+        status = the_shipment(store).await.1;
+        status.is_finished()
+    })
+    .await;
+    status
+}
+
+/// Waits, in virtual time, until `done` holds; at most 10,000 turns of a second (the
+/// shipment's courier comes after an hour).
 async fn until(mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..1_000 {
+    for _ in 0..10_000 {
         if done().await {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    panic!("not reached in 10 s of virtual time");
+    panic!("not reached in 10,000 s of virtual time");
 }
 
 #[tokio::test(start_paused = true)]
@@ -225,7 +318,7 @@ async fn the_order_waits_for_its_shipment_and_lands_from_its_final_state() {
     let outcome = orders.outcome(&id).await.unwrap();
     assert_eq!(
         outcome,
-        Outcome::Completed(order::State::Shipped(order::Shipped {
+        Outcome::Completed(order::State::Invoiced(order::Invoiced {
             order: 7,
             tracking: "TRK-7-30".into()
         }))
@@ -234,11 +327,22 @@ async fn the_order_waits_for_its_shipment_and_lands_from_its_final_state() {
         started.elapsed() >= Duration::from_hours(1),
         "the order waited for the shipment's own hour"
     );
-    assert_eq!(warehouse.names(), ["pay", "pick", "pack", "hand_over"]);
+    assert_eq!(
+        warehouse.names(),
+        ["pay", "pick", "pack", "hand_over", "invoice"]
+    );
     // The child's id is the parent's step key: derived from the parent and the step.
-    let (child, status) = the_shipment(&store).await;
+    let (child, _) = the_shipment(&store).await;
     assert_eq!(child.as_str(), "order-7/2/ship");
-    assert_eq!(status, Status::Completed);
+    // Held for the order until it ended, then released: completed, never compensated.
+    assert_eq!(the_shipment_ended(&store).await, Status::Completed);
+    let shipment_history = store.history("Shipment", &child).await.unwrap();
+    assert!(matches!(
+        shipment_history.last().map(|r| &r.kind),
+        Some(RecordKind::Ended {
+            status: Status::Completed
+        })
+    ));
     let snapshot = store.load("Shipment", &child).await.unwrap().unwrap();
     let parent = snapshot.parent.expect("the child names its parent");
     assert_eq!((&*parent.flow, parent.id.as_str()), ("Order", "order-7"));
@@ -291,16 +395,7 @@ async fn cancelling_the_order_cancels_the_shipment_which_compensates_itself() {
 #[tokio::test(start_paused = true)]
 async fn a_shipment_that_fails_fails_the_orders_step_and_the_order_compensates() {
     let warehouse = Warehouse::default().failing("pack");
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let host = host(Arc::clone(&store), &warehouse);
-    let orders = host.client::<order::Flow>();
-    let id = orders.start_with_id("order-7", placed()).await.unwrap();
-    let Outcome::Failed {
-        failure, report, ..
-    } = orders.outcome(&id).await.unwrap()
-    else {
-        panic!("the order fails")
-    };
+    let (store, host, failure, report) = failed_order(&warehouse).await;
     assert_eq!(failure.step(), "ship");
     assert!(failure.is(FailureKind::Child), "{failure:?}");
     assert!(
@@ -316,6 +411,94 @@ async fn a_shipment_that_fails_fails_the_orders_step_and_the_order_compensates()
     );
     assert_eq!(the_shipment(&store).await.1, Status::Failed);
     host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_later_step_that_fails_compensates_the_completed_shipment_before_the_orders_own_steps() {
+    let warehouse = Warehouse::default().failing("invoice");
+    let (store, host, failure, report) = failed_order(&warehouse).await;
+    let (orders, shipments) = (
+        host.client::<order::Flow>(),
+        host.client::<shipment::Flow>(),
+    );
+    let id = InstanceId::new("order-7");
+    assert_eq!(failure.step(), "invoice");
+    // The child step is undone as one undo of the order, newest first.
+    assert_eq!(report.entries(), UNDONE_AFTER_INVOICE);
+    assert_eq!(
+        warehouse.names(),
+        CALLS_UNTIL_REFUND,
+        "the shipment undone before the payment, each undo once"
+    );
+    let (child, _) = the_shipment(&store).await;
+    let Outcome::Cancelled { state, report } = shipments.outcome(&child).await.unwrap() else {
+        panic!("the shipment is compensated")
+    };
+    assert_eq!(state.name(), "HandedOver");
+    assert_eq!(
+        report.entries(),
+        [
+            Entry::Undone { undo: "unpack" },
+            Entry::Undone { undo: "restock" }
+        ]
+    );
+    let history = orders.history(&id).await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|r| matches!(&r.kind, RecordKind::Undone { undo, .. } if undo == "ship"))
+    );
+    host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn killed_while_it_compensates_the_shipment_the_resumed_order_asks_once_and_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.sqlite");
+    let warehouse = Warehouse::default().failing("invoice").gated("unpack");
+    let store = open(&path);
+    let first = host(Arc::clone(&store), &warehouse);
+    let id = first
+        .client::<order::Flow>()
+        .start_with_id("order-7", placed())
+        .await
+        .unwrap();
+    // Stopped while the order waits for the shipment to compensate: the shipment's first
+    // undo waits at its gate, and is given up with the host.
+    until(async || {
+        let shipments = store.list("Shipment").await.unwrap();
+        let Some(shipment) = shipments.first() else {
+            return false;
+        };
+        let snapshot = store.load("Shipment", &shipment.id).await.unwrap().unwrap();
+        matches!(snapshot.work, Some(Work::Compensation(_)))
+    })
+    .await;
+    first.shutdown().await;
+    drop(first);
+    drop(store);
+    assert_eq!(
+        warehouse.names(),
+        ["pay", "pick", "pack", "hand_over", "invoice"],
+        "stopped before the shipment's first undo"
+    );
+
+    warehouse.open_gate();
+    let store = open(&path);
+    let second = host(Arc::clone(&store), &warehouse);
+    second.resume().await.unwrap();
+    let Outcome::Failed { report, .. } = second.client::<order::Flow>().outcome(&id).await.unwrap()
+    else {
+        panic!("the order fails")
+    };
+    assert_eq!(report.entries(), UNDONE_AFTER_INVOICE);
+    assert_eq!(
+        warehouse.names(),
+        CALLS_UNTIL_REFUND,
+        "each step and each undo once across the crash"
+    );
+    assert_eq!(the_shipment_ended(&store).await, Status::Cancelled);
+    second.shutdown().await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -343,16 +526,16 @@ async fn killed_after_the_child_started_the_resumed_parent_starts_no_second_chil
     let second = host(Arc::clone(&store), &warehouse);
     second.resume().await.unwrap();
     let outcome = second.client::<order::Flow>().outcome(&id).await.unwrap();
-    let Outcome::Completed(order::State::Shipped(shipped)) = outcome else {
-        panic!("shipped: {outcome:?}")
+    let Outcome::Completed(order::State::Invoiced(invoiced)) = outcome else {
+        panic!("invoiced: {outcome:?}")
     };
-    assert_eq!(shipped.tracking, "TRK-7-30");
+    assert_eq!(invoiced.tracking, "TRK-7-30");
     assert_eq!(
         warehouse.names(),
-        ["pay", "pick", "pack", "hand_over"],
+        ["pay", "pick", "pack", "hand_over", "invoice"],
         "no second child, no step twice"
     );
-    assert_eq!(the_shipment(&store).await.1, Status::Completed);
+    assert_eq!(the_shipment_ended(&store).await, Status::Completed);
     second.shutdown().await;
 }
 

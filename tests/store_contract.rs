@@ -546,7 +546,17 @@ async fn posted_messages_are_numbered_in_order_and_wait_oldest_first(store: Arc<
     create(&*store, "o-1", Wake::OnMessage, None).await;
     create(&*store, "o-2", Wake::OnMessage, None).await;
     let mut notices = store.watch().subscribe();
-    let messages = [event("Approve"), event("Comment"), Message::Cancel];
+    let child = Message::ChildEnded {
+        child: id("o-1/2/ship"),
+    };
+    let messages = [
+        event("Approve"),
+        event("Comment"),
+        Message::Cancel,
+        child,
+        Message::Compensate,
+        Message::Release,
+    ];
     let mut items = Vec::new();
     for (n, message) in (1..).zip(messages) {
         let posted = store
@@ -561,10 +571,10 @@ async fn posted_messages_are_numbered_in_order_and_wait_oldest_first(store: Arc<
         .unwrap();
     let numbers: Vec<MessageId> = items.iter().map(|item| item.id).collect();
     assert!(
-        numbers.windows(2).all(|pair| pair[0] < pair[1]) && numbers[2] < elsewhere,
+        numbers.windows(2).all(|pair| pair[0] < pair[1]) && numbers[5] < elsewhere,
         "{numbers:?} then {elsewhere:?}"
     );
-    for instance in ["o-1", "o-1", "o-1", "o-2"] {
+    for instance in ["o-1", "o-1", "o-1", "o-1", "o-1", "o-1", "o-2"] {
         assert_eq!(
             notices.try_recv(),
             Ok(Notice::Posted {

@@ -90,9 +90,12 @@ fn file(dir: &tempfile::TempDir) -> PathBuf {
     dir.path().join("store.sqlite")
 }
 
-/// The chain of instance `o-1` after record `seq` of [`filled`].
+/// The chain of instance `o-1` after record `seq` of [`filled`]: its newest entry is a step
+/// that ran a child, held for it.
 fn chain(seq: u64) -> Vec<ChainEntry> {
-    [undo(2, "release"), undo(3, "refund"), undo(4, "unship")]
+    let child = InstanceId::new("o-1/3/ship");
+    let ship = ChainEntry::of_child("ship", 4, undo(4, "ship").state, child);
+    [undo(2, "release"), undo(3, "refund"), ship]
         .into_iter()
         .take(usize::try_from(seq.saturating_sub(1)).unwrap())
         .collect()

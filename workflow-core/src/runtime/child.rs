@@ -4,6 +4,13 @@
 //! and the write that ends the child posts [`ChildEnded`](crate::store::Message::ChildEnded)
 //! to the parent's inbox, in the same transaction.
 //!
+//! A child whose chain holds undos when it reaches its final state is *held* there: the
+//! parent joins on it as completed, puts it on its own chain, and later either compensates
+//! it ([`Compensate`](crate::store::Message::Compensate): the child unwinds and ends
+//! cancelled) or, once the parent ends without needing to, releases it
+//! ([`Release`](crate::store::Message::Release): the child completes). An ended instance
+//! never changes, so the child stays running while it is held.
+//!
 //! The generated `Workflow::start_child` and `Workflow::join_child` of a flow with child
 //! steps call [`start_child`] and [`decode_child`] with the child flow's types.
 
@@ -12,8 +19,8 @@ use std::sync::Arc;
 use super::Durable;
 use super::codec;
 use super::machine::Machine;
-use crate::store::{Parent, Record, Snapshot, Status, Wake};
-use crate::{Failure, InstanceId};
+use crate::store::{Parent, Record, ReportLine, Snapshot, Status, Wake};
+use crate::{Definition, Failure, InstanceId};
 
 /// The child instance a step is to start: its id and its parent, at `now_ms`.
 #[doc(hidden)]
@@ -43,20 +50,41 @@ pub struct NewChild {
 /// How a child instance ended, as its parent's step reads it from the store.
 #[derive(Debug, Clone)]
 pub(crate) struct ChildEnd {
+    /// How it ended: [`Status::Completed`] for a child held in its final state.
     pub(crate) status: Status,
     /// Its last state, as JSON.
     pub(crate) state: Arc<str>,
-    /// Why it failed, for a failed child.
+    /// Why it failed, for a failed child; for a compensated child, the undo that failed.
     pub(crate) failure: Option<Failure>,
+    /// It reached its final state with undos on its chain, and waits there for its parent
+    /// to compensate or release it.
+    pub(crate) held: bool,
 }
 
 impl ChildEnd {
-    /// How the instance `snapshot` describes ended; `None` while it runs.
-    pub(crate) fn of(snapshot: &Snapshot) -> Option<Self> {
-        snapshot.status.is_finished().then(|| Self {
-            status: snapshot.status,
+    /// How the instance of `flow` that `snapshot` describes ended; `None` while it runs
+    /// (or unwinds).
+    pub(crate) fn of(flow: &Definition, snapshot: &Snapshot) -> Option<Self> {
+        let in_final = flow
+            .state_index(&snapshot.state_name)
+            .is_some_and(|state| flow.states()[state].is_final());
+        let held = snapshot.status == Status::Running && in_final && snapshot.work.is_none();
+        let ending = snapshot.ending.as_ref();
+        let undo_failed = ending.and_then(|ending| {
+            ending.report.iter().find_map(|line| match line {
+                ReportLine::UndoFailed { failure, .. } => Some(failure.clone()),
+                _ => None,
+            })
+        });
+        (held || snapshot.status.is_finished()).then(|| Self {
+            status: if held {
+                Status::Completed
+            } else {
+                snapshot.status
+            },
             state: Arc::clone(&snapshot.state),
-            failure: snapshot.ending.as_ref().and_then(|e| e.failure.clone()),
+            failure: ending.and_then(|e| e.failure.clone()).or(undo_failed),
+            held,
         })
     }
 }

@@ -102,6 +102,8 @@ pub(crate) fn feed<W: Durable>(
         let message = match item.message {
             Message::Cancel => machine::Message::Cancel { id: item.id },
             Message::ChildEnded { child } => machine::Message::ChildEnded { id: item.id, child },
+            Message::Compensate => machine::Message::Compensate { id: item.id },
+            Message::Release => machine::Message::Release { id: item.id },
             Message::Event { event: json, .. } => match codec::decode::<W::Event>(&json) {
                 Ok(event) => machine::Message::Event {
                     id: item.id,
@@ -451,6 +453,97 @@ where
                     result,
                 }
             }
+            Command::UndoChild {
+                attempt,
+                transition,
+                child,
+            } => self.undo_child_attempt(attempt, transition, child).await,
+        }
+    }
+
+    /// One attempt to compensate `child`, which step `transition` ran and which its parent
+    /// unwinds: asks a held child to compensate, and reads how it is. A store that fails is
+    /// asked again, as for [`child_attempt`](Self::child_attempt).
+    async fn undo_child_attempt(
+        &self,
+        attempt: machine::AttemptId,
+        transition: usize,
+        child: InstanceId,
+    ) -> Input<W> {
+        let step = &W::DEFINITION.transitions()[transition];
+        let Some(flow) = step.child() else {
+            return Input::Tick;
+        };
+        let span = info_span!(
+            "undo",
+            flow = W::DEFINITION.name(),
+            instance = %self.machine.id(),
+            state = self.machine.state().name(),
+            step = step.name(),
+            child_flow = flow.name(),
+            child = %child,
+            outcome = tracing::field::Empty,
+        );
+        let recorded = span.clone();
+        let asked = async {
+            let mut wait = Duration::from_millis(100);
+            loop {
+                match self.compensate_child(flow, &child).await {
+                    Ok(result) => return Some(result),
+                    Err(error) => {
+                        warn!(%error, "the child cannot be read or compensated; trying again");
+                    }
+                }
+                if !self.back_off(&mut wait).await {
+                    return None;
+                }
+            }
+        };
+        let Some(result) = asked.instrument(span).await else {
+            return Input::Tick;
+        };
+        let outcome = match &result {
+            None => "compensating",
+            Some(Ok(())) => "ok",
+            Some(Err(_)) => "error",
+        };
+        recorded.record("outcome", outcome);
+        let result = result.map(|result| {
+            result.map_err(|why| Failure::new(step.name(), 1, FailureKind::Child, why))
+        });
+        Input::ChildUndone { attempt, result }
+    }
+
+    /// How the compensation of child `child` of `flow` is: `None` while it compensates
+    /// (asked now, if it was held); `Some(Err)` with the reason if it could not be undone.
+    async fn compensate_child(
+        &self,
+        flow: &'static crate::Definition,
+        child: &InstanceId,
+    ) -> Result<Option<Result<(), String>>, StoreError> {
+        let store = &self.host.store;
+        let name = flow.name();
+        let Some(snapshot) = store.load(name, child).await? else {
+            return Ok(Some(Err(format!(
+                "its `{name}` child `{child}` does not exist"
+            ))));
+        };
+        match ChildEnd::of(flow, &snapshot) {
+            Some(ended) if ended.held => {
+                // Asked again after a crash, the child takes the first and answers the rest.
+                match store.post(name, child, Message::Compensate, now_ms()).await {
+                    Ok(_) | Err(StoreError::Ended { .. }) => Ok(None),
+                    Err(error) => Err(error),
+                }
+            }
+            None => Ok(None),
+            Some(ChildEnd {
+                failure: Some(failure),
+                ..
+            }) => Ok(Some(Err(format!(
+                "its `{name}` child `{child}` could not be compensated: {failure}"
+            )))),
+            Some(_) => Ok(Some(Ok(()))),
         }
     }
 
@@ -465,6 +558,33 @@ where
         key: Arc<str>,
     ) -> Input<W> {
         let child = InstanceId::new(&*key);
+        let span = info_span!(
+            "child",
+            flow = W::DEFINITION.name(),
+            instance = %self.machine.id(),
+            state = self.machine.state().name(),
+            step = W::DEFINITION.transitions()[transition].name(),
+            child_flow = flow.name(),
+            child = %child,
+            outcome = tracing::field::Empty,
+        );
+        let recorded = span.clone();
+        let looked = self.look_at_child(attempt, transition, flow, child);
+        let input = looked.instrument(span).await;
+        if let Input::Child { ended, .. } = &input {
+            recorded.record("outcome", child_outcome(ended.as_ref()));
+        }
+        input
+    }
+
+    /// [`child_attempt`](Self::child_attempt), in its span.
+    async fn look_at_child(
+        &self,
+        attempt: machine::AttemptId,
+        transition: usize,
+        flow: &'static crate::Definition,
+        child: InstanceId,
+    ) -> Input<W> {
         let mut wait = Duration::from_millis(100);
         loop {
             match self.find_or_start_child(transition, flow, &child).await {
@@ -484,7 +604,7 @@ where
                     };
                 }
                 Err(error) => {
-                    warn!(%error, child = %child, "the child cannot be read or started; trying again");
+                    warn!(%error, "the child cannot be read or started; trying again");
                 }
             }
             if !self.back_off(&mut wait).await {
@@ -514,7 +634,7 @@ where
     ) -> Result<Result<Option<ChildEnd>, String>, StoreError> {
         let store = &self.host.store;
         if let Some(snapshot) = store.load(flow.name(), child).await? {
-            return Ok(Ok(ChildEnd::of(&snapshot)));
+            return Ok(Ok(ChildEnd::of(flow, &snapshot)));
         }
         let of = ChildOf::new(
             child.clone(),
@@ -533,7 +653,7 @@ where
             }
             // Started meanwhile (by another worker that held this claim before): read it.
             Err(StoreError::Duplicate { .. }) => match store.load(flow.name(), child).await? {
-                Some(snapshot) => Ok(Ok(ChildEnd::of(&snapshot))),
+                Some(snapshot) => Ok(Ok(ChildEnd::of(flow, &snapshot))),
                 None => Ok(Ok(None)),
             },
             Err(error) => Err(error),
@@ -580,6 +700,15 @@ where
             )),
             Err(failure) => Err(failure),
         }
+    }
+}
+
+/// What a look at a child found, as its span records it.
+fn child_outcome(ended: Option<&ChildEnd>) -> &'static str {
+    match ended {
+        None => "running",
+        Some(ended) if ended.held => "held",
+        Some(ended) => ended.status.as_str(),
     }
 }
 

@@ -38,6 +38,12 @@ pub enum Message {
         /// The child.
         child: InstanceId,
     },
+    /// From the parent of a child held in its final state: the parent compensates, so the
+    /// child undoes its steps, newest first, and ends cancelled.
+    Compensate,
+    /// From the parent of a child held in its final state: the parent will not compensate
+    /// it any more, so the child completes.
+    Release,
 }
 
 impl Message {
@@ -62,6 +68,8 @@ impl Message {
             Self::Event { name, event } => ("event", Some(&**name), Some(&**event)),
             Self::Cancel => ("cancel", None, None),
             Self::ChildEnded { child } => ("child", Some(child.as_str()), None),
+            Self::Compensate => ("compensate", None, None),
+            Self::Release => ("release", None, None),
         }
     }
 
@@ -73,6 +81,8 @@ impl Message {
     ) -> Option<Self> {
         match (kind, name, event) {
             ("cancel", _, _) => Some(Self::Cancel),
+            ("compensate", _, _) => Some(Self::Compensate),
+            ("release", _, _) => Some(Self::Release),
             ("event", Some(name), Some(event)) => Some(Self::event(name, event)),
             ("child", Some(child), _) => Some(Self::ChildEnded {
                 child: InstanceId::new(child),

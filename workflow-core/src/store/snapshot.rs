@@ -170,6 +170,10 @@ pub struct ChainEntry {
     pub seq: u64,
     /// The state the undo receives, as JSON.
     pub state: Arc<str>,
+    /// For a step that ran a child flow (`undo` is then the step's name): the child, held
+    /// in its final state, which the undo compensates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child: Option<InstanceId>,
 }
 
 impl ChainEntry {
@@ -179,6 +183,21 @@ impl ChainEntry {
             undo: undo.into(),
             seq,
             state: state.into(),
+            child: None,
+        }
+    }
+
+    /// The entry of step `step`, recorded by record `seq` in state `state`, which ran
+    /// `child`: undone by compensating the child.
+    pub fn of_child(
+        step: impl Into<Name>,
+        seq: u64,
+        state: impl Into<Arc<str>>,
+        child: InstanceId,
+    ) -> Self {
+        Self {
+            child: Some(child),
+            ..Self::new(step, seq, state)
         }
     }
 }

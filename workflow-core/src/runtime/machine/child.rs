@@ -2,13 +2,20 @@
 //! before a crash) and says how it is; while it runs the step waits with no attempt running,
 //! holding no worker, until the child's end is posted; a cancel meanwhile cancels the child
 //! with the parent's own write.
+//!
+//! A child that reaches its final state with undos on its chain is held there, running, for
+//! its parent: the parent's step lands and puts the child on the parent's chain; unwinding
+//! that link compensates the child and waits for its end, and a parent that ends without
+//! unwinding it releases it with the write that ends the parent.
 
 use super::decide::build;
-use super::{AttemptId, Cause, ChildWait, Effects, How, Machine, Message, Step, Work};
+use super::{
+    AttemptId, Cause, ChildWait, Effects, How, Link, Machine, Message, Step, Undo, Unwinding, Work,
+};
 use crate::runtime::Durable;
 use crate::runtime::child::ChildEnd;
 use crate::store::{self, Answer, Post, RecordKind, Status};
-use crate::{Failure, FailureKind, InstanceId};
+use crate::{Failure, FailureKind, FlowState, InstanceId};
 
 impl<W: Durable> Machine<W> {
     /// An attempt of the current step found its child `child`: lands from the child's final
@@ -33,6 +40,7 @@ impl<W: Durable> Machine<W> {
         step.child = Some(ChildWait {
             id: child.clone(),
             running: ended.is_none(),
+            held: ended.as_ref().is_some_and(|ended| ended.held),
         });
         let name = Self::DEF.transitions()[transition].name();
         if started {
@@ -76,27 +84,151 @@ impl<W: Durable> Machine<W> {
         }
     }
 
-    /// The end of child `child` was posted: the step waiting for it looks at how it ended.
+    /// The end of child `child` was posted: the step waiting for it, or the unwinding
+    /// compensating it, looks at how it ended.
     pub(super) fn child_ended(&mut self, child: &InstanceId) {
-        if let Some(Work::Step(Step {
-            child: Some(wait), ..
-        })) = &mut self.work
-            && wait.id == *child
-        {
-            wait.running = false;
+        match &mut self.work {
+            Some(Work::Step(Step {
+                child: Some(wait), ..
+            })) if wait.id == *child => wait.running = false,
+            Some(Work::Unwinding(unwinding)) => {
+                let newest = self.chain.last().map(|link| &link.undo);
+                if matches!(newest, Some(Undo::Child { child: c, .. }) if c == child) {
+                    unwinding.child_running = false;
+                }
+            }
+            _ => {}
         }
     }
 
-    /// Whether the current step waits for a running child.
+    /// Whether the current step waits for a running child, or the unwinding for a child
+    /// compensating.
     pub(super) fn awaits_child(&self) -> bool {
         matches!(
             &self.work,
-            Some(Work::Step(Step {
-                child: Some(ChildWait { running: true, .. }),
-                running: None,
-                ..
-            }))
+            Some(
+                Work::Step(Step {
+                    child: Some(ChildWait { running: true, .. }),
+                    running: None,
+                    ..
+                }) | Work::Unwinding(Unwinding {
+                    child_running: true,
+                    running: None,
+                    ..
+                })
+            )
         )
+    }
+
+    /// An attempt to compensate the held child of the newest link found it compensated
+    /// (or its compensation failed), or compensating: then the unwinding waits for the
+    /// child's end to be posted.
+    pub(super) fn child_undone(
+        &mut self,
+        attempt: AttemptId,
+        result: Option<Result<(), Failure>>,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        match result {
+            Some(result) => self.undo_done(attempt, result, now_ms, fx),
+            None => {
+                if let Some(Work::Unwinding(unwinding)) = &mut self.work
+                    && unwinding.running == Some(attempt)
+                {
+                    unwinding.running = None;
+                    unwinding.child_running = true;
+                }
+            }
+        }
+    }
+
+    /// The child held by `transition`'s step, which just landed: on the chain from now.
+    pub(super) fn held_child(&self, transition: usize) -> Option<Undo> {
+        match &self.work {
+            Some(Work::Step(Step {
+                child: Some(ChildWait { id, held: true, .. }),
+                ..
+            })) => Some(Undo::Child {
+                transition,
+                child: id.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the instance is held in its final state for its parent.
+    pub(super) fn is_held(&self) -> bool {
+        self.status == Status::Running && self.work.is_none() && self.state.is_final()
+    }
+
+    /// Held in its final state: its parent compensates it (it unwinds and ends cancelled)
+    /// or releases it (it completes). To anyone else it has completed.
+    pub(super) fn while_held(&mut self, now_ms: u64, fx: &mut Effects) {
+        while let Some(message) = self.held.pop_front() {
+            match message {
+                Message::Compensate { id } => {
+                    fx.answers.push((id, Answer::Applied));
+                    return self.begin_unwinding(Cause::Cancelled, 0, now_ms, fx);
+                }
+                Message::Release { id } => {
+                    fx.answers.push((id, Answer::Applied));
+                    self.complete(fx);
+                    self.record(
+                        fx,
+                        now_ms,
+                        RecordKind::Ended {
+                            status: Status::Completed,
+                        },
+                    );
+                    let answer = self.ended_answer();
+                    fx.answers
+                        .extend(self.held.drain(..).map(|m| (m.id(), answer.clone())));
+                    return;
+                }
+                Message::Cancel { id } => {
+                    let answer = Answer::Ended {
+                        status: Status::Completed,
+                        state: self.state.name().into(),
+                    };
+                    fx.answers.push((id, answer));
+                }
+                Message::Event { id, .. } | Message::ChildEnded { id, .. } => {
+                    let answer = Answer::NotAccepted {
+                        state: self.state.name().into(),
+                    };
+                    fx.answers.push((id, answer));
+                }
+            }
+        }
+    }
+
+    /// Reached its final state, or released by its parent: completed, its held children
+    /// released.
+    pub(super) fn complete(&mut self, fx: &mut Effects) {
+        self.status = Status::Completed;
+        self.timer = None;
+        self.release_children(fx);
+        self.ending = Some(store::Ending::default());
+    }
+
+    /// Empties the chain, releasing every held child on it: they will not be compensated.
+    pub(super) fn release_children(&mut self, fx: &mut Effects) {
+        let links = std::mem::take(&mut self.chain);
+        fx.posts.extend(
+            links
+                .iter()
+                .filter_map(|link: &Link| Self::release(&link.undo)),
+        );
+    }
+
+    /// The release of the child `undo` compensates, if it does.
+    pub(super) fn release(undo: &Undo) -> Option<Post> {
+        let Undo::Child { transition, child } = undo else {
+            return None;
+        };
+        let flow = Self::child_flow(*transition);
+        Some(Post::new(flow, child.clone(), store::Message::Release))
     }
 
     /// While the step waits for its child, only a cancel is decided: it cancels the child

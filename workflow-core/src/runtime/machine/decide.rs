@@ -36,6 +36,7 @@ impl<W: Durable> Machine<W> {
                 return self.attempt_step(fx, transition, begun);
             }
             Some(Work::Unwinding(_)) => return self.unwind(now_ms, fx),
+            None if self.is_held() => return self.while_held(now_ms, fx),
             _ => {}
         }
         if let Some(at) = self.held.iter().position(|m| self.takes(m)) {
@@ -47,8 +48,13 @@ impl<W: Durable> Machine<W> {
                 Some(Message::Event { id, event, json }) => {
                     self.accept(id, event, json, now_ms, fx);
                 }
-                // Never held: read as it arrives.
-                Some(Message::ChildEnded { .. }) | None => {}
+                // Never taken: read as it arrives, or only while held for a parent.
+                Some(
+                    Message::ChildEnded { .. }
+                    | Message::Compensate { .. }
+                    | Message::Release { .. },
+                )
+                | None => {}
             }
             return;
         }
@@ -73,7 +79,9 @@ impl<W: Durable> Machine<W> {
     fn takes(&self, message: &Message<W>) -> bool {
         match message {
             Message::Cancel { .. } => true,
-            Message::ChildEnded { .. } => false,
+            Message::ChildEnded { .. } | Message::Compensate { .. } | Message::Release { .. } => {
+                false
+            }
             Message::Event { event, .. } => Self::DEF
                 .on_event(self.state.index(), event.index())
                 .is_some(),
@@ -318,6 +326,10 @@ impl<W: Durable> Machine<W> {
             How::Activity(_) | How::Decided => def.compensate(),
         };
         if compensate && !self.chain.is_empty() {
+            // A child it holds would be compensated with the chain before it: released.
+            if let Some(child) = self.held_child(transition) {
+                fx.posts.extend(Self::release(&child));
+            }
             let cause = Cause::Transition {
                 transition,
                 how,
@@ -342,7 +354,11 @@ impl<W: Durable> Machine<W> {
     ) {
         let def = Self::DEF;
         let undo = match how {
-            How::Activity(_) => def.undo_for(transition, next.index()),
+            // Its activity's undo, or the child it holds.
+            How::Activity(_) => def
+                .undo_for(transition, next.index())
+                .map(super::Undo::Activity)
+                .or_else(|| self.held_child(transition)),
             // Nothing ran that an undo could take back.
             How::Caught(_) | How::Decided => None,
         };
@@ -361,10 +377,11 @@ impl<W: Durable> Machine<W> {
             self.arm_timer(now_ms);
         }
         if self.state.is_final() {
-            self.status = crate::store::Status::Completed;
-            // A completed instance is never compensated: its undos need not be kept.
-            self.chain.clear();
-            self.ending = Some(crate::store::Ending::default());
+            // A child with undos is held for its parent, which may still compensate it; an
+            // instance that completes is never compensated, so its undos are not kept.
+            if self.parent.is_none() || self.chain.is_empty() {
+                self.complete(fx);
+            }
             self.tell_parent(fx);
         }
         let name = def.transitions()[transition].name().into();

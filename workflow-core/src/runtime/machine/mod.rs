@@ -67,6 +67,12 @@ pub(crate) enum Input<W: Durable> {
         child: InstanceId,
         ended: Option<ChildEnd>,
     },
+    /// An attempt to compensate the held child of the newest link on the chain: the child
+    /// is compensated (or its compensation failed), or `None` while it compensates.
+    ChildUndone {
+        attempt: AttemptId,
+        result: Option<Result<(), Failure>>,
+    },
 }
 
 /// A message from the inbox.
@@ -84,12 +90,24 @@ pub(crate) enum Message<W: Durable> {
         id: MessageId,
         child: InstanceId,
     },
+    /// From the parent, while held in the final state: undo and end cancelled.
+    Compensate {
+        id: MessageId,
+    },
+    /// From the parent, while held in the final state: complete.
+    Release {
+        id: MessageId,
+    },
 }
 
 impl<W: Durable> Message<W> {
     fn id(&self) -> MessageId {
         match self {
-            Self::Event { id, .. } | Self::Cancel { id } | Self::ChildEnded { id, .. } => *id,
+            Self::Event { id, .. }
+            | Self::Cancel { id }
+            | Self::ChildEnded { id, .. }
+            | Self::Compensate { id }
+            | Self::Release { id } => *id,
         }
     }
 }
@@ -146,6 +164,12 @@ pub(crate) enum Command {
         key: Arc<str>,
         deadline: Option<(u64, Duration)>,
     },
+    /// Compensate `child`, held by step `transition`: the newest entry of the chain.
+    UndoChild {
+        attempt: AttemptId,
+        transition: usize,
+        child: InstanceId,
+    },
 }
 
 /// An attempt of one part of the current step (which runs while others do).
@@ -180,9 +204,32 @@ pub(crate) struct Machine<W: Durable> {
 
 /// One undo on the chain, with the state it receives, as JSON: decoded only if the undo runs.
 struct Link {
-    undo: usize,
+    undo: Undo,
     seq: u64,
     json: Arc<str>,
+}
+
+/// What undoes a link.
+#[derive(Clone, PartialEq, Eq)]
+enum Undo {
+    /// The definition's undo of this number: an activity.
+    Activity(usize),
+    /// Compensating `child`, which step `transition` ran and which is held in its final
+    /// state.
+    Child {
+        transition: usize,
+        child: InstanceId,
+    },
+}
+
+impl Undo {
+    /// Its name: the undo's, or the child step's.
+    fn name(&self, def: &'static Definition) -> &'static str {
+        match self {
+            Self::Activity(undo) => def.undos()[*undo].name(),
+            Self::Child { transition, .. } => def.transitions()[*transition].name(),
+        }
+    }
 }
 
 /// The current state's `after` timer.
@@ -218,6 +265,9 @@ struct ChildWait {
     /// The step's last look found it running: it waits for the child's end to be posted.
     /// Not kept in the store: after a restart the step looks again.
     running: bool,
+    /// The step's last look found it held in its final state: once the step lands, the
+    /// child is on the chain.
+    held: bool,
 }
 
 /// The parts of a step made of parts, by part number.
@@ -247,6 +297,9 @@ struct Unwinding<W: Durable> {
     running: Option<AttemptId>,
     /// How many of the chain's oldest links it leaves.
     keep: usize,
+    /// The newest link's child was found compensating: the unwinding waits for its end to
+    /// be posted. Not kept in the store: after a restart it looks again.
+    child_running: bool,
 }
 
 enum Cause<W: Durable> {
@@ -365,22 +418,7 @@ impl<W: Durable> Machine<W> {
             def.transition_index(name)
                 .ok_or_else(|| format!("unknown transition `{name}`"))
         };
-        let chain = snapshot
-            .chain
-            .iter()
-            .map(|entry| {
-                let undo = def
-                    .undos()
-                    .iter()
-                    .position(|u| u.name() == entry.undo)
-                    .ok_or_else(|| format!("unknown undo `{}`", entry.undo))?;
-                Ok(Link {
-                    undo,
-                    seq: entry.seq,
-                    json: Arc::clone(&entry.state),
-                })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+        let chain = restore_chain(def, &snapshot.chain)?;
         let timer = match &snapshot.timer {
             Some(timer) => Some(After {
                 transition: transition(&timer.transition)?,
@@ -413,10 +451,11 @@ impl<W: Durable> Machine<W> {
                         let total = W::part_count(transition, &state);
                         Split::restore(&step.parts, step.given_up.clone(), total)
                     }),
-                    child: step
-                        .child
-                        .clone()
-                        .map(|id| ChildWait { id, running: false }),
+                    child: step.child.clone().map(|id| ChildWait {
+                        id,
+                        running: false,
+                        held: false,
+                    }),
                 }))
             }
             Some(store::Work::Compensation(unwinding)) => {
@@ -438,6 +477,7 @@ impl<W: Durable> Machine<W> {
                     retry_at_ms: unwinding.retry_at_ms,
                     running: None,
                     keep: unwinding.keep,
+                    child_running: false,
                 }))
             }
         };
@@ -496,6 +536,9 @@ impl<W: Durable> Machine<W> {
                 child,
                 ended,
             } => self.child_done(attempt, &child, ended, now_ms, fx),
+            Input::ChildUndone { attempt, result } => {
+                self.child_undone(attempt, result, now_ms, fx);
+            }
         }
         if !self.status.is_finished() {
             self.advance(now_ms, fx);
@@ -519,11 +562,13 @@ impl<W: Durable> Machine<W> {
             .chain
             .iter()
             .map(|link| {
-                store::ChainEntry::new(
-                    def.undos()[link.undo].name(),
-                    link.seq,
-                    Arc::clone(&link.json),
-                )
+                let (name, json) = (link.undo.name(def), Arc::clone(&link.json));
+                match &link.undo {
+                    Undo::Activity(_) => store::ChainEntry::new(name, link.seq, json),
+                    Undo::Child { child, .. } => {
+                        store::ChainEntry::of_child(name, link.seq, json, child.clone())
+                    }
+                }
             })
             .collect();
         snapshot.timer = self
@@ -680,7 +725,7 @@ impl<W: Durable> Machine<W> {
             codec::decode(&link.json).map_err(|e| {
                 format!(
                     "the state undo `{}` receives cannot be decoded: {e}",
-                    Self::DEF.undos()[link.undo].name()
+                    link.undo.name(Self::DEF)
                 )
             })
         })
@@ -743,6 +788,37 @@ impl<W: Durable> Machine<W> {
             deadline: deadline::<W>(begun_ms, timeout, &self.state),
         });
     }
+}
+
+/// The chain `chain` stores, matched to the definition's undos and child steps.
+fn restore_chain(
+    def: &'static Definition,
+    chain: &[store::ChainEntry],
+) -> Result<Vec<Link>, String> {
+    chain
+        .iter()
+        .map(|entry| {
+            let undo = match &entry.child {
+                Some(child) => Undo::Child {
+                    transition: def
+                        .transition_index(&entry.undo)
+                        .ok_or_else(|| format!("unknown transition `{}`", entry.undo))?,
+                    child: child.clone(),
+                },
+                None => Undo::Activity(
+                    def.undos()
+                        .iter()
+                        .position(|u| u.name() == entry.undo)
+                        .ok_or_else(|| format!("unknown undo `{}`", entry.undo))?,
+                ),
+            };
+            Ok(Link {
+                undo,
+                seq: entry.seq,
+                json: Arc::clone(&entry.state),
+            })
+        })
+        .collect()
 }
 
 /// What `wait` is for an instance in `state`; `None` for a field `state` does not have.
@@ -853,11 +929,13 @@ fn lines_from_report(report: &Report<Failure>) -> Vec<store::ReportLine> {
         .collect()
 }
 
-/// The definition's own name for an undo read from a store.
+/// The definition's own name for an undo read from a store (for a child, its step's).
 fn undo_name(def: &'static Definition, name: &str) -> &'static str {
+    let children = def.transitions().iter().filter(|t| t.child().is_some());
     def.undos()
         .iter()
         .map(crate::UndoDef::name)
+        .chain(children.map(crate::TransitionDef::name))
         .find(|n| *n == name)
         .unwrap_or("(unknown undo)")
 }

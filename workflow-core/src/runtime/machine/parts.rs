@@ -202,7 +202,7 @@ impl<W: Durable> Machine<W> {
                 if let Some(undo) = parts.undo(index) {
                     // On the chain from now: if anything fails from here, it is undone.
                     self.chain.push(super::Link {
-                        undo,
+                        undo: super::Undo::Activity(undo),
                         seq: self.seq,
                         json: output,
                     });

@@ -97,6 +97,8 @@ fn clone_message(message: &Message<trip::Flow>) -> Message<trip::Flow> {
             json: Arc::clone(json),
         },
         Message::Cancel { id } => Message::Cancel { id: *id },
+        Message::Compensate { id } => Message::Compensate { id: *id },
+        Message::Release { id } => Message::Release { id: *id },
         Message::ChildEnded { id, child } => Message::ChildEnded {
             id: *id,
             child: child.clone(),
@@ -231,6 +233,8 @@ impl Sim {
                 };
                 self.input(Input::UndoDone { attempt, result });
             }
+            // The trip flow runs no child.
+            Command::UndoChild { .. } => return false,
         }
         true
     }

@@ -3,7 +3,7 @@
 //! skipped and the instance ends failed, with a report naming every undo.
 
 use super::decide::millis;
-use super::{AttemptId, Cause, Command, Effects, Machine, Unwinding, Work};
+use super::{AttemptId, Cause, Command, Effects, Machine, Undo, Unwinding, Work};
 use crate::runtime::Durable;
 use crate::runtime::policy::retry_wait;
 use crate::store::{self, RecordKind, Status};
@@ -40,6 +40,7 @@ impl<W: Durable> Machine<W> {
             retry_at_ms: None,
             running: None,
             keep,
+            child_running: false,
         }));
         self.record(
             fx,
@@ -54,7 +55,7 @@ impl<W: Durable> Machine<W> {
         let Some(Work::Unwinding(unwinding)) = &self.work else {
             return;
         };
-        if unwinding.running.is_some() {
+        if unwinding.running.is_some() || unwinding.child_running {
             return;
         }
         let begun_ms = match unwinding.retry_at_ms {
@@ -70,7 +71,22 @@ impl<W: Durable> Machine<W> {
         else {
             return self.finish_unwinding(now_ms, fx);
         };
-        let undo = link.undo;
+        let undo = match &link.undo {
+            Undo::Activity(undo) => *undo,
+            Undo::Child { transition, child } => {
+                let (transition, child) = (*transition, child.clone());
+                let attempt = self.next_attempt();
+                if let Some(Work::Unwinding(unwinding)) = &mut self.work {
+                    unwinding.running = Some(attempt);
+                }
+                fx.command = Some(Command::UndoChild {
+                    attempt,
+                    transition,
+                    child,
+                });
+                return;
+            }
+        };
         let def = Self::DEF;
         let step = &def.transitions()[def.undos()[undo].transition()];
         let key = super::step_key(&self.id, link.seq, "undo/", def.undos()[undo].name());
@@ -107,11 +123,11 @@ impl<W: Durable> Machine<W> {
         let Some(link) = self.chain.last() else {
             return;
         };
-        let undo_def = &def.undos()[link.undo];
+        let name = link.undo.name(def);
         let number = unwinding.failed + 1;
         match result {
             Ok(()) => {
-                unwinding.report.undone(undo_def.name());
+                unwinding.report.undone(name);
                 unwinding.failed = 0;
                 unwinding.retry_at_ms = None;
                 unwinding.started_ms = now_ms;
@@ -120,15 +136,19 @@ impl<W: Durable> Machine<W> {
                     fx,
                     now_ms,
                     RecordKind::Undone {
-                        undo: undo_def.name().into(),
+                        undo: name.into(),
                         attempt: number,
                     },
                 );
             }
             Err(failure) => {
-                let policy = def.transitions()[undo_def.transition()]
-                    .retry()
-                    .map(|policy| super::resolve_policy::<W>(policy, &self.state));
+                // A child's compensation is not retried: the child retried its own undos.
+                let policy = match &link.undo {
+                    Undo::Activity(undo) => def.transitions()[def.undos()[*undo].transition()]
+                        .retry()
+                        .map(|policy| super::resolve_policy::<W>(policy, &self.state)),
+                    Undo::Child { .. } => None,
+                };
                 let attempts = policy.map_or(1, |p| p.attempts().max(1));
                 let worth_retrying = failure.kind != FailureKind::Permanent;
                 let retry_at =
@@ -136,20 +156,20 @@ impl<W: Durable> Machine<W> {
                         .filter(|_| number < attempts && worth_retrying)
                         .map(|policy| {
                             // The jitter, if the policy has one, is drawn from the undo's key.
-                            let key = super::step_key(&self.id, link.seq, "undo/", undo_def.name());
+                            let key = super::step_key(&self.id, link.seq, "undo/", name);
                             now_ms.saturating_add(millis(retry_wait(policy, number, &key)))
                         });
                 unwinding.failed = number;
                 unwinding.retry_at_ms = retry_at;
                 if retry_at.is_none() {
                     // Given up: the older undos may depend on this one, so they are skipped.
-                    unwinding
-                        .report
-                        .undo_failed(undo_def.name(), failure.clone());
+                    unwinding.report.undo_failed(name, failure.clone());
                     self.chain.pop();
                     let keep = unwinding.keep.min(self.chain.len());
                     for older in self.chain.drain(keep..).rev() {
-                        unwinding.report.skipped(def.undos()[older.undo].name());
+                        unwinding.report.skipped(older.undo.name(def));
+                        // A held child it skips is not compensated: it completes.
+                        fx.posts.extend(Self::release(&older.undo));
                     }
                 }
                 self.record(
@@ -205,7 +225,7 @@ impl<W: Durable> Machine<W> {
         self.status = status;
         self.work = None;
         self.timer = None;
-        self.chain.clear();
+        self.release_children(fx);
         self.ending = Some(store::Ending::new(
             failure,
             super::lines_from_report(report),

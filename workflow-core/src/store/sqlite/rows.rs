@@ -76,6 +76,8 @@ fn json<T: Serialize>(value: &T) -> Result<String, Refusal> {
 struct ChainRef {
     undo: Name,
     seq: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    child: Option<InstanceId>,
 }
 
 /// The state an undo receives, kept in the row of the write that put it on the chain when
@@ -130,6 +132,7 @@ fn insert_journal(
             .map(|entry| ChainRef {
                 undo: entry.undo.clone(),
                 seq: entry.seq,
+                child: entry.child.clone(),
             })
             .collect(),
         timer: snapshot.timer.clone(),
@@ -422,7 +425,9 @@ pub(super) fn load(
         } else {
             chain_state(conn, flow, id, row.num, link.seq)?
         };
-        chain.push(ChainEntry::new(link.undo, link.seq, state));
+        let mut entry = ChainEntry::new(link.undo, link.seq, state);
+        entry.child = link.child;
+        chain.push(entry);
     }
     let head = Head {
         num: row.num,
