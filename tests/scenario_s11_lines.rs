@@ -46,7 +46,40 @@ workflow! {
     }
 }
 
-use lines::{Confirmed, Placed, Reserved};
+use lines::{Placed, Reserved};
+
+/// S11 with parallel compensation: the reserved lines are released at once, at most four
+/// at a time.
+mod at_once {
+    use super::{Hold, Line};
+    use serde::{Deserialize, Serialize};
+    use workflow_core::prelude::*;
+
+    workflow! {
+        /// Scenario S11, its lines released all at once.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub Lines {
+            initial Placed    { order: String, lines: Vec<Line> }
+            state   Reserved  { order: String, holds: Vec<Hold> }
+            final   Confirmed { order: String, holds: u32 }
+
+            reserve: Placed -> Reserved,
+                each(lines, 4, reserve_line: Hold undo release_line),
+                join(reserved),
+                undo(parallel);
+            confirm: Reserved -> Confirmed;
+        }
+    }
+
+    fn reserved(from: &lines::Placed, holds: Vec<Hold>) -> lines::Reserved {
+        lines::Reserved {
+            order: from.order.clone(),
+            holds,
+        }
+    }
+
+    pub use lines::*;
+}
 
 fn reserved(from: &Placed, holds: Vec<Hold>) -> Reserved {
     Reserved {
@@ -72,6 +105,15 @@ struct Log {
     takes: Vec<(u32, Duration)>,
     running: u32,
     most_at_once: u32,
+    releasing: i32,
+    most_releasing: i32,
+}
+
+impl Log {
+    fn releasing(&mut self, by: i32) {
+        self.releasing += by;
+        self.most_releasing = self.most_releasing.max(self.releasing);
+    }
 }
 
 impl Warehouse {
@@ -109,6 +151,10 @@ impl Warehouse {
         self.inner.lock().unwrap().most_at_once
     }
 
+    fn most_releasing(&self) -> i32 {
+        self.inner.lock().unwrap().most_releasing
+    }
+
     fn log(&self, activity: &str, line: u32, ctx: &StepCtx) {
         let key = ctx.idempotency_key().unwrap_or_default().to_string();
         self.inner
@@ -119,55 +165,75 @@ impl Warehouse {
     }
 }
 
-impl lines::Activities for Warehouse {
-    type Error = Fault;
+/// The same warehouse behind both flows.
+macro_rules! warehouse_activities {
+    ($flow:ident) => {
+        impl $flow::Activities for Warehouse {
+            type Error = Fault;
 
-    fn retryable(_: &Fault) -> bool {
-        false
-    }
+            fn retryable(_: &Fault) -> bool {
+                false
+            }
 
-    async fn reserve_line(&self, _: &Placed, line: &Line, ctx: &StepCtx) -> Result<Hold, Fault> {
-        self.log("reserve_line", line.n, ctx);
-        let (fails, takes) = {
-            let mut inner = self.inner.lock().unwrap();
-            inner.running += 1;
-            inner.most_at_once = inner.most_at_once.max(inner.running);
-            let takes = inner
-                .takes
-                .iter()
-                .find(|(n, _)| *n == line.n)
-                .map(|(_, t)| *t);
-            (inner.failing.contains(&line.n), takes.unwrap_or(MS * 10))
-        };
-        let result = if fails {
-            Err(Fault {
-                step: "reserve_line".into(),
-                attempt: ctx.attempt(),
-            })
-        } else {
-            tokio::time::sleep(takes).await;
-            Ok(Hold {
-                line: line.n,
-                id: format!("hold-{}", line.n),
-            })
-        };
-        self.inner.lock().unwrap().running -= 1;
-        result
-    }
+            async fn reserve_line(
+                &self,
+                _: &$flow::Placed,
+                line: &Line,
+                ctx: &StepCtx,
+            ) -> Result<Hold, Fault> {
+                self.log("reserve_line", line.n, ctx);
+                let (fails, takes) = {
+                    let mut inner = self.inner.lock().unwrap();
+                    inner.running += 1;
+                    inner.most_at_once = inner.most_at_once.max(inner.running);
+                    let takes = inner
+                        .takes
+                        .iter()
+                        .find(|(n, _)| *n == line.n)
+                        .map(|(_, t)| *t);
+                    (inner.failing.contains(&line.n), takes.unwrap_or(MS * 10))
+                };
+                let result = if fails {
+                    Err(Fault {
+                        step: "reserve_line".into(),
+                        attempt: ctx.attempt(),
+                    })
+                } else {
+                    tokio::time::sleep(takes).await;
+                    Ok(Hold {
+                        line: line.n,
+                        id: format!("hold-{}", line.n),
+                    })
+                };
+                self.inner.lock().unwrap().running -= 1;
+                result
+            }
 
-    async fn release_line(&self, hold: &Hold, ctx: &StepCtx) -> Result<(), Fault> {
-        self.log("release_line", hold.line, ctx);
-        Ok(())
-    }
+            async fn release_line(&self, hold: &Hold, ctx: &StepCtx) -> Result<(), Fault> {
+                self.log("release_line", hold.line, ctx);
+                self.inner.lock().unwrap().releasing(1);
+                tokio::time::sleep(MS * 10).await;
+                self.inner.lock().unwrap().releasing(-1);
+                Ok(())
+            }
 
-    async fn confirm(&self, from: &Reserved, ctx: &StepCtx) -> Result<Confirmed, Fault> {
-        self.log("confirm", 0, ctx);
-        Ok(Confirmed {
-            order: from.order.clone(),
-            holds: u32::try_from(from.holds.len()).unwrap(),
-        })
-    }
+            async fn confirm(
+                &self,
+                from: &$flow::Reserved,
+                ctx: &StepCtx,
+            ) -> Result<$flow::Confirmed, Fault> {
+                self.log("confirm", 0, ctx);
+                Ok($flow::Confirmed {
+                    order: from.order.clone(),
+                    holds: u32::try_from(from.holds.len()).unwrap(),
+                })
+            }
+        }
+    };
 }
+
+warehouse_activities!(lines);
+warehouse_activities!(at_once);
 
 fn order(lines: u32) -> Placed {
     Placed {
@@ -328,4 +394,28 @@ async fn killed_after_5_lines_were_reserved_the_resumed_run_reserves_only_the_ot
         assert_eq!(&first.1, key, "line {n} is made again with the key it had");
     }
     assert_eq!(parts(&runtime.history(&id).await.unwrap()), 10);
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_parallel_compensation_the_reserved_lines_are_released_at_most_four_at_a_time() {
+    let warehouse = Warehouse::default().failing(7);
+    let runtime = Runtime::<at_once::Flow, _>::with_store(warehouse.clone(), memory());
+    let placed = order(10);
+    let placed = at_once::Placed {
+        order: placed.order,
+        lines: placed.lines,
+    };
+    let id = runtime.start(placed).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let Outcome::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!("failed")
+    };
+    let mut released = warehouse.calls("release_line");
+    released.sort_unstable();
+    assert_eq!(released, [1, 2, 3, 4, 5, 6, 8], "every line reserved, once");
+    assert_eq!(warehouse.most_releasing(), 4, "at most four at a time");
+    // Reserving takes 20 ms (two rounds of 10 ms); releasing 7 lines four at a time, two
+    // rounds of 10 ms: one after another they would take 70 ms.
+    assert_eq!(started.elapsed(), MS * 40);
+    assert_eq!(report.entries().len(), 7);
 }

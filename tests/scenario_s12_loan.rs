@@ -52,6 +52,40 @@ workflow! {
 
 use loan::{Applied, Approved, Checked, DecideTo, Declined};
 
+/// S12 with parallel compensation: the completed checks are undone at the same time.
+mod at_once {
+    use super::{Appraisal, Credit, Income};
+    use serde::{Deserialize, Serialize};
+    use workflow_core::prelude::*;
+
+    workflow! {
+        /// Scenario S12, its checks undone all at once.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub Loan {
+            initial Applied  { applicant: String, amount: u64 }
+            final   Checked  { applicant: String, amount: u64 }
+
+            check: Applied -> Checked,
+                parallel(
+                    credit: Credit undo void_credit,
+                    income: Income undo forget_income retry(3, 10ms..10ms),
+                    appraisal: Appraisal undo cancel_appraisal timeout(1s)
+                ),
+                join(checked),
+                undo(parallel);
+        }
+    }
+
+    fn checked(from: &loan::Applied, _: Credit, _: Income, _: Appraisal) -> loan::Checked {
+        loan::Checked {
+            applicant: from.applicant.clone(),
+            amount: from.amount,
+        }
+    }
+
+    pub use loan::*;
+}
+
 fn checked(from: &Applied, credit: Credit, income: Income, appraisal: Appraisal) -> Checked {
     Checked {
         applicant: from.applicant.clone(),
@@ -187,48 +221,72 @@ impl Desk {
     }
 }
 
-impl loan::Activities for Desk {
-    type Error = Fault;
+/// The same bureaus behind both flows.
+macro_rules! desk_activities {
+    ($flow:ident) => {
+        impl $flow::Activities for Desk {
+            type Error = Fault;
 
-    async fn credit(&self, _: &Applied, ctx: &StepCtx) -> Result<Credit, Fault> {
-        self.bureaus
-            .call("credit", MS * 30, ctx, self.start)
-            .await?;
-        Ok(Credit { score: 700 })
-    }
+            async fn credit(&self, _: &$flow::Applied, ctx: &StepCtx) -> Result<Credit, Fault> {
+                self.bureaus
+                    .call("credit", MS * 30, ctx, self.start)
+                    .await?;
+                Ok(Credit { score: 700 })
+            }
 
-    async fn income(&self, _: &Applied, ctx: &StepCtx) -> Result<Income, Fault> {
-        self.bureaus
-            .call("income", MS * 20, ctx, self.start)
-            .await?;
-        Ok(Income { yearly: 90_000 })
-    }
+            async fn income(&self, _: &$flow::Applied, ctx: &StepCtx) -> Result<Income, Fault> {
+                self.bureaus
+                    .call("income", MS * 20, ctx, self.start)
+                    .await?;
+                Ok(Income { yearly: 90_000 })
+            }
 
-    async fn appraisal(&self, from: &Applied, ctx: &StepCtx) -> Result<Appraisal, Fault> {
-        self.bureaus
-            .call("appraisal", MS * 50, ctx, self.start)
-            .await?;
-        Ok(Appraisal {
-            value: from.amount * 2,
+            async fn appraisal(
+                &self,
+                from: &$flow::Applied,
+                ctx: &StepCtx,
+            ) -> Result<Appraisal, Fault> {
+                self.bureaus
+                    .call("appraisal", MS * 50, ctx, self.start)
+                    .await?;
+                Ok(Appraisal {
+                    value: from.amount * 2,
+                })
+            }
+
+            async fn void_credit(&self, credit: &Credit, ctx: &StepCtx) -> Result<(), Fault> {
+                assert_eq!(credit.score, 700, "the undo receives its branch's output");
+                self.bureaus.call("void_credit", MS, ctx, self.start).await
+            }
+
+            async fn forget_income(&self, _: &Income, ctx: &StepCtx) -> Result<(), Fault> {
+                self.bureaus
+                    .call("forget_income", MS, ctx, self.start)
+                    .await
+            }
+
+            async fn cancel_appraisal(&self, _: &Appraisal, ctx: &StepCtx) -> Result<(), Fault> {
+                self.bureaus
+                    .call("cancel_appraisal", MS, ctx, self.start)
+                    .await
+            }
+        }
+    };
+}
+
+desk_activities!(loan);
+desk_activities!(at_once);
+
+/// The undos a report says were done, in its order; any other line fails the test.
+fn undone(report: &workflow_core::Report<workflow_core::Failure>) -> Vec<&'static str> {
+    report
+        .entries()
+        .iter()
+        .map(|e| match e {
+            Entry::Undone { undo } => *undo,
+            other => panic!("{other:?}"),
         })
-    }
-
-    async fn void_credit(&self, credit: &Credit, ctx: &StepCtx) -> Result<(), Fault> {
-        assert_eq!(credit.score, 700, "the undo receives its branch's output");
-        self.bureaus.call("void_credit", MS, ctx, self.start).await
-    }
-
-    async fn forget_income(&self, _: &Income, ctx: &StepCtx) -> Result<(), Fault> {
-        self.bureaus
-            .call("forget_income", MS, ctx, self.start)
-            .await
-    }
-
-    async fn cancel_appraisal(&self, _: &Appraisal, ctx: &StepCtx) -> Result<(), Fault> {
-        self.bureaus
-            .call("cancel_appraisal", MS, ctx, self.start)
-            .await
-    }
+        .collect()
 }
 
 fn application() -> Applied {
@@ -343,15 +401,7 @@ async fn when_one_check_fails_for_good_the_other_two_are_undone_and_the_loan_fai
         ],
         "the completed branches are undone, newest first (credit finished after income)"
     );
-    let undone: Vec<&str> = report
-        .entries()
-        .iter()
-        .map(|e| match e {
-            Entry::Undone { undo } => *undo,
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(undone, ["void_credit", "forget_income"]);
+    assert_eq!(undone(&report), ["void_credit", "forget_income"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -396,5 +446,141 @@ async fn killed_after_two_checks_finished_the_resumed_run_calls_only_the_third()
     assert_eq!(
         bureaus.key("appraisal"),
         [cut_short[0].clone(), cut_short[0].clone()]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_parallel_compensation_the_completed_checks_are_undone_at_the_same_time() {
+    let bureaus = Bureaus::default()
+        .failing("appraisal", 1)
+        .taking("void_credit", MS * 10)
+        .taking("forget_income", MS * 10);
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let id = runtime.start(at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    });
+    let id = id.await.unwrap();
+    let Outcome::Failed {
+        failure, report, ..
+    } = runtime.outcome(&id).await.unwrap()
+    else {
+        panic!("failed")
+    };
+    assert_eq!((&*failure.step, failure.part), ("appraisal", Some(2)));
+    // Appraisal fails at 50 ms: both undos start then, together.
+    assert_eq!(
+        bureaus.calls(),
+        [
+            ("credit".into(), 0),
+            ("income".into(), 0),
+            ("appraisal".into(), 0),
+            ("void_credit".into(), 50),
+            ("forget_income".into(), 50),
+        ]
+    );
+    let mut undone = undone(&report);
+    undone.sort_unstable();
+    assert_eq!(undone, ["forget_income", "void_credit"]);
+    let undos = runtime
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| matches!(r.kind, RecordKind::Undone { .. }))
+        .count();
+    assert_eq!(undos, 2, "each undo recorded once");
+    assert!(
+        at_once::MERMAID.contains("undo(parallel)"),
+        "{}",
+        at_once::MERMAID
+    );
+    assert!(at_once::DEFINITION.transitions()[0].undoes_parts_at_once());
+    assert!(!loan::DEFINITION.transitions()[0].undoes_parts_at_once());
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_parallel_compensation_an_undo_that_fails_is_retried_alone_and_reported() {
+    // forget_income fails on each of its 3 attempts; void_credit is undone meanwhile.
+    let bureaus = Bureaus::default()
+        .failing("appraisal", 1)
+        .failing("forget_income", 3);
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), memory());
+    let applied = at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    };
+    let id = runtime.start(applied).await.unwrap();
+    let Outcome::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!("failed")
+    };
+    let lines: Vec<String> = report
+        .entries()
+        .iter()
+        .map(|e| match e {
+            Entry::Undone { undo } => format!("undone {undo}"),
+            Entry::UndoFailed { undo, .. } => format!("failed {undo}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(lines, ["undone void_credit", "failed forget_income"]);
+    assert_eq!(
+        bureaus.calls()[3..],
+        [
+            ("void_credit".into(), 50),
+            ("forget_income".into(), 50),
+            ("forget_income".into(), 61),
+            ("forget_income".into(), 72),
+        ],
+        "its retries wait 10 ms after each 1 ms attempt, while the other undo is done"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn killed_while_the_checks_are_undone_at_once_the_resumed_run_undoes_only_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loans.sqlite");
+    let bureaus = Bureaus::default()
+        .failing("appraisal", 1)
+        .taking("forget_income", MS * 100);
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    let applied = at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    };
+    let id = runtime.start_with_id("loan-1", applied).await.unwrap();
+    // Appraisal fails at 50 ms; void_credit is done at 51 ms, forget_income is in flight.
+    tokio::time::sleep(MS * 60).await;
+    runtime.shutdown().await;
+    drop(runtime);
+    let names = bureaus.names();
+    assert_eq!(names[3..], ["void_credit", "forget_income"]);
+    let in_flight = bureaus.key("forget_income");
+
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    runtime.resume().await.unwrap();
+    let Outcome::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!("failed")
+    };
+    assert_eq!(
+        bureaus.names()[3..],
+        ["void_credit", "forget_income", "forget_income"],
+        "only the undo in flight runs again"
+    );
+    assert_eq!(
+        bureaus.key("forget_income"),
+        [in_flight[0].clone(), in_flight[0].clone()],
+        "with the key it had"
+    );
+    assert_eq!(
+        report.entries(),
+        [
+            Entry::Undone {
+                undo: "void_credit"
+            },
+            Entry::Undone {
+                undo: "forget_income"
+            }
+        ]
     );
 }

@@ -288,6 +288,7 @@ pub struct TransitionDef {
     guarded: bool,
     internal: bool,
     parts: Option<Parts>,
+    undo_parallel: bool,
     child: Option<&'static Definition>,
 }
 
@@ -315,8 +316,17 @@ impl TransitionDef {
             guarded: false,
             internal: false,
             parts: None,
+            undo_parallel: false,
             child: None,
         }
+    }
+
+    /// Its completed parts are undone all at once (`undo(parallel)`).
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn __undo_parallel(mut self) -> Self {
+        self.undo_parallel = true;
+        self
     }
 
     /// Runs an instance of another flow, `child`, and lands when it ends.
@@ -369,6 +379,13 @@ impl TransitionDef {
     #[must_use]
     pub const fn parts(&self) -> Option<Parts> {
         self.parts
+    }
+
+    /// Whether its completed parts are undone all at once (`undo(parallel)`: at most the
+    /// `each`'s limit at a time) rather than one after another, newest first.
+    #[must_use]
+    pub const fn undoes_parts_at_once(&self) -> bool {
+        self.undo_parallel
     }
 
     /// The flow it runs an instance of (`child(shipment, ..)`), if it runs a child flow

@@ -14,7 +14,7 @@ use super::attempt::{self, Attempt};
 use super::child::{ChildEnd, ChildOf};
 use super::codec;
 use super::host::{FlowRunner, HostShared};
-use super::machine::{self, Command, Effects, Input, Machine, PartCommand};
+use super::machine::{self, Command, Effects, Input, Machine, PartCommand, UndoPartCommand};
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
 use crate::store::{
@@ -164,7 +164,7 @@ where
                 // A part failed for good: the others are no longer waited for.
                 self.parts = None;
             }
-            if !self.fx.parts.is_empty() {
+            if !self.fx.parts.is_empty() || !self.fx.undo_parts.is_empty() {
                 self.start_parts();
             }
             if let Some(running) = self.parts.as_mut().filter(|r| !r.tasks.is_empty()) {
@@ -335,8 +335,9 @@ where
     /// Starts the attempts of parts the machine asked for, each as a task of its own, so that
     /// they run at the same time while the instance goes on writing what they did.
     fn start_parts(&mut self) {
-        let Some(step) = self.machine.step_key() else {
+        let Some(step) = self.machine.tasks_key() else {
             self.fx.parts.clear();
+            self.fx.undo_parts.clear();
             return;
         };
         let running = match &mut self.parts {
@@ -359,6 +360,39 @@ where
             let host = Arc::clone(&self.host);
             let id = self.machine.id().clone();
             let attempt = run_part::<W, A>(host, flow, id, from, command);
+            running.tasks.spawn(attempt.in_current_span());
+        }
+        for command in self.fx.undo_parts.drain(..) {
+            let flow = Arc::clone(&self.flow);
+            let host = Arc::clone(&self.host);
+            let id = self.machine.id().clone();
+            let state = self.machine.state().name();
+            let attempt = async move {
+                let UndoPartCommand {
+                    attempt,
+                    undo,
+                    seq,
+                    number,
+                    key,
+                    deadline,
+                    json,
+                } = command;
+                let name = W::DEFINITION.undos()[undo].name();
+                let ctx = StepCtx::new(id.clone(), name, number, key);
+                let deadline = deadline.map(|(at, t)| (instant_of(at), t));
+                let on = UndoOn {
+                    host: &host,
+                    flow: &flow,
+                    instance: &id,
+                    state,
+                };
+                let result = on.part_undo(undo, &json, number, deadline, &ctx).await;
+                Input::UndoPartDone {
+                    attempt,
+                    seq,
+                    result,
+                }
+            };
             running.tasks.spawn(attempt.in_current_span());
         }
     }
@@ -660,7 +694,7 @@ where
         }
     }
 
-    /// One attempt of the undo of a part, on the part's output.
+    /// One attempt of the undo of a part, on the part's output: the newest link's.
     async fn part_undo(
         &self,
         undo: usize,
@@ -668,32 +702,67 @@ where
         deadline: Option<(tokio::time::Instant, Duration)>,
         ctx: &StepCtx,
     ) -> Result<(), Failure> {
-        let undo_def = &W::DEFINITION.undos()[undo];
         let Some(output) = self.machine.undo_json() else {
-            let why = "the chain is empty";
+            let name = W::DEFINITION.undos()[undo].name();
             return Err(Failure::new(
-                undo_def.name(),
+                name,
                 number,
                 FailureKind::Mismatch,
-                why,
+                "the chain is empty",
             ));
         };
-        let attempt = Attempt {
-            flow: W::DEFINITION.name(),
+        let on = UndoOn {
+            host: &self.host,
+            flow: &self.flow,
             instance: self.machine.id(),
             state: self.machine.state().name(),
-            step: undo_def.name(),
+        };
+        on.part_undo(undo, output, number, deadline, ctx).await
+    }
+}
+
+/// Where the undo of a part runs: the host, the flow's activities, the instance and its
+/// state, borrowed by the instance's task or owned by a task of its own.
+struct UndoOn<'a, W: Durable, A> {
+    host: &'a HostShared,
+    flow: &'a FlowRunner<W, A>,
+    instance: &'a InstanceId,
+    state: &'static str,
+}
+
+impl<W, A> UndoOn<'_, W, A>
+where
+    W: Runnable<A>,
+    A: Send + Sync + 'static,
+{
+    /// One attempt of undo `undo` of a part, on the part's `output`, through the host's
+    /// stack of layers.
+    async fn part_undo(
+        &self,
+        undo: usize,
+        output: &str,
+        number: u32,
+        deadline: Option<(tokio::time::Instant, Duration)>,
+        ctx: &StepCtx,
+    ) -> Result<(), Failure> {
+        let def = W::DEFINITION;
+        let name = def.undos()[undo].name();
+        let attempt = Attempt {
+            flow: def.name(),
+            instance: self.instance,
+            state: self.state,
+            step: name,
             part: None,
             is_undo: true,
             number,
             deadline,
-            control: self.host.control(W::DEFINITION.name(), undo_def.name()),
+            control: self.host.control(def.name(), name),
         };
         let call = W::run_part_undo(&*self.flow.activities, undo, output, ctx);
         match attempt::run(&attempt::STANDARD, &attempt, W::retryable, call).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(why)) => Err(Failure::new(
-                undo_def.name(),
+                name,
                 number,
                 FailureKind::Mismatch,
                 format!("the output it undoes cannot be decoded: {why}"),

@@ -174,6 +174,10 @@ pub struct ChainEntry {
     /// in its final state, which the undo compensates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<InstanceId>,
+    /// For a part of a step whose parts are undone all at once (`undo(parallel)`): the
+    /// step's key, which the newest entries undone together share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub together: Option<Arc<str>>,
 }
 
 impl ChainEntry {
@@ -184,6 +188,7 @@ impl ChainEntry {
             seq,
             state: state.into(),
             child: None,
+            together: None,
         }
     }
 

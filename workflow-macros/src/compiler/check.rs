@@ -56,6 +56,7 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_child_has_no_policies(&flow, errors);
     check_no_undo_on_child_targets(&flow, errors);
     check_no_undo_on_targets_with_parts(&flow, errors);
+    check_undo_parallel_has_parts_to_undo(&flow, errors);
     check_parallel_has_two_branches(&flow, errors);
     check_each_field_in_every_source(&flow, errors);
     check_each_field_is_a_vec(&flow, errors);
@@ -876,6 +877,39 @@ fn check_no_undo_on_child_targets(flow: &Flow, errors: &mut Errors) {
             );
         }
     }
+}
+
+// Rule: `undo(parallel)` undoes a transition's completed parts all at once, so the
+// transition has parts, and at least one of them has an undo.
+fn check_undo_parallel_has_parts_to_undo(flow: &Flow, errors: &mut Errors) {
+    for transition in &flow.transitions {
+        let Some(span) = transition.undo_parallel else {
+            continue;
+        };
+        let name = &transition.name;
+        match &transition.parts {
+            None => errors.push(
+                Diagnostic::new(span, format!("`undo(parallel)` on transition `{name}`, which has no parts"))
+                    .expected("`undo(parallel)` with `parallel(..)` or `each(..)`: the completed parts are undone all at once")
+                    .help("remove `undo(parallel)`: a transition's own undo runs alone, and the chain is undone newest first"),
+            ),
+            Some(parts) if parts_undos(parts).next().is_none() => errors.push(
+                Diagnostic::new(span, format!("`undo(parallel)` on transition `{name}`, none of whose parts has an undo"))
+                    .expected("a part with `undo name`: `undo(parallel)` runs the completed parts' undos all at once")
+                    .help("give the parts their undos (`credit: Credit undo void_credit`), or remove `undo(parallel)`"),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The undos of `parts`.
+fn parts_undos(parts: &Parts) -> impl Iterator<Item = usize> + '_ {
+    let (branches, each) = match parts {
+        Parts::Branches(branches) => (branches.as_slice(), None),
+        Parts::Each(each) => (&[][..], Some(each.undo)),
+    };
+    branches.iter().filter_map(|b| b.undo).chain(each.flatten())
 }
 
 // Rule: a guarded transition runs no activity, so it has no parts either.

@@ -120,6 +120,8 @@ pub(crate) struct Transition {
     /// `child(flow, start)`: the flow the transition runs an instance of, instead of an
     /// activity of its own.
     pub(crate) child: Option<Child>,
+    /// `undo(parallel)`: where it is written; the completed parts are undone all at once.
+    pub(crate) undo_parallel: Option<Span>,
 }
 
 /// `child(flow, start)`.
@@ -555,6 +557,7 @@ fn build_transition(flow: &mut Flow, decl: TransitionDecl, errors: &mut Errors) 
         parts: None,
         join: None,
         child: None,
+        undo_parallel: None,
     };
     for option in decl.options {
         if let OptionDecl::Catch {
@@ -703,6 +706,9 @@ fn apply_option(
         }
         OptionDecl::Child { flow, start, .. } => {
             transition.child.get_or_insert(Child { flow, start });
+        }
+        OptionDecl::UndoParallel { keyword } => {
+            transition.undo_parallel.get_or_insert(keyword);
         }
         // Resolved by `build_transition`, which knows the states.
         OptionDecl::Catch { .. } => {}

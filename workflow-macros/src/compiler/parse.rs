@@ -47,12 +47,13 @@ pub(crate) const OPTION_KEYWORDS: &[&str] = &[
     "each",
     "join",
     "child",
+    "undo",
 ];
 
 /// The options as an error message lists them.
 const OPTION_LIST: &str = "`retry(..)`, `timeout(..)`, `on Event`, `after(..)`, `compensate`, \
                            `catch(State, build)`, `guard(choose)`, `internal`, `parallel(..)`, \
-                           `each(..)`, `join(build)` or `child(flow, start)`";
+                           `each(..)`, `join(build)`, `child(flow, start)` or `undo(parallel)`";
 
 /// One `workflow!` invocation: a single flow.
 pub(crate) struct FlowDecl {
@@ -174,6 +175,10 @@ pub(crate) enum OptionDecl {
         flow: syn::Path,
         start: syn::Path,
     },
+    /// `undo(parallel)`: the completed parts are undone all at once.
+    UndoParallel {
+        keyword: Span,
+    },
 }
 
 /// One branch of `parallel(..)`: `credit: Credit undo void_credit retry(3, 1s..10s) timeout(5s)`.
@@ -211,6 +216,7 @@ impl OptionDecl {
             Self::Each(_) => "each",
             Self::Join { .. } => "join",
             Self::Child { .. } => "child",
+            Self::UndoParallel { .. } => "undo",
         }
     }
 
@@ -228,7 +234,8 @@ impl OptionDecl {
             | Self::Parallel { keyword, .. }
             | Self::Each(EachDecl { keyword, .. })
             | Self::Join { keyword, .. }
-            | Self::Child { keyword, .. } => *keyword,
+            | Self::Child { keyword, .. }
+            | Self::UndoParallel { keyword } => *keyword,
         }
     }
 }
@@ -544,6 +551,8 @@ fn parse_option(input: ParseStream, transition: &Ident) -> syn::Result<OptionDec
         Ok(OptionDecl::Join { keyword, build })
     } else if lookahead.peek(kw::child) {
         parse_child(input)
+    } else if lookahead.peek(kw::undo) {
+        parse_undo_parallel(input, transition)
     } else if input.peek(syn::Ident) {
         let found: Ident = input.parse()?;
         let mut diagnostic = Diagnostic::new(
@@ -692,6 +701,40 @@ fn parse_child(input: ParseStream) -> syn::Result<OptionDecl> {
             flow,
             start,
         })
+    })
+}
+
+/// `undo(parallel)`, among the options. An `undo name` written there belongs after a target.
+fn parse_undo_parallel(input: ParseStream, transition: &Ident) -> syn::Result<OptionDecl> {
+    let keyword = input.parse::<kw::undo>()?.span;
+    let usage = "`undo(parallel)`: the completed parts of the transition are undone all at once";
+    if !input.peek(syn::token::Paren) {
+        let found = describe_next(input);
+        return Err(Diagnostic::new(keyword, format!("found `undo` then {found} among the options of transition `{transition}`"))
+            .expected(usage)
+            .help("an undo of the transition's own activity goes right after its target, before the options: `Placed -> Reserved undo release, retry(..)`")
+            .into());
+    }
+    in_parens(input, |args| {
+        let mode: Ident = args.parse().map_err(|_| {
+            syn::Error::from(
+                found_in(args, keyword, "undo")
+                    .expected("`parallel`")
+                    .help("write `undo(parallel)`"),
+            )
+        })?;
+        if mode != "parallel" || !args.is_empty() {
+            let at = if mode == "parallel" {
+                args.span()
+            } else {
+                mode.span()
+            };
+            return Err(Diagnostic::new(at, format!("found `{}` in `undo(..)`", if mode == "parallel" { describe_next(args) } else { mode.to_string() }))
+                .expected("`parallel`: `undo(parallel)` undoes the completed parts all at once; without it they are undone one after another, newest first")
+                .help("write `undo(parallel)`, or remove it")
+                .into());
+        }
+        Ok(OptionDecl::UndoParallel { keyword })
     })
 }
 

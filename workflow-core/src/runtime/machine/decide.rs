@@ -368,6 +368,7 @@ impl<W: Durable> Machine<W> {
                 undo,
                 seq: self.seq + 1,
                 json: Arc::clone(&json),
+                together: None,
             });
         }
         self.state = next;

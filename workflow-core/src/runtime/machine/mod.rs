@@ -11,10 +11,12 @@
 //! - [`decide`]: what to do between steps (messages, timers, automatic transitions, retries);
 //! - [`parts`]: transitions made of parts (parallel branches, one activity per item);
 //! - [`child`]: transitions that run a child flow;
-//! - [`unwind`]: compensation, one undo at a time.
+//! - [`unwind`]: compensation, one undo at a time;
+//! - [`parallel_undo`]: compensation of a step's parts all at once (`undo(parallel)`).
 
 mod child;
 mod decide;
+mod parallel_undo;
 mod parts;
 mod unwind;
 
@@ -66,6 +68,13 @@ pub(crate) enum Input<W: Durable> {
         attempt: AttemptId,
         child: InstanceId,
         ended: Option<ChildEnd>,
+    },
+    /// An attempt of the undo of the link recorded by record `seq`, one of several undone at
+    /// once, ended.
+    UndoPartDone {
+        attempt: AttemptId,
+        seq: u64,
+        result: Result<(), Failure>,
     },
     /// An attempt to compensate the held child of the newest link on the chain: the child
     /// is compensated (or its compensation failed), or `None` while it compensates.
@@ -124,6 +133,8 @@ pub(crate) struct Effects {
     pub(crate) stop_parts: bool,
     /// Messages to other instances, posted with the write (a child's end, a child's cancel).
     pub(crate) posts: Vec<Post>,
+    /// Attempts of undos to make at once, besides any running (`undo(parallel)`).
+    pub(crate) undo_parts: Vec<UndoPartCommand>,
 }
 
 impl Effects {
@@ -135,6 +146,7 @@ impl Effects {
             parts: Vec::new(),
             stop_parts: false,
             posts: Vec::new(),
+            undo_parts: Vec::new(),
         }
     }
 
@@ -183,6 +195,20 @@ pub(crate) struct PartCommand {
     pub(crate) deadline: Option<(u64, Duration)>,
 }
 
+/// An attempt of the undo of one link, made while others are (`undo(parallel)`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UndoPartCommand {
+    pub(crate) attempt: AttemptId,
+    pub(crate) undo: usize,
+    /// The link's record number, which names it.
+    pub(crate) seq: u64,
+    pub(crate) number: u32,
+    pub(crate) key: Arc<str>,
+    pub(crate) deadline: Option<(u64, Duration)>,
+    /// What the undo receives: the part's output.
+    pub(crate) json: Arc<str>,
+}
+
 /// An instance, as the machine sees it.
 pub(crate) struct Machine<W: Durable> {
     id: InstanceId,
@@ -207,6 +233,9 @@ struct Link {
     undo: Undo,
     seq: u64,
     json: Arc<str>,
+    /// For a part of a step with `undo(parallel)`: the step's key, which the links undone
+    /// together share.
+    together: Option<Arc<str>>,
 }
 
 /// What undoes a link.
@@ -300,6 +329,8 @@ struct Unwinding<W: Durable> {
     /// The newest link's child was found compensating: the unwinding waits for its end to
     /// be posted. Not kept in the store: after a restart it looks again.
     child_running: bool,
+    /// The newest links, of one step with `undo(parallel)`, being undone at once.
+    batch: Option<parallel_undo::Batch>,
 }
 
 enum Cause<W: Durable> {
@@ -478,6 +509,7 @@ impl<W: Durable> Machine<W> {
                     running: None,
                     keep: unwinding.keep,
                     child_running: false,
+                    batch: None,
                 }))
             }
         };
@@ -536,6 +568,11 @@ impl<W: Durable> Machine<W> {
                 child,
                 ended,
             } => self.child_done(attempt, &child, ended, now_ms, fx),
+            Input::UndoPartDone {
+                attempt,
+                seq,
+                result,
+            } => self.undo_part_done(attempt, seq, result, now_ms, fx),
             Input::ChildUndone { attempt, result } => {
                 self.child_undone(attempt, result, now_ms, fx);
             }
@@ -563,12 +600,14 @@ impl<W: Durable> Machine<W> {
             .iter()
             .map(|link| {
                 let (name, json) = (link.undo.name(def), Arc::clone(&link.json));
-                match &link.undo {
+                let mut entry = match &link.undo {
                     Undo::Activity(_) => store::ChainEntry::new(name, link.seq, json),
                     Undo::Child { child, .. } => {
                         store::ChainEntry::of_child(name, link.seq, json, child.clone())
                     }
-                }
+                };
+                entry.together.clone_from(&link.together);
+                entry
             })
             .collect();
         snapshot.timer = self
@@ -639,6 +678,12 @@ impl<W: Durable> Machine<W> {
                 None => return Wake::Now,
             },
             Some(Work::Step(step)) if step.running.is_none() => step.retry_at_ms,
+            Some(Work::Unwinding(Unwinding {
+                batch: Some(batch), ..
+            })) => match batch.next_wake() {
+                Some(at) => Some(at),
+                None => return Wake::Now,
+            },
             Some(Work::Unwinding(unwinding)) if unwinding.running.is_none() => {
                 unwinding.retry_at_ms
             }
@@ -696,20 +741,28 @@ impl<W: Durable> Machine<W> {
         }
     }
 
-    /// The key of the step being attempted (the same `Arc` for all its attempts and parts).
-    pub(crate) fn step_key(&self) -> Option<&Arc<str>> {
-        match &self.work {
-            Some(Work::Step(step)) => Some(&step.key),
-            _ => None,
-        }
-    }
-
-    /// When a part of the current step waiting to be retried is due, while others run.
+    /// When a part of the current step (or an undo of a batch) waiting to be retried is
+    /// due, while others run.
     pub(crate) fn part_retry_at(&self) -> Option<u64> {
         match &self.work {
             Some(Work::Step(Step {
                 split: Some(split), ..
             })) => split.retry_at(),
+            Some(Work::Unwinding(Unwinding {
+                batch: Some(batch), ..
+            })) => batch.retry_at(),
+            _ => None,
+        }
+    }
+
+    /// The key the attempts running at once belong to: the step's, for its parts, or the
+    /// batch's, for undos run at once.
+    pub(crate) fn tasks_key(&self) -> Option<&Arc<str>> {
+        match &self.work {
+            Some(Work::Step(step)) => Some(&step.key),
+            Some(Work::Unwinding(Unwinding {
+                batch: Some(batch), ..
+            })) => Some(batch.key()),
             _ => None,
         }
     }
@@ -816,6 +869,7 @@ fn restore_chain(
                 undo,
                 seq: entry.seq,
                 json: Arc::clone(&entry.state),
+                together: entry.together.clone(),
             })
         })
         .collect()

@@ -173,6 +173,10 @@ impl<W: Durable> Machine<W> {
         };
         let transition = step.transition;
         let given_up = step.split.as_ref().is_some_and(|s| s.given_up.is_some());
+        // Undone with the step's other parts at once, if the step says so.
+        let together = Self::DEF.transitions()[transition]
+            .undoes_parts_at_once()
+            .then(|| Arc::clone(&step.key));
         let Some(part) = step.split.as_mut().and_then(|s| s.parts.get_mut(index)) else {
             return;
         };
@@ -205,6 +209,7 @@ impl<W: Durable> Machine<W> {
                         undo: super::Undo::Activity(undo),
                         seq: self.seq,
                         json: output,
+                        together,
                     });
                 }
             }
@@ -307,6 +312,20 @@ impl<W: Durable> Machine<W> {
             return self.begin_unwinding(cause, keep, now_ms, fx);
         }
         self.settle(transition, how, next, json, now_ms, fx);
+    }
+}
+
+/// The retry policy and timeout undo `undo` of `def` runs under: its branch's, for the undo
+/// of a branch, else its transition's.
+pub(super) fn undo_policies(
+    def: &'static crate::Definition,
+    undo: usize,
+) -> (Option<RetryPolicy>, Option<Wait>) {
+    let undo = &def.undos()[undo];
+    let step = &def.transitions()[undo.transition()];
+    match undo.part() {
+        Some(part) => policies(step, part),
+        None => (step.retry(), step.timeout()),
     }
 }
 

@@ -3,11 +3,12 @@
 //! skipped and the instance ends failed, with a report naming every undo.
 
 use super::decide::millis;
-use super::{AttemptId, Cause, Command, Effects, Machine, Undo, Unwinding, Work};
+use super::parts::undo_policies;
+use super::{AttemptId, Cause, Command, Effects, Link, Machine, Undo, Unwinding, Work};
 use crate::runtime::Durable;
 use crate::runtime::policy::retry_wait;
 use crate::store::{self, RecordKind, Status};
-use crate::{Failure, FailureKind, Report};
+use crate::{Failure, FailureKind, InstanceId, Report};
 
 impl<W: Durable> Machine<W> {
     /// Starts unwinding the chain, for `cause`, down to its `keep` oldest links.
@@ -41,6 +42,7 @@ impl<W: Durable> Machine<W> {
             running: None,
             keep,
             child_running: false,
+            batch: None,
         }));
         self.record(
             fx,
@@ -57,6 +59,9 @@ impl<W: Durable> Machine<W> {
         };
         if unwinding.running.is_some() || unwinding.child_running {
             return;
+        }
+        if unwinding.batch.is_some() || self.newest_batch().is_some() {
+            return self.unwind_batch(now_ms, fx);
         }
         let begun_ms = match unwinding.retry_at_ms {
             Some(at) if at > now_ms => return,
@@ -88,9 +93,9 @@ impl<W: Durable> Machine<W> {
             }
         };
         let def = Self::DEF;
-        let step = &def.transitions()[def.undos()[undo].transition()];
         let key = super::step_key(&self.id, link.seq, "undo/", def.undos()[undo].name());
-        let deadline = super::deadline::<W>(begun_ms, step.timeout(), &self.state);
+        let (_, timeout) = undo_policies(def, undo);
+        let deadline = super::deadline::<W>(begun_ms, timeout, &self.state);
         let attempt = self.next_attempt();
         if let Some(Work::Unwinding(unwinding)) = &mut self.work {
             unwinding.running = Some(attempt);
@@ -142,23 +147,13 @@ impl<W: Durable> Machine<W> {
                 );
             }
             Err(failure) => {
-                // A child's compensation is not retried: the child retried its own undos.
-                let policy = match &link.undo {
-                    Undo::Activity(undo) => def.transitions()[def.undos()[*undo].transition()]
-                        .retry()
-                        .map(|policy| super::resolve_policy::<W>(policy, &self.state)),
-                    Undo::Child { .. } => None,
+                let tried = Tried {
+                    link,
+                    number,
+                    failure: &failure,
+                    now_ms,
                 };
-                let attempts = policy.map_or(1, |p| p.attempts().max(1));
-                let worth_retrying = failure.kind != FailureKind::Permanent;
-                let retry_at =
-                    policy
-                        .filter(|_| number < attempts && worth_retrying)
-                        .map(|policy| {
-                            // The jitter, if the policy has one, is drawn from the undo's key.
-                            let key = super::step_key(&self.id, link.seq, "undo/", name);
-                            now_ms.saturating_add(millis(retry_wait(policy, number, &key)))
-                        });
+                let retry_at = retry_at::<W>(&self.id, &self.state, &tried);
                 unwinding.failed = number;
                 unwinding.retry_at_ms = retry_at;
                 if retry_at.is_none() {
@@ -186,7 +181,7 @@ impl<W: Durable> Machine<W> {
 
     /// The chain is unwound: end failed or cancelled, or land where a compensating
     /// transition goes (unless one of its undos failed).
-    fn finish_unwinding(&mut self, now_ms: u64, fx: &mut Effects) {
+    pub(super) fn finish_unwinding(&mut self, now_ms: u64, fx: &mut Effects) {
         let Some(Work::Unwinding(unwinding)) = self.work.take() else {
             return;
         };
@@ -236,4 +231,37 @@ impl<W: Durable> Machine<W> {
         fx.answers
             .extend(self.held.drain(..).map(|m| (m.id(), answer.clone())));
     }
+}
+
+/// A failed attempt of an undo: of the undo of `link`, attempt `number`, at `now_ms`.
+pub(super) struct Tried<'a> {
+    pub(super) link: &'a Link,
+    pub(super) number: u32,
+    pub(super) failure: &'a Failure,
+    pub(super) now_ms: u64,
+}
+
+/// When the undo `tried` failed an attempt of is attempted again, under its policy: `None`
+/// once the policy's attempts are spent or for a failure not worth retrying. A child's
+/// compensation is not retried: the child retried its own undos.
+pub(super) fn retry_at<W: Durable>(
+    id: &InstanceId,
+    state: &W::State,
+    tried: &Tried<'_>,
+) -> Option<u64> {
+    let Undo::Activity(undo) = tried.link.undo else {
+        return None;
+    };
+    let def = W::DEFINITION;
+    let policy = undo_policies(def, undo)
+        .0
+        .map(|policy| super::resolve_policy::<W>(policy, state))?;
+    let worth_retrying = tried.failure.kind != FailureKind::Permanent;
+    if tried.number >= policy.attempts().max(1) || !worth_retrying {
+        return None;
+    }
+    // The jitter, if the policy has one, is drawn from the undo's key.
+    let key = super::step_key(id, tried.link.seq, "undo/", def.undos()[undo].name());
+    let wait = millis(retry_wait(policy, tried.number, &key));
+    Some(tried.now_ms.saturating_add(wait))
 }

@@ -78,6 +78,8 @@ struct ChainRef {
     seq: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     child: Option<InstanceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    together: Option<Arc<str>>,
 }
 
 /// The state an undo receives, kept in the row of the write that put it on the chain when
@@ -133,6 +135,7 @@ fn insert_journal(
                 undo: entry.undo.clone(),
                 seq: entry.seq,
                 child: entry.child.clone(),
+                together: entry.together.clone(),
             })
             .collect(),
         timer: snapshot.timer.clone(),
@@ -427,6 +430,7 @@ pub(super) fn load(
         };
         let mut entry = ChainEntry::new(link.undo, link.seq, state);
         entry.child = link.child;
+        entry.together = link.together;
         chain.push(entry);
     }
     let head = Head {

@@ -396,6 +396,7 @@ pub(crate) fn definition(
             },
         )
     };
+    let at_once = transition.undo_parallel.map(|_| quote!(.__undo_parallel()));
     match &transition.parts {
         Some(Parts::Branches(branches)) => {
             let branches = branches.iter().map(|branch| {
@@ -404,13 +405,13 @@ pub(crate) fn definition(
                 let (retry, timeout) = policies(branch.retry.as_ref(), branch.timeout.as_ref());
                 quote!(#rt::BranchDef::__new(#name, #undo, #retry, #timeout))
             });
-            quote!(.__parts(#rt::Parts::Branches(&[#(#branches),*])))
+            quote!(.__parts(#rt::Parts::Branches(&[#(#branches),*])) #at_once)
         }
         Some(Parts::Each(each)) => {
             let (field, activity) = (each.field.to_string(), each.activity.to_string());
             let at_most = each.at_most;
             let undo = undo(each.undo);
-            quote!(.__parts(#rt::Parts::Each(#rt::EachDef::__new(#field, #at_most, #activity, #undo))))
+            quote!(.__parts(#rt::Parts::Each(#rt::EachDef::__new(#field, #at_most, #activity, #undo))) #at_once)
         }
         None => TokenStream::new(),
     }
@@ -429,7 +430,7 @@ pub(crate) fn text(flow: &Flow, transition: &Transition) -> Option<String> {
             crate::compiler::emit::definition::type_text_of(&child.flow)
         ));
     }
-    Some(match transition.parts.as_ref()? {
+    let parts = match transition.parts.as_ref()? {
         Parts::Branches(branches) => {
             let branches: Vec<String> = branches
                 .iter()
@@ -443,5 +444,9 @@ pub(crate) fn text(flow: &Flow, transition: &Transition) -> Option<String> {
             each.at_most,
             with_undo(&each.activity, each.undo)
         ),
+    };
+    Some(match transition.undo_parallel {
+        Some(_) => format!("{parts}, undo(parallel)"),
+        None => parts,
     })
 }
