@@ -3,7 +3,11 @@
 //! started; those running are awaited, and every line reserved is released, once. Killed
 //! after 5 lines were reserved, the resumed run reserves only the other 5, with the same
 //! idempotency keys as the attempts the crash cut short. Run by the driver in virtual time,
-//! in memory and across a crash on SQLite.
+//! in memory and across a crash on SQLite; and in real time across a crash on PostgreSQL,
+//! resumed by a second runtime on another connection.
+
+#[path = "support/postgres.rs"]
+mod pg_server;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,7 +17,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Outcome, Runtime};
-use workflow_core::store::{MemoryStore, RecordKind, SqliteStore, Store};
+use workflow_core::store::{MemoryStore, PostgresStore, RecordKind, SqliteStore, Store};
 use workflow_core::testing::Fault;
 use workflow_core::{Entry, FailureKind};
 
@@ -103,6 +107,8 @@ struct Log {
     calls: Vec<(String, u32, String)>,
     failing: BTreeSet<u32>,
     takes: Vec<(u32, Duration)>,
+    /// Lines from this one on wait, before they do anything, until the gate opens.
+    gated_from: Option<u32>,
     running: u32,
     most_at_once: u32,
     releasing: i32,
@@ -120,6 +126,32 @@ impl Warehouse {
     fn failing(self, line: u32) -> Self {
         self.inner.lock().unwrap().failing.insert(line);
         self
+    }
+
+    /// Lines `from` and later wait at a gate until [`open_gate`](Self::open_gate).
+    fn gated_from(self, from: u32) -> Self {
+        self.inner.lock().unwrap().gated_from = Some(from);
+        self
+    }
+
+    fn open_gate(&self) {
+        self.inner.lock().unwrap().gated_from = None;
+    }
+
+    /// Waits at the gate, if line `n` is behind it: at most a minute, in steps of 5 ms.
+    async fn pass_gate(&self, n: u32) {
+        for _ in 0..12_000 {
+            if self
+                .inner
+                .lock()
+                .unwrap()
+                .gated_from
+                .is_none_or(|from| n < from)
+            {
+                return;
+            }
+            tokio::time::sleep(MS * 5).await;
+        }
     }
 
     fn taking(self, line: u32, takes: Duration) -> Self {
@@ -182,6 +214,7 @@ macro_rules! warehouse_activities {
                 ctx: &StepCtx,
             ) -> Result<Hold, Fault> {
                 self.log("reserve_line", line.n, ctx);
+                self.pass_gate(line.n).await;
                 let (fails, takes) = {
                     let mut inner = self.inner.lock().unwrap();
                     inner.running += 1;
@@ -234,6 +267,21 @@ macro_rules! warehouse_activities {
 
 warehouse_activities!(lines);
 warehouse_activities!(at_once);
+
+/// After a crash with lines 1-5 journaled and 6-9 in flight (`before`: the calls until
+/// then), the resumed run reserved only lines 6-10, and 6-9 with the keys they had.
+fn made_again_with_their_keys(warehouse: &Warehouse, before: &[(u32, String)]) {
+    let after = warehouse.keys("reserve_line")[9..].to_vec();
+    assert_eq!(
+        after.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [6, 7, 8, 9, 10],
+        "the resumed run reserves only the lines not journaled"
+    );
+    for (n, key) in &after[..4] {
+        let first = before.iter().find(|(m, _)| m == n).unwrap();
+        assert_eq!(&first.1, key, "line {n} is made again with the key it had");
+    }
+}
 
 fn order(lines: u32) -> Placed {
     Placed {
@@ -383,16 +431,7 @@ async fn killed_after_5_lines_were_reserved_the_resumed_run_reserves_only_the_ot
         panic!("confirmed")
     };
     assert_eq!(confirmed.holds, 10);
-    let after = warehouse.keys("reserve_line")[9..].to_vec();
-    assert_eq!(
-        after.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-        [6, 7, 8, 9, 10],
-        "the resumed run reserves only the lines not journaled"
-    );
-    for (n, key) in &after[..4] {
-        let first = before.iter().find(|(m, _)| m == n).unwrap();
-        assert_eq!(&first.1, key, "line {n} is made again with the key it had");
-    }
+    made_again_with_their_keys(&warehouse, &before);
     assert_eq!(parts(&runtime.history(&id).await.unwrap()), 10);
 }
 
@@ -418,4 +457,55 @@ async fn with_parallel_compensation_the_reserved_lines_are_released_at_most_four
     // rounds of 10 ms: one after another they would take 70 ms.
     assert_eq!(started.elapsed(), MS * 40);
     assert_eq!(report.entries().len(), 7);
+}
+
+#[tokio::test]
+async fn on_postgres_killed_after_5_lines_the_resumed_run_reserves_only_the_other_5() {
+    let Some(server) = pg_server::Server::shared() else {
+        return;
+    };
+    let db = server.database("s11_lines").await;
+    let connect = async || {
+        let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+        store
+    };
+    // Real time here: lines 6 and later wait at the gate, so the crash finds exactly 5
+    // journaled and 6-9 in flight (four at a time).
+    let warehouse = Warehouse::default().gated_from(6);
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), connect().await);
+    let id = runtime.start_with_id("o-pg", order(10)).await.unwrap();
+    let parts = |history: &[workflow_core::store::Record]| {
+        history
+            .iter()
+            .filter(|r| matches!(r.kind, RecordKind::PartDone { .. }))
+            .count()
+    };
+    let mut journaled = 0;
+    for _ in 0..1_500 {
+        journaled = parts(&runtime.history(&id).await.unwrap());
+        if journaled == 5 && warehouse.keys("reserve_line").len() == 9 {
+            break;
+        }
+        tokio::time::sleep(MS * 20).await;
+    }
+    assert_eq!(journaled, 5, "lines 1-5 journaled");
+    runtime.shutdown().await;
+    drop(runtime);
+    let before = warehouse.keys("reserve_line");
+    assert_eq!(before.len(), 9, "1-9 called, 6-9 in flight at the crash");
+
+    warehouse.open_gate();
+    let runtime = Runtime::<lines::Flow, _>::with_store(warehouse.clone(), connect().await);
+    runtime.resume().await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), runtime.outcome(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    let Outcome::Completed(lines::State::Confirmed(confirmed)) = outcome else {
+        panic!("confirmed: {outcome:?}")
+    };
+    assert_eq!(confirmed.holds, 10);
+    made_again_with_their_keys(&warehouse, &before);
+    assert_eq!(parts(&runtime.history(&id).await.unwrap()), 10);
+    runtime.shutdown().await;
 }

@@ -45,12 +45,13 @@ workflow! {
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub Order {
         initial Placed   { order: u32, lines: u32 }
-        state   Paid     { order: u32, lines: u32, charge: u32 }
+        state   Paid     { order: u32, lines: u32, charge: u32, ship_within: Duration }
         state   Shipped  { order: u32, tracking: String }
         final   Invoiced { order: u32, tracking: String }
 
         pay:     Placed -> Paid undo refund;
-        ship:    Paid -> Shipped, child(shipment, to_shipment), join(shipped);
+        /// The shipment has `ship_within` to be handed over, or it is cancelled.
+        ship:    Paid -> Shipped, child(shipment, to_shipment), join(shipped), timeout(ship_within);
         invoice: Shipped -> Invoiced;
     }
 }
@@ -74,16 +75,35 @@ fn shipped(from: &order::Paid, child: shipment::State) -> order::Shipped {
 }
 
 /// The warehouse and the payment desk: every call logged with its idempotency key.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Warehouse {
     calls: Arc<Mutex<Vec<(String, String)>>>,
     failing: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<String>>>,
+    ship_within: Arc<Mutex<Duration>>,
+}
+
+impl Default for Warehouse {
+    fn default() -> Self {
+        Self {
+            calls: Arc::default(),
+            failing: Arc::default(),
+            gate: Arc::default(),
+            // The courier comes after an hour: a day is plenty.
+            ship_within: Arc::new(Mutex::new(Duration::from_hours(24))),
+        }
+    }
 }
 
 impl Warehouse {
     fn failing(self, activity: &str) -> Self {
         self.failing.lock().unwrap().push(activity.into());
+        self
+    }
+
+    /// The orders it takes payment for give their shipment `within` to be handed over.
+    fn shipping_within(self, within: Duration) -> Self {
+        *self.ship_within.lock().unwrap() = within;
         self
     }
 
@@ -148,6 +168,7 @@ impl order::Activities for Warehouse {
             order: from.order,
             lines: from.lines,
             charge: 500,
+            ship_within: *self.ship_within.lock().unwrap(),
         })
     }
 
@@ -628,4 +649,26 @@ fn the_definition_and_the_diagram_name_the_child_flow() {
         "{}",
         order::MERMAID
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shipment_not_handed_over_in_time_is_cancelled_and_the_orders_step_times_out() {
+    // The courier comes after an hour; the order gives the shipment half of one.
+    let warehouse = Warehouse::default().shipping_within(Duration::from_mins(30));
+    let (store, host, failure, report) = failed_order(&warehouse).await;
+    assert_eq!(failure.step(), "ship");
+    assert!(failure.is(FailureKind::Timeout), "{failure:?}");
+    assert_eq!(
+        failure.message(),
+        "its `Shipment` child `order-7/2/ship` did not end within 30min: it is cancelled"
+    );
+    assert_eq!(report.entries(), [Entry::Undone { undo: "refund" }]);
+    // The shipment is cancelled and compensates its own steps; it is never handed over.
+    assert_eq!(the_shipment_ended(&store).await, Status::Cancelled);
+    let names = warehouse.names();
+    assert_eq!(&names[..3], ["pay", "pick", "pack"]);
+    let mut undos = names[3..].to_vec();
+    undos.sort();
+    assert_eq!(undos, ["refund", "restock", "unpack"], "each undo once");
+    host.shutdown().await;
 }

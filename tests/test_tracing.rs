@@ -18,9 +18,12 @@ use workflow_core::runtime::{Outcome, Runtime};
 /// A span as seen by the test: its name and every field recorded on it.
 type Seen = (String, BTreeMap<String, String>);
 
-/// Records every span and its fields, in order of creation.
+/// Records every span and its fields, in order of creation, and every event's fields.
 #[derive(Clone, Default)]
-struct Spans(Arc<Mutex<Vec<(Id, Seen)>>>);
+struct Spans(
+    Arc<Mutex<Vec<(Id, Seen)>>>,
+    Arc<Mutex<Vec<BTreeMap<String, String>>>>,
+);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -47,6 +50,12 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
             .push((id.clone(), (attrs.metadata().name().to_string(), fields)));
     }
 
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.1.lock().unwrap().push(fields);
+    }
+
     fn on_record(&self, id: &Id, values: &Record<'_>, _: Context<'_, S>) {
         let mut spans = self.0.lock().unwrap();
         if let Some((_, (_, fields))) = spans.iter_mut().rev().find(|(span, _)| span == id) {
@@ -56,6 +65,10 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Spans {
 }
 
 impl Spans {
+    fn events(&self) -> Vec<BTreeMap<String, String>> {
+        self.1.lock().unwrap().clone()
+    }
+
     fn named(&self, name: &str) -> Vec<BTreeMap<String, String>> {
         self.0
             .lock()
@@ -329,4 +342,35 @@ async fn every_item_branch_and_child_has_a_span() {
         ]
     );
     host.shutdown().await;
+}
+
+#[test]
+fn a_host_that_does_not_run_a_child_flow_says_so_when_it_is_built() {
+    use concurrent::{Depot, consignment};
+    use workflow_core::runtime::Host;
+
+    let spans = Spans::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let _host = Host::builder().flow(consignment::Flow, Depot).build();
+    let warnings: Vec<_> = spans
+        .events()
+        .into_iter()
+        .filter(|e| field(e, "child_flow") == "Parcel")
+        .map(|e| (field(&e, "flow").to_string(), field(&e, "step").to_string()))
+        .collect();
+    assert_eq!(
+        warnings,
+        [("Consignment".to_string(), "pack".to_string())],
+        "one warning, naming the step"
+    );
+    let _both = Host::builder()
+        .flow(consignment::Flow, Depot)
+        .flow(concurrent::parcel::Flow, Depot)
+        .build();
+    assert_eq!(
+        spans.events().len(),
+        1,
+        "no warning once the host runs both"
+    );
 }

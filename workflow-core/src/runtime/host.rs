@@ -129,6 +129,8 @@ struct Active {
 pub(crate) trait Hosted: Send + Sync + 'static {
     fn version(&self) -> FlowVersion;
 
+    fn definition(&self) -> &'static crate::Definition;
+
     /// Restores a claimed instance and runs it; `Err` with the reason if its stored data
     /// cannot be read as this flow's.
     fn activate(self: Arc<Self>, host: &Arc<HostShared>, claimed: Claimed) -> Result<(), String>;
@@ -189,6 +191,27 @@ where
     }
 }
 
+/// Warns of each child flow a hosted flow starts and this host does not run: the parent's
+/// step waits until a host that runs it drives the child.
+fn warn_of_children_run_elsewhere(flows: &crate::FastMap<&'static str, Arc<dyn Hosted>>) {
+    for flow in flows.values() {
+        let parent = flow.definition();
+        for step in parent.transitions() {
+            let Some(child) = step.child() else {
+                continue;
+            };
+            if !flows.contains_key(child.name()) {
+                tracing::warn!(
+                    flow = parent.name(),
+                    step = step.name(),
+                    child_flow = child.name(),
+                    "this host does not run the child flow: the step waits until a host that runs it drives the child"
+                );
+            }
+        }
+    }
+}
+
 impl<W, A> Hosted for FlowRunner<W, A>
 where
     W: Runnable<A>,
@@ -196,6 +219,10 @@ where
 {
     fn version(&self) -> FlowVersion {
         FlowVersion::new(W::DEFINITION.name(), W::DEFINITION.fingerprint())
+    }
+
+    fn definition(&self) -> &'static crate::Definition {
+        W::DEFINITION
     }
 
     fn activate(self: Arc<Self>, host: &Arc<HostShared>, claimed: Claimed) -> Result<(), String> {
@@ -373,6 +400,7 @@ impl HostBuilder {
             );
             versions.push(version);
         }
+        warn_of_children_run_elsewhere(&flows);
         Host {
             shared: Arc::new(HostShared {
                 store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),

@@ -53,7 +53,7 @@ pub(crate) fn check(flow: Flow, resolved: bool, errors: &mut Errors) -> Result<C
     check_parts_come_with_a_join(&flow, errors);
     check_parallel_and_each_are_exclusive(&flow, errors);
     check_parts_not_guarded(&flow, errors);
-    check_child_has_no_policies(&flow, errors);
+    check_child_has_no_retry(&flow, errors);
     check_no_undo_on_child_targets(&flow, errors);
     check_no_undo_on_targets_with_parts(&flow, errors);
     check_undo_parallel_has_parts_to_undo(&flow, errors);
@@ -846,20 +846,18 @@ fn check_parallel_and_each_are_exclusive(flow: &Flow, errors: &mut Errors) {
     }
 }
 
-// Rule: a transition that runs a child flow has no `retry` or `timeout`: the child's own
-// steps have their policies, and the child is started once.
-fn check_child_has_no_policies(flow: &Flow, errors: &mut Errors) {
+// Rule: a transition that runs a child flow has no `retry`: the child is started once, and
+// its own steps have their policies. (A `timeout` bounds the wait for the child.)
+fn check_child_has_no_retry(flow: &Flow, errors: &mut Errors) {
     for transition in flow.transitions.iter().filter(|t| t.child.is_some()) {
-        for keyword in ["retry", "timeout"] {
-            let Some(span) = option_span(transition, keyword) else {
-                continue;
-            };
-            errors.push(
-                Diagnostic::new(span, format!("`{keyword}` on transition `{}`, which runs a child flow", transition.name))
-                    .expected(format!("no `{keyword}` with `child(..)`: the child is started once, and its own steps retry and time out as its flow says"))
-                    .help(format!("remove `{keyword}`, or put it on the child flow's steps")),
-            );
-        }
+        let Some(span) = option_span(transition, "retry") else {
+            continue;
+        };
+        errors.push(
+            Diagnostic::new(span, format!("`retry` on transition `{}`, which runs a child flow", transition.name))
+                .expected("no `retry` with `child(..)`: the child is started once, and its own steps retry as its flow says")
+                .help("remove `retry`, or put it on the child flow's steps; `timeout(..)` bounds the wait for the child"),
+        );
     }
 }
 

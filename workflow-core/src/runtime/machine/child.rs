@@ -231,8 +231,9 @@ impl<W: Durable> Machine<W> {
         Some(Post::new(flow, child.clone(), store::Message::Release))
     }
 
-    /// While the step waits for its child, only a cancel is decided: it cancels the child
-    /// (posted with this write) and compensates the parent. Events and timers wait for the
+    /// While the step waits for its child, only a cancel and the step's `timeout` are
+    /// decided: a cancel cancels the child (posted with this write) and compensates the
+    /// parent; a timeout cancels the child and fails the step. Events and timers wait for the
     /// step, as they wait for any step.
     pub(super) fn await_child(&mut self, now_ms: u64, fx: &mut Effects) {
         let Some(Work::Step(Step {
@@ -248,6 +249,12 @@ impl<W: Durable> Machine<W> {
             .iter()
             .position(|m| matches!(m, Message::Cancel { .. }))
         else {
+            let (transition, child) = (*transition, wait.id.clone());
+            if let Some((due, timeout)) = self.child_deadline()
+                && due <= now_ms
+            {
+                self.child_timed_out(transition, &child, timeout, now_ms, fx);
+            }
             return;
         };
         let Some(message) = self.held.remove(at) else {
@@ -258,6 +265,38 @@ impl<W: Durable> Machine<W> {
         fx.posts.push(cancel);
         fx.answers.push((message.id(), Answer::Applied));
         self.begin_unwinding(Cause::Cancelled, 0, now_ms, fx);
+    }
+
+    /// When the current step's wait for its child times out, and its `timeout`: from the
+    /// step's start, which is stored, so the deadline holds across restarts.
+    pub(super) fn child_deadline(&self) -> Option<(u64, core::time::Duration)> {
+        let Some(Work::Step(step)) = &self.work else {
+            return None;
+        };
+        let timeout = Self::DEF.transitions()[step.transition].timeout();
+        super::deadline::<W>(step.started_ms, timeout, &self.state)
+    }
+
+    /// The child did not end in time: it is cancelled, and the step fails with a timeout
+    /// (which a `catch` on the step takes).
+    fn child_timed_out(
+        &mut self,
+        transition: usize,
+        child: &InstanceId,
+        timeout: core::time::Duration,
+        now_ms: u64,
+        fx: &mut Effects,
+    ) {
+        let flow = Self::child_flow(transition);
+        fx.posts
+            .push(Post::new(flow, child.clone(), store::Message::Cancel));
+        let why = format!(
+            "its `{flow}` child `{child}` did not end within {}: it is cancelled",
+            crate::runtime::policy::human(timeout)
+        );
+        let name = Self::DEF.transitions()[transition].name();
+        let failure = Failure::new(name, 1, FailureKind::Timeout, why);
+        self.step_failed(failure, now_ms, fx);
     }
 
     /// The name of the flow transition `transition` runs a child of.

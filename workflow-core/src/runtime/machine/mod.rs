@@ -667,8 +667,14 @@ impl<W: Durable> Machine<W> {
 
     /// When the instance next needs a worker with no message arriving.
     pub(crate) fn wake(&self) -> Wake {
-        if self.status.is_finished() || self.awaits_child() {
+        if self.status.is_finished() {
             return Wake::OnMessage;
+        }
+        if self.awaits_child() {
+            // Its end is posted; or the step's timeout comes first.
+            return self
+                .child_deadline()
+                .map_or(Wake::OnMessage, |(at, _)| Wake::At(at));
         }
         let retry = match &self.work {
             Some(Work::Step(Step {
