@@ -6,7 +6,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
-use super::parts::{join_call, sources};
+use super::parts::{join_call, join_span, sources};
 use super::rt;
 use crate::compiler::model::{Child, Flow, Transition};
 
@@ -42,12 +42,8 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
             });
             // The child's state spanned on `join(..)` too: an argument of the wrong type is
             // reported there, not on the whole macro.
-            let join_span = transition
-                .join
-                .as_ref()
-                .map_or_else(proc_macro2::Span::call_site, syn::spanned::Spanned::span);
-            let argument = quote_spanned!(join_span=> __child);
-            let call = join_call(transition, &quote!(#from, #event_arg #argument));
+            let argument = quote_spanned!(join_span(transition)=> __child);
+            let call = join_call(flow, transition, &quote!(#from, #event_arg #argument));
             joins.push(quote! {
                 (#index, #state, #event_pattern) => {
                     let __child: #child_state = #rt::decode_child::<#child_flow>(child)?;

@@ -32,10 +32,9 @@ pub(crate) fn local_call(
             let results: Vec<_> = (0..branches.len())
                 .map(|i| format_ident!("__r{i}"))
                 .collect();
-            let outputs: Vec<_> = (0..branches.len())
-                .map(|i| format_ident!("__o{i}"))
-                .collect();
-            let joined_call = join_call(transition, &quote!(__from, #event #(#outputs),*));
+            let outputs = output_names(branches);
+            let from_arg = quote_spanned!(join_span(transition)=> __from);
+            let joined_call = join_call(flow, transition, &quote!(#from_arg, #event #(#outputs),*));
             let calls: Vec<TokenStream> = branches
                 .iter()
                 .map(|branch| {
@@ -75,7 +74,8 @@ pub(crate) fn local_call(
             let ctx = ctx_of(method);
             let at_most = Literal::usize_unsuffixed(each.at_most as usize);
             let items = items(flow, transition, &quote!(__from));
-            let joined_call = join_call(transition, &quote!(__from, #event __outputs));
+            let outputs = quote_spanned!(each.output.span()=> __outputs);
+            let joined_call = join_call(flow, transition, &quote!(__from, #event #outputs));
             let undo = each.undo.map(|undo| {
                 let undo = &flow.undos[undo].name;
                 let ctx = ctx_of(undo);
@@ -94,7 +94,7 @@ pub(crate) fn local_call(
                     <__A as Activities>::#method(acts, __from, #event __item, #ctx)
                 });
                 match __ran.await {
-                    #rt::Ok(__outputs) => #rt::Ok(#joined_call),
+                    #rt::Ok(#outputs) => #rt::Ok(#joined_call),
                     #rt::Err((__done, __error)) => {
                         let mut __undo_error = #rt::None;
                         #undo
@@ -133,15 +133,33 @@ fn join_path(transition: &Transition) -> TokenStream {
     }
 }
 
-/// The call of the join function with `args`, spanned on the function's path: rustc's
-/// errors about its arguments or its result point at `join(..)`.
-pub(crate) fn join_call(transition: &Transition, args: &TokenStream) -> TokenStream {
+/// The call of the join function with `args`, as a value of the transition's output type,
+/// spanned on the function's path: rustc's errors about its arguments or its result (a state
+/// the transition does not go to) point at `join(..)`.
+pub(crate) fn join_call(flow: &Flow, transition: &Transition, args: &TokenStream) -> TokenStream {
     let join = join_path(transition);
-    let span = transition
+    let span = join_span(transition);
+    let output = super::transitions::output_type(flow, transition);
+    let output = quote_spanned!(span=> #output);
+    quote_spanned!(span=> { let __joined: #output = #join(#args); __joined })
+}
+
+/// Where the transition's `join(..)` names its function, for the errors about it.
+pub(crate) fn join_span(transition: &Transition) -> proc_macro2::Span {
+    transition
         .join
         .as_ref()
-        .map_or_else(proc_macro2::Span::call_site, syn::spanned::Spanned::span);
-    quote_spanned!(span=> #join(#args))
+        .map_or_else(proc_macro2::Span::call_site, syn::spanned::Spanned::span)
+}
+
+/// The names of the branches' outputs, `__o0, __o1, ..`, each spanned on its branch's output
+/// type: an output the join does not take is reported on the branch.
+fn output_names(branches: &[crate::compiler::model::Branch]) -> Vec<syn::Ident> {
+    branches
+        .iter()
+        .enumerate()
+        .map(|(i, branch)| format_ident!("__o{}", i, span = branch.output.span()))
+        .collect()
 }
 
 /// The items of an `each` transition's field, as a slice, from `from` (its source as the
@@ -328,13 +346,14 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
             match parts {
                 Parts::Branches(branches) => {
                     let n = Literal::usize_unsuffixed(branches.len());
-                    let names: Vec<_> = (0..branches.len())
-                        .map(|i| format_ident!("__o{i}"))
-                        .collect();
+                    let names = output_names(branches);
                     let types = branches.iter().map(|b| user_type(flow, &b.output));
-                    let call = join_call(transition, &quote!(#from, #event_arg #(#names),*));
+                    let from_arg = quote_spanned!(join_span(transition)=> __from);
+                    let call =
+                        join_call(flow, transition, &quote!(#from_arg, #event_arg #(#names),*));
                     joins.push(quote! {
                         (#index, #state, #event_pattern) => {
+                            let __from = #from;
                             let [#(#names),*] = #rt::outputs::<#n>(outputs)?;
                             #(let #names = #rt::decode_part::<#types>(#names)?;)*
                             #rt::Ok(State::from(#call))
@@ -344,11 +363,12 @@ pub(crate) fn workflow_methods(flow: &Flow) -> TokenStream {
                 Parts::Each(each) => {
                     let field = &each.field;
                     let output = user_type(flow, &each.output);
-                    let call = join_call(transition, &quote!(#from, #event_arg __outputs));
+                    let outputs = quote_spanned!(each.output.span()=> __outputs);
+                    let call = join_call(flow, transition, &quote!(#from, #event_arg #outputs));
                     counts.push(quote!((#index, #state) => __s.#field.len(),));
                     joins.push(quote! {
                         (#index, #state, #event_pattern) => {
-                            let __outputs = outputs
+                            let #outputs = outputs
                                 .iter()
                                 .map(|__o| #rt::decode_part::<#output>(__o))
                                 .collect::<#rt::Result<#rt::Vec<_>, _>>()?;
