@@ -2,7 +2,7 @@
 
 use core::convert::Infallible;
 
-use crate::undo::{Chain, Landed, Link, Undo};
+use crate::undo::{Chain, Landed, Link, PartsLink, Undo, UndoParts};
 use crate::workflow::{DispatchError, Mismatch};
 use crate::{Aborted, Report};
 
@@ -109,6 +109,75 @@ where
     match result {
         Ok(next) => Ok((next, Link::new(step, state, chain))),
         Err(error) => Err(saga_unwind(cx, name, error, state, chain).await),
+    }
+}
+
+/// A step of a typed saga made of parts, once its parts ran: on success the saga lands, its
+/// chain grown by the step's parts link (with what it kept of their outputs); on failure the
+/// step's own completed parts are undone (`done`), then, if every one of them was, the chain.
+///
+/// # Errors
+///
+/// The failure of `name`, with the report of every undo that ran.
+pub async fn saga_advance_parts<Cx, S, C, U, K, N, E>(
+    cx: &Cx,
+    step: U,
+    name: &'static str,
+    state: S,
+    chain: C,
+    result: Result<(N, K), (E, K)>,
+) -> Result<(N, PartsLink<U, K, S, C>), Aborted<C::Start, E>>
+where
+    Cx: ?Sized + Sync,
+    C: Chain<Cx, S, E>,
+    U: UndoParts<Cx, K, Error = E>,
+{
+    match result {
+        Ok((next, kept)) => Ok((next, PartsLink::new(step, kept, state, chain))),
+        Err((error, done)) => {
+            let mut report = Report::new();
+            let input = if step.undo(cx, done, &mut report).await {
+                Box::pin(chain.unwind(cx, state, &mut report)).await
+            } else {
+                chain.skip(&mut report);
+                None
+            };
+            Err(Aborted {
+                step: name,
+                error,
+                input,
+                report,
+            })
+        }
+    }
+}
+
+/// One part's undo, in a typed saga's unwinding: run and recorded, unless an undo before it
+/// failed (`failed`: then it is recorded as skipped). Whether one has failed, this or one
+/// before.
+pub async fn undo_kept_part<E, F, Fut>(
+    name: &'static str,
+    failed: bool,
+    undo: F,
+    report: &mut Report<E>,
+) -> bool
+where
+    F: FnOnce() -> Fut,
+    Fut: core::future::Future<Output = Result<(), E>>,
+{
+    if failed {
+        report.skipped(name);
+        return true;
+    }
+    match undo().await {
+        Ok(()) => {
+            report.undone(name);
+            false
+        }
+        Err(error) => {
+            report.undo_failed(name, error);
+            true
+        }
     }
 }
 

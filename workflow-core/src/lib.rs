@@ -121,7 +121,7 @@ pub use workflow_macros::workflow;
 /// every saga starts. Name these types to write a function that takes or returns a saga in a
 /// given state.
 pub mod saga {
-    pub use crate::undo::{Chain, Empty, Landed, Link, Undo, Unwound};
+    pub use crate::undo::{Chain, Empty, Keep, Landed, Link, PartsLink, Undo, UndoParts, Unwound};
 }
 
 /// What the code `workflow!` generates implements, for drivers generic over flows: not
@@ -148,12 +148,12 @@ pub mod prelude {
 pub mod __private {
     pub use crate::expansion::{
         chosen, decode_part, dispatched, each_local, first_error, mismatch_text, not_a_part_undo,
-        outputs, part_ran, part_undone, ran, ran_landed, saga_advance, saga_compensate,
-        skip_landing, skip_named, undo_mismatch,
+        outputs, part_ran, part_undone, ran, ran_landed, saga_advance, saga_advance_parts,
+        saga_compensate, skip_landing, skip_named, undo_kept_part, undo_mismatch,
     };
     pub use crate::plumbing::{Continue, Dispatch, DispatchError, Mismatch};
     pub use crate::runtime::{ChildOf, NewChild, decode_child, start_child};
-    pub use crate::saga::{Chain, Empty, Landed, Link, Undo};
+    pub use crate::saga::{Chain, Empty, Keep, Landed, Link, PartsLink, Undo, UndoParts};
     pub use crate::undo::undo_landing;
     pub use crate::workflow::Encoded;
     pub use crate::workflow::mismatch;

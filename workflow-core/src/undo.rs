@@ -153,6 +153,98 @@ where
     }
 }
 
+/// How to undo the completed parts of a transition made of parts (`parallel(..)` or
+/// `each(..)`), from what a typed saga kept of their outputs: implemented by the
+/// transition's unit type, for `Kept` (a tuple with an `Option` per branch that has an undo,
+/// or the `Vec` of an `each`'s outputs). The parts are undone newest first (the branches in
+/// reverse order, the items in reverse order of completion), each once; once one fails, the
+/// older ones are skipped.
+pub trait UndoParts<Cx: ?Sized, Kept>: Send + Sync {
+    /// What the undos fail with.
+    type Error: Send;
+
+    /// Runs the undos and records each; `true` if none failed.
+    fn undo(
+        &self,
+        cx: &Cx,
+        kept: Kept,
+        report: &mut Report<Self::Error>,
+    ) -> impl Future<Output = bool> + Send;
+
+    /// Records every undo as skipped, without running any.
+    fn skip(&self, kept: Kept, report: &mut Report<Self::Error>);
+}
+
+/// The undos of a transition made of parts on top of an older chain: the transition (as its
+/// unit type), what the saga kept of its parts' outputs, the state it started from, and the
+/// chain that state had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartsLink<T, Kept, Prev, Rest> {
+    step: T,
+    kept: Kept,
+    prev: Prev,
+    rest: Rest,
+}
+
+impl<T, Kept, Prev, Rest> PartsLink<T, Kept, Prev, Rest> {
+    #[doc(hidden)]
+    pub const fn new(step: T, kept: Kept, prev: Prev, rest: Rest) -> Self {
+        Self {
+            step,
+            kept,
+            prev,
+            rest,
+        }
+    }
+}
+
+impl<Cx, S, E, T, Kept, Prev, Rest> Chain<Cx, S, E> for PartsLink<T, Kept, Prev, Rest>
+where
+    Cx: ?Sized + Sync,
+    S: Send,
+    E: Send,
+    T: UndoParts<Cx, Kept, Error = E>,
+    Kept: Send,
+    Prev: Send,
+    Rest: Chain<Cx, Prev, E>,
+{
+    type Start = Rest::Start;
+
+    async fn unwind(self, cx: &Cx, _: S, report: &mut Report<E>) -> Option<Rest::Start> {
+        if self.step.undo(cx, self.kept, report).await {
+            self.rest.unwind(cx, self.prev, report).await
+        } else {
+            self.rest.skip(report);
+            None
+        }
+    }
+
+    fn skip(self, report: &mut Report<E>) {
+        self.step.skip(self.kept, report);
+        self.rest.skip(report);
+    }
+}
+
+/// A part's output that a typed saga keeps, to undo the part later: any `Clone` type. `Cx`
+/// (the activities) makes the bound one the compiler checks where the saga's method is
+/// called, not where the flow is declared: a flow whose outputs are not `Clone` compiles,
+/// and only its saga's methods for those steps are out of reach.
+#[diagnostic::on_unimplemented(
+    message = "a typed saga keeps `{Self}`, a part's output, to undo the part later: `{Self}` must implement `Clone`",
+    label = "the saga's method for a step with this part needs it"
+)]
+pub trait Keep<Cx: ?Sized>: Sized {
+    /// A copy to keep.
+    #[must_use]
+    fn keep(&self) -> Self;
+}
+
+impl<T: Clone, Cx: ?Sized> Keep<Cx> for T {
+    fn keep(&self) -> Self {
+        self.clone()
+    }
+}
+
 /// What [`abort`](crate::saga::Chain::unwind)ing a saga did: the state it started from, if every
 /// undo succeeded, and the report of each undo.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,20 +29,12 @@ pub(crate) fn local_call(
     };
     match &transition.parts {
         Some(Parts::Branches(branches)) => {
-            let results: Vec<_> = (0..branches.len())
-                .map(|i| format_ident!("__r{i}"))
-                .collect();
-            let outputs = output_names(branches);
-            let from_arg = quote_spanned!(join_span(transition)=> __from);
-            let joined_call = join_call(flow, transition, &quote!(#from_arg, #event #(#outputs),*));
-            let calls: Vec<TokenStream> = branches
-                .iter()
-                .map(|branch| {
-                    let (method, ctx) = (&branch.name, ctx_of(&branch.name));
-                    quote!(<__A as Activities>::#method(acts, __from, #event #ctx))
-                })
-                .collect();
-            let (joined, pattern) = nested_join(&calls, &results);
+            let BranchesRun {
+                run,
+                results,
+                outputs,
+                joined,
+            } = run_branches(flow, transition, branches, from, event, &ctx_of);
             let undos = branches.iter().zip(&results).rev().filter_map(|(branch, result)| {
                 let undo = &flow.undos[branch.undo?].name;
                 let ctx = ctx_of(undo);
@@ -55,10 +47,9 @@ pub(crate) fn local_call(
                 })
             });
             quote! {{
-                let __from = #from;
-                let #pattern = #joined.await;
+                #run
                 match (#(#results),*) {
-                    (#(#rt::Ok(#outputs)),*) => #rt::Ok(#joined_call),
+                    (#(#rt::Ok(#outputs)),*) => #rt::Ok(#joined),
                     (#(#results),*) => {
                         let mut __undo_error = #rt::None;
                         #(#undos)*
@@ -70,12 +61,11 @@ pub(crate) fn local_call(
             }}
         }
         Some(Parts::Each(each)) => {
-            let method = &each.activity;
-            let ctx = ctx_of(method);
-            let at_most = Literal::usize_unsuffixed(each.at_most as usize);
-            let items = items(flow, transition, &quote!(__from));
-            let outputs = quote_spanned!(each.output.span()=> __outputs);
-            let joined_call = join_call(flow, transition, &quote!(__from, #event #outputs));
+            let EachRun {
+                run,
+                outputs,
+                joined,
+            } = run_each(flow, transition, each, from, event, &ctx_of);
             let undo = each.undo.map(|undo| {
                 let undo = &flow.undos[undo].name;
                 let ctx = ctx_of(undo);
@@ -88,19 +78,294 @@ pub(crate) fn local_call(
                 }
             });
             quote! {{
-                let __from = #from;
-                let __items = #items;
-                let __ran = #rt::each_local(__items, #at_most, |__item| {
-                    <__A as Activities>::#method(acts, __from, #event __item, #ctx)
-                });
+                #run
                 match __ran.await {
-                    #rt::Ok(#outputs) => #rt::Ok(#joined_call),
+                    #rt::Ok(#outputs) => #rt::Ok(#joined),
                     #rt::Err((__done, __error)) => {
                         let mut __undo_error = #rt::None;
                         #undo
                         let _ = &__done;
                         #rt::Err(__undo_error.unwrap_or(__error))
                     }
+                }
+            }}
+        }
+        None => TokenStream::new(),
+    }
+}
+
+/// Every branch of a step run at once, in process: `run` binds `__from` and awaits them all,
+/// binding each branch's result to one of `results`; `outputs` name their outputs once all
+/// succeeded, and `joined` is the join's call on them.
+struct BranchesRun {
+    run: TokenStream,
+    results: Vec<syn::Ident>,
+    outputs: Vec<syn::Ident>,
+    joined: TokenStream,
+}
+
+fn run_branches(
+    flow: &Flow,
+    transition: &Transition,
+    branches: &[crate::compiler::model::Branch],
+    from: &TokenStream,
+    event: &TokenStream,
+    ctx_of: &dyn Fn(&syn::Ident) -> TokenStream,
+) -> BranchesRun {
+    let results: Vec<_> = (0..branches.len())
+        .map(|i| format_ident!("__r{i}"))
+        .collect();
+    let outputs = output_names(branches);
+    let from_arg = quote_spanned!(join_span(transition)=> __from);
+    let joined = join_call(flow, transition, &quote!(#from_arg, #event #(#outputs),*));
+    let calls: Vec<TokenStream> = branches
+        .iter()
+        .map(|branch| {
+            let (method, ctx) = (&branch.name, ctx_of(&branch.name));
+            quote!(<__A as Activities>::#method(acts, __from, #event #ctx))
+        })
+        .collect();
+    let (all, pattern) = nested_join(&calls, &results);
+    BranchesRun {
+        run: quote! {
+            let __from = #from;
+            let #pattern = #all.await;
+        },
+        results,
+        outputs,
+        joined,
+    }
+}
+
+/// An `each` step's items run in process, at most its limit at a time: `run` binds `__from`
+/// and the future `__ran` of all of them; `outputs` names their outputs once all succeeded,
+/// and `joined` is the join's call on them.
+struct EachRun {
+    run: TokenStream,
+    outputs: TokenStream,
+    joined: TokenStream,
+}
+
+fn run_each(
+    flow: &Flow,
+    transition: &Transition,
+    each: &crate::compiler::model::Each,
+    from: &TokenStream,
+    event: &TokenStream,
+    ctx_of: &dyn Fn(&syn::Ident) -> TokenStream,
+) -> EachRun {
+    let rt = rt();
+    let method = &each.activity;
+    let ctx = ctx_of(method);
+    let at_most = Literal::usize_unsuffixed(each.at_most as usize);
+    let items = items(flow, transition, &quote!(__from));
+    let outputs = quote_spanned!(each.output.span()=> __outputs);
+    let joined = join_call(flow, transition, &quote!(__from, #event #outputs));
+    EachRun {
+        run: quote! {
+            let __from = #from;
+            let __items = #items;
+            let __ran = #rt::each_local(__items, #at_most, |__item| {
+                <__A as Activities>::#method(acts, __from, #event __item, #ctx)
+            });
+        },
+        outputs,
+        joined,
+    }
+}
+
+/// What a typed saga keeps of the outputs of `transition`'s parts, to undo them: an `Option`
+/// per branch that has an undo, or the `Vec` of an `each`'s outputs (`()` when no part has
+/// an undo).
+pub(crate) fn kept_type(flow: &Flow, transition: &Transition) -> TokenStream {
+    let rt = rt();
+    match &transition.parts {
+        Some(Parts::Branches(branches)) => {
+            let types = branches
+                .iter()
+                .filter(|b| b.undo.is_some())
+                .map(|b| user_type(flow, &b.output));
+            quote!((#(#rt::Option<#types>,)*))
+        }
+        Some(Parts::Each(each)) if each.undo.is_some() => {
+            let output = user_type(flow, &each.output);
+            quote!(#rt::Vec<#output>)
+        }
+        _ => quote!(()),
+    }
+}
+
+/// The output types a typed saga keeps for `transition` (those of parts with an undo).
+pub(crate) fn kept_outputs<'a>(
+    flow: &'a Flow,
+    transition: &'a Transition,
+) -> impl Iterator<Item = TokenStream> + 'a {
+    let outputs: Vec<&syn::Type> = match &transition.parts {
+        Some(Parts::Branches(branches)) => branches
+            .iter()
+            .filter(|b| b.undo.is_some())
+            .map(|b| &b.output)
+            .collect(),
+        Some(Parts::Each(each)) if each.undo.is_some() => vec![&each.output],
+        _ => Vec::new(),
+    };
+    outputs.into_iter().map(move |output| {
+        let output = user_type(flow, output);
+        quote!(#output)
+    })
+}
+
+/// `UndoParts` for `transition`'s unit type: the typed saga's undo of the step's parts, from
+/// what it kept, newest first (the branches in reverse order, the items in reverse order of
+/// completion).
+pub(crate) fn undo_parts_impl(flow: &Flow, transition: &Transition) -> TokenStream {
+    let rt = rt();
+    let unit = transition.unit_type();
+    let kept = kept_type(flow, transition);
+    let undo_of = |undo: usize| {
+        let name = &flow.undos[undo].name;
+        (name, name.to_string())
+    };
+    let (bind, undos, skips) = match &transition.parts {
+        Some(Parts::Branches(branches)) => {
+            let with_undo: Vec<_> = branches.iter().filter_map(|b| b.undo).collect();
+            let names: Vec<_> = (0..with_undo.len())
+                .map(|i| format_ident!("__k{i}"))
+                .collect();
+            let undos = with_undo.iter().zip(&names).rev().map(|(&undo, k)| {
+                let (method, text) = undo_of(undo);
+                quote! {
+                    if let #rt::Some(__o) = &#k {
+                        __failed = #rt::undo_kept_part(#text, __failed, || {
+                            <__A as Activities>::#method(cx, __o, #rt::local_ctx!(#text))
+                        }, report).await;
+                    }
+                }
+            });
+            let skips = with_undo.iter().zip(&names).rev().map(|(&undo, k)| {
+                let (_, text) = undo_of(undo);
+                quote!(if #k.is_some() { #rt::skip_named(report, #rt::Some(#text)); })
+            });
+            (
+                quote!(let (#(#names,)*) = kept;),
+                undos.collect::<Vec<_>>(),
+                skips.collect::<Vec<_>>(),
+            )
+        }
+        Some(Parts::Each(each)) if each.undo.is_some() => {
+            let (method, text) = undo_of(each.undo.unwrap_or_default());
+            (
+                quote!(let __kept = kept;),
+                vec![quote! {
+                    for __o in __kept.iter().rev() {
+                        __failed = #rt::undo_kept_part(#text, __failed, || {
+                            <__A as Activities>::#method(cx, __o, #rt::local_ctx!(#text))
+                        }, report).await;
+                    }
+                }],
+                vec![quote! {
+                    for _ in &__kept {
+                        #rt::skip_named(report, #rt::Some(#text));
+                    }
+                }],
+            )
+        }
+        _ => (quote!(let () = kept;), Vec::new(), Vec::new()),
+    };
+    let text = super::doc(&format!(
+        "The typed saga's undo of the `{}` step's parts.",
+        transition.name
+    ));
+    quote! {
+        #text
+        impl<__A: Activities> #rt::UndoParts<__A, #kept> for steps::#unit {
+            type Error = <__A as Activities>::Error;
+
+            async fn undo(
+                &self,
+                cx: &__A,
+                kept: #kept,
+                report: &mut #rt::Report<Self::Error>,
+            ) -> #rt::bool {
+                #bind
+                let _ = (cx, &report);
+                let mut __failed = false;
+                #(#undos)*
+                !__failed
+            }
+
+            fn skip(&self, kept: #kept, report: &mut #rt::Report<Self::Error>) {
+                #bind
+                let _ = &report;
+                #(#skips)*
+            }
+        }
+    }
+}
+
+/// The call that runs every part of `transition` in process for a typed saga: like
+/// [`local_call`], but the completed parts are not undone here; what the saga keeps of their
+/// outputs comes back with the result, `Ok((output, kept))` or `Err((error, kept))`.
+pub(crate) fn saga_call(
+    flow: &Flow,
+    transition: &Transition,
+    from: &TokenStream,
+    event: &TokenStream,
+) -> TokenStream {
+    let rt = rt();
+    let ctx_of = |name: &syn::Ident| {
+        let text = name.to_string();
+        quote!(#rt::local_ctx!(#text))
+    };
+    match &transition.parts {
+        Some(Parts::Branches(branches)) => {
+            let BranchesRun {
+                run,
+                results,
+                outputs,
+                joined,
+            } = run_branches(flow, transition, branches, from, event, &ctx_of);
+            let kept = branches.iter().zip(&results).filter(|(b, _)| b.undo.is_some()).map(|(branch, result)| {
+                let output = user_type(flow, &branch.output);
+                quote!(#rt::Option::map(#rt::Result::ok(#rt::Result::as_ref(&#result)), <#output as #rt::Keep<__A>>::keep),)
+            });
+            quote! {{
+                #run
+                let __kept = (#(#kept)*);
+                match (#(#results),*) {
+                    (#(#rt::Ok(#outputs)),*) => #rt::Ok((#joined, __kept)),
+                    (#(#results),*) => #rt::Err((#rt::first_error([#(#results.err()),*]), __kept)),
+                }
+            }}
+        }
+        Some(Parts::Each(each)) => {
+            let EachRun {
+                run,
+                outputs,
+                joined,
+            } = run_each(flow, transition, each, from, event, &ctx_of);
+            let (keep_all, keep_done) = if each.undo.is_some() {
+                let output = user_type(flow, &each.output);
+                (
+                    quote!(#outputs.iter().map(<#output as #rt::Keep<__A>>::keep).collect::<#rt::Vec<_>>()),
+                    quote!(__done),
+                )
+            } else {
+                (
+                    quote!(()),
+                    quote!({
+                        let _ = __done;
+                    }),
+                )
+            };
+            quote! {{
+                #run
+                match __ran.await {
+                    #rt::Ok(#outputs) => {
+                        let __kept = #keep_all;
+                        #rt::Ok((#joined, __kept))
+                    }
+                    #rt::Err((__done, __error)) => #rt::Err((__error, #keep_done)),
                 }
             }}
         }

@@ -16,20 +16,32 @@ pub(crate) fn emit(flow: &Flow) -> TokenStream {
         state
             .outgoing
             .iter()
-            // The saga's chain holds one undo per step; the undos of a step's parts are the
-            // driver's (a known gap: the saga has no method for such a step).
-            .filter(|&&t| flow.transitions[t].parts.is_none() && flow.transitions[t].is_typed())
-            .map(move |&t| method(flow, &flow.transitions[t], index))
+            .filter(|&&t| flow.transitions[t].is_typed())
+            .filter_map(move |&t| {
+                let transition = &flow.transitions[t];
+                match &transition.parts {
+                    None => Some(method(flow, transition, index)),
+                    // A compensating step made of parts is the driver's only.
+                    Some(_) if transition.compensate => None,
+                    Some(_) => Some(parts_method(flow, transition, index)),
+                }
+            })
     });
+    let undo_parts = flow
+        .transitions
+        .iter()
+        .filter(|t| t.parts.is_some() && !t.compensate)
+        .map(|t| super::parts::undo_parts_impl(flow, t));
     let outcomes = flow
         .transitions
         .iter()
-        .filter(|t| t.targets.len() > 1 && t.parts.is_none())
+        .filter(|t| t.targets.len() > 1 && t.is_typed())
         .map(|t| outcome_enum(flow, t));
     quote! {
         #rt::saga!(#vis Saga of #name, Activities);
 
         #(#outcomes)*
+        #(#undo_parts)*
         #(#methods)*
     }
 }
@@ -84,6 +96,9 @@ fn landing(flow: &Flow, transition: &Transition, source: usize) -> (TokenStream,
     let unit = transition.unit_type();
     let chain_type = if transition.compensate {
         quote!(#rt::Empty)
+    } else if transition.parts.is_some() {
+        let kept = super::parts::kept_type(flow, transition);
+        quote!(#rt::PartsLink<steps::#unit, #kept, #name, __C>)
     } else {
         quote!(#rt::Link<steps::#unit, #name, __C>)
     };
@@ -107,15 +122,14 @@ fn landing(flow: &Flow, transition: &Transition, source: usize) -> (TokenStream,
     }
 }
 
-/// One transition as a method on the saga in one of its source states: through `saga_step!`,
-/// or written out for a compensating transition.
-fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
-    let rt = rt();
-    let vis = &flow.item_vis;
+/// The source as the step's activity receives it from a saga in `source`, and the event
+/// parameter and argument, if the transition is taken on one.
+fn inputs(
+    flow: &Flow,
+    transition: &Transition,
+    source: usize,
+) -> (TokenStream, TokenStream, TokenStream) {
     let name = &flow.states[source].name;
-    let method = &transition.name;
-    let text = transition.name.to_string();
-    let unit = transition.unit_type();
     let from = if transition.sources.len() == 1 {
         quote!(&self.state)
     } else {
@@ -129,6 +143,68 @@ fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
         }
         _ => (quote!(), quote!()),
     };
+    (from, event_param, event_arg)
+}
+
+/// A transition made of parts as a method on the saga in one of its source states: the
+/// parts run in process; on success the saga keeps what it needs of their outputs to undo
+/// them later (so those outputs are `Clone`), on failure the completed ones are undone, then
+/// the chain.
+fn parts_method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let name = &flow.states[source].name;
+    let method = &transition.name;
+    let text = transition.name.to_string();
+    let unit = transition.unit_type();
+    let (from, event_param, event_arg) = inputs(flow, transition, source);
+    let error = quote!(<__A as Activities>::Error);
+    let call = super::parts::saga_call(flow, transition, &from, &event_arg);
+    let kept = super::parts::kept_type(flow, transition);
+    let keeps = super::parts::kept_outputs(flow, transition);
+    let (landed_type, land) = landing(flow, transition, source);
+    let method_doc = doc(&format!(
+        "Takes transition `{text}` (`{}`) from `{name}`, in the saga: its parts run at once \
+         (in process), and the saga keeps a copy of each output a part's undo needs.\n\
+         # Errors\n\
+         If a part fails, the parts that completed are undone, newest first, then the chain; \
+         the failure names `{text}`, carries the first part's error and the report, and gives \
+         back the state the saga started from if every undo succeeded.",
+        transition.arrow()
+    ));
+    quote! {
+        impl<__C> Saga<#name, __C> {
+            #method_doc
+            #vis async fn #method<__A: Activities>(
+                self,
+                acts: &__A
+                #event_param
+            ) -> #rt::Result<#landed_type, #rt::Aborted<__C::Start, #error>>
+            where
+                __C: #rt::Chain<__A, #name, #error>,
+                #(#keeps: #rt::Keep<__A>,)*
+            {
+                let result: #rt::Result<_, (#error, #kept)> = #call;
+                let (next, chain) = #rt::saga_advance_parts(
+                    acts, steps::#unit, #text, self.state, self.chain, result,
+                )
+                .await?;
+                #rt::Ok(#land)
+            }
+        }
+    }
+}
+
+/// One transition as a method on the saga in one of its source states: through `saga_step!`,
+/// or written out for a compensating transition.
+fn method(flow: &Flow, transition: &Transition, source: usize) -> TokenStream {
+    let rt = rt();
+    let vis = &flow.item_vis;
+    let name = &flow.states[source].name;
+    let method = &transition.name;
+    let text = transition.name.to_string();
+    let unit = transition.unit_type();
+    let (from, event_param, event_arg) = inputs(flow, transition, source);
     let error = quote!(<__A as Activities>::Error);
     let call = super::transitions::call(flow, transition, &from, &event_arg);
     let (landed_type, land) = landing(flow, transition, source);
