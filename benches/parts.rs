@@ -3,6 +3,8 @@
 //! side with a hand-written `buffer_unordered(16)` over the same calls that records nothing.
 //! Parallel branches: one transition of 3 branches vs 3 sequential transitions, no-op
 //! activities, in memory: what running branches at once costs the driver.
+//! Parallel compensation: 16 items reserved, the 17th fails, and the 16 undos (about 1 ms
+//! each) run with `undo(parallel)` vs one after another, in memory.
 //!
 //! `cargo bench --bench parts`
 
@@ -35,11 +37,48 @@ fn done(_: &batch::Queued, outputs: Vec<u32>) -> batch::Done {
 
 workflow! {
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub InTurn {
+        initial Queued { items: Vec<u32> }
+        final   Done   { sum: u64 }
+
+        run: Queued -> Done, each(items, 17, work: u32 undo unwork), join(undone_done);
+    }
+}
+
+workflow! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub AtOnce {
+        initial Queued { items: Vec<u32> }
+        final   Done   { sum: u64 }
+
+        run: Queued -> Done, each(items, 17, work: u32 undo unwork), join(undone_done), undo(parallel);
+    }
+}
+
+workflow! {
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub Branches {
         initial Start {}
         final   End { sum: u32 }
 
         check: Start -> End, parallel(one: u32, two: u32, three: u32), join(summed);
+    }
+}
+
+/// Never called: the last item fails.
+fn undone_done<S, T: From<u64>>(_: &S, outputs: Vec<u32>) -> T {
+    T::from(outputs.into_iter().map(u64::from).sum::<u64>())
+}
+
+impl From<u64> for in_turn::Done {
+    fn from(sum: u64) -> Self {
+        Self { sum }
+    }
+}
+
+impl From<u64> for at_once::Done {
+    fn from(sum: u64) -> Self {
+        Self { sum }
     }
 }
 
@@ -85,6 +124,35 @@ impl batch::Activities for Acts {
         Ok(Acts::work(self, *item).await)
     }
 }
+
+/// Items up to 16 work for `work` and are undone in as long; item 16 (the 17th) fails.
+macro_rules! undone_activities {
+    ($flow:ident) => {
+        impl $flow::Activities for Acts {
+            type Error = String;
+
+            async fn work(
+                &self,
+                _: &$flow::Queued,
+                item: &u32,
+                _: &StepCtx,
+            ) -> Result<u32, String> {
+                if *item == 16 {
+                    return Err("the 17th item fails".into());
+                }
+                Ok(Acts::work(self, *item).await)
+            }
+
+            async fn unwork(&self, item: &u32, _: &StepCtx) -> Result<(), String> {
+                Acts::work(self, *item).await;
+                Ok(())
+            }
+        }
+    };
+}
+
+undone_activities!(in_turn);
+undone_activities!(at_once);
 
 impl branches::Activities for Acts {
     type Error = String;
@@ -205,5 +273,52 @@ fn three_branches(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, for_each, three_branches);
+/// Runs `start` to its failure.
+async fn fail<W, A>(runtime: &Runtime<W, A>, start: W::State)
+where
+    W: workflow_core::runtime::Runnable<A>,
+    A: Send + Sync + 'static,
+    W::State: std::fmt::Debug,
+{
+    let id = runtime.start(start).await.unwrap();
+    let outcome = runtime.outcome(&id).await.unwrap();
+    assert!(matches!(outcome, Outcome::Failed { .. }));
+}
+
+fn parallel_compensation(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let acts = Acts {
+        work: Duration::from_millis(1),
+    };
+    let items: Vec<u32> = (0..17).collect();
+    let in_turn = Runtime::<in_turn::Flow, _>::new(acts);
+    let at_once = Runtime::<at_once::Flow, _>::new(acts);
+    rt.block_on(in_turn.resume()).unwrap();
+    rt.block_on(at_once.resume()).unwrap();
+    let mut group = c.benchmark_group("undo_16_items_1ms");
+    group.sample_size(20);
+    group.bench_function("one_after_another", |b| {
+        b.iter(|| {
+            let start = in_turn::Queued {
+                items: items.clone(),
+            };
+            rt.block_on(fail(&in_turn, in_turn::State::Queued(start)));
+        });
+    });
+    group.bench_function("undo_parallel", |b| {
+        b.iter(|| {
+            let start = at_once::Queued {
+                items: items.clone(),
+            };
+            rt.block_on(fail(&at_once, at_once::State::Queued(start)));
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, for_each, three_branches, parallel_compensation);
 criterion_main!(benches);
