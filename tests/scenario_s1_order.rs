@@ -75,3 +75,21 @@ async fn exactly_1000_is_paid() {
         "{finished:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_each_path_resumes_to_the_same_end_with_each_effect_once() {
+    use workflow_core::testing::crash_check;
+
+    // The writes of each path: its creation, then each step's (a failed payment's three
+    // attempts, then its compensation, then the undo with the end).
+    for (placed, writes) in [
+        (request("order-1", "espresso-machine", 1, 49_900), 5),
+        (request("order-2", "out_of_stock", 2, 1_990), 2),
+        (request("order-3", "grand-piano", 1, 100_001), 6),
+    ] {
+        let checked = crash_check::<order::Flow, _>(placed, Shop::new)
+            .await
+            .unwrap();
+        assert_eq!((checked.writes, checked.points), (writes, writes - 1));
+    }
+}

@@ -5,7 +5,9 @@
 //! - Product `out_of_stock` has no stock: the order is cancelled at once.
 //! - An amount above 1000.00 is declined by the payment provider.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -73,6 +75,9 @@ pub enum ShopError {
 pub struct Shop {
     log: CallLog,
     next_id: AtomicU32,
+    /// The number each request was issued, by idempotency key: a request made again (after a
+    /// crash cut it short) gets what it got the first time, as from an idempotent API.
+    issued: Mutex<HashMap<String, u32>>,
     /// A step in the middle of which the process dies, to show a restart resuming it.
     crash_in: Option<String>,
 }
@@ -83,6 +88,7 @@ impl Shop {
         Self {
             log,
             next_id: AtomicU32::new(0),
+            issued: Mutex::default(),
             crash_in: None,
         }
     }
@@ -113,11 +119,20 @@ impl Shop {
         &self.log
     }
 
-    fn id(&self, prefix: &str) -> String {
-        format!(
-            "{prefix}-{}",
-            self.next_id.fetch_add(1, Ordering::Relaxed) + 1
-        )
+    /// The number issued to the request `ctx` describes: a new one, or the one its key got.
+    fn number(&self, ctx: &StepCtx) -> u32 {
+        let key = ctx.idempotency_key().unwrap_or_default().to_string();
+        let mut issued = self
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *issued
+            .entry(key)
+            .or_insert_with(|| self.next_id.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    fn id(&self, prefix: &str, ctx: &StepCtx) -> String {
+        format!("{prefix}-{}", self.number(ctx))
     }
 }
 
@@ -139,7 +154,7 @@ impl order::Activities for Shop {
             }
             .into());
         }
-        let hold = self.id("hold");
+        let hold = self.id("hold", ctx);
         tracing::info!(%hold, "warehouse: holding {} x {}", order.quantity, order.product);
         Ok(order::InStock {
             order: order.clone(),
@@ -161,7 +176,7 @@ impl order::Activities for Shop {
             tracing::warn!(%amount, "payments: declined");
             return Err(ShopError::Declined { amount });
         }
-        let charge = self.id("charge");
+        let charge = self.id("charge", ctx);
         let key = ctx.idempotency_key().unwrap_or("none");
         tracing::info!(%amount, %charge, %key, "payments: charged");
         Ok(order::Paid {
@@ -183,7 +198,7 @@ impl order::Activities for Shop {
         ctx: &StepCtx,
     ) -> Result<order::Reserved, ShopError> {
         self.call(ctx)?;
-        let reservation = self.id("reservation");
+        let reservation = self.id("reservation", ctx);
         tracing::info!(hold = %from.hold, %reservation, "warehouse: reserved");
         Ok(order::Reserved {
             order: from.order.clone(),
@@ -208,10 +223,7 @@ impl order::Activities for Shop {
         ctx: &StepCtx,
     ) -> Result<order::Shipped, ShopError> {
         self.call(ctx)?;
-        let tracking = format!(
-            "TRACK-{:04}",
-            self.next_id.fetch_add(1, Ordering::Relaxed) + 1
-        );
+        let tracking = format!("TRACK-{:04}", self.number(ctx));
         tracing::info!(%tracking, "carrier: shipping note created");
         Ok(order::Shipped {
             order: from.order.clone(),

@@ -1,6 +1,7 @@
 //! Testing flows without infrastructure: fake activities record their calls in a [`CallLog`],
-//! which can also make chosen steps fail, and [`run_to_end`] runs one instance on a fresh
-//! in-memory runtime.
+//! which can also make chosen steps fail, [`run_to_end`] runs one instance on a fresh
+//! in-memory runtime, and [`crash_check`] checks a flow against a crash after each of its
+//! writes.
 //!
 //! Use tokio's paused clock (`#[tokio::test(start_paused = true)]`): timers, retry waits and
 //! timeouts then take no real time, and [`Call::at`] says when each call happened in virtual
@@ -41,6 +42,10 @@
 //! assert_eq!(waits, [0, 1, 3]); // 1s, then 2s, in virtual time
 //! # }
 //! ```
+
+mod crash;
+
+pub use crash::{CrashChecked, CrashMismatch, crash_check};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
