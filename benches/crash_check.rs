@@ -29,7 +29,9 @@ fn crash_points(c: &mut Criterion) {
             b.iter(|| {
                 rt.block_on(async {
                     let placed = request("order-1", product, 1, amount);
-                    crash_check::<order::Flow, _>(placed, Shop::new).await.unwrap()
+                    crash_check::<order::Flow, _>(placed, Shop::new)
+                        .await
+                        .unwrap()
                 })
             });
         });

@@ -231,3 +231,19 @@ async fn a_guard_decision_writes_nothing_beyond_the_transitions_own_record() {
         "(writes, records) with a guard and with an activity making the same choice"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_each_route_ships_the_same_with_each_call_once() {
+    use workflow_core::testing::crash_check;
+
+    // The guard's choice is a record of its own, decided again from the stored state after
+    // a crash: the same route every time.
+    for (grams, domestic) in [(400, true), (40_000, false)] {
+        let checked =
+            crash_check::<shipping::Flow, _>(packed(grams, domestic), |log| Carriers { log })
+                .await
+                .unwrap();
+        // Created; the guard's decision; the carrier's step.
+        assert_eq!((checked.writes, checked.points), (3, 2));
+    }
+}

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use workflow_core::prelude::*;
 use workflow_core::runtime::{Outcome, Runtime};
 use workflow_core::store::{MemoryStore, PostgresStore, RecordKind, SqliteStore, Store};
-use workflow_core::testing::Fault;
+use workflow_core::testing::{CallLog, Fault, crash_check};
 use workflow_core::{Entry, FailureKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +130,8 @@ struct State {
     takes: Vec<(String, Duration)>,
     /// An activity that waits, before it does anything, until the gate opens.
     gated: Option<String>,
+    /// Where the crash checker reads the calls, if it runs the bureaus.
+    log: Option<CallLog>,
 }
 
 impl Bureaus {
@@ -145,6 +147,12 @@ impl Bureaus {
     /// `activity` waits at a gate until [`open_gate`](Self::open_gate).
     fn gated(self, activity: &str) -> Self {
         self.inner.lock().unwrap().gated = Some(activity.into());
+        self
+    }
+
+    /// The bureaus, also recording their calls in `log`.
+    fn logging(self, log: CallLog) -> Self {
+        self.inner.lock().unwrap().log = Some(log);
         self
     }
 
@@ -197,6 +205,10 @@ impl Bureaus {
             let at = u64::try_from(start.elapsed().as_millis()).unwrap();
             let key = ctx.idempotency_key().unwrap_or_default().to_string();
             inner.calls.push((activity.into(), at, key));
+            if let Some(log) = &inner.log {
+                // No fault is injected through it: the bureaus inject their own.
+                let _ = log.call(ctx);
+            }
             let fails = inner
                 .failing
                 .iter_mut()
@@ -659,4 +671,46 @@ async fn on_postgres_killed_after_two_checks_finished_the_resumed_run_calls_only
     };
     only_the_appraisal_again(&bureaus, &cut_short[0]);
     runtime.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_the_checks_resume_to_the_same_end_each_call_once() {
+    // The three checks and the decision; then one check failing for good and the other two
+    // undone, one after another and all at once.
+    let approved = crash_check::<loan::Flow, _>(application(), |log| {
+        Desk::new(&Bureaus::default().logging(log))
+    })
+    .await
+    .unwrap();
+    // Created; income's record, then credit's; the appraisal's with the join's landing and the
+    // guard's decision.
+    assert_eq!((approved.writes, approved.points), (4, 3));
+    // A fault that every attempt meets: a fault counted in calls would be used up by a run
+    // the crash stopped, and the resumed run would rightly end otherwise.
+    let declined = crash_check::<loan::Flow, _>(application(), |log| {
+        Desk::new(
+            &Bureaus::default()
+                .failing("appraisal", u32::MAX)
+                .logging(log),
+        )
+    })
+    .await
+    .unwrap();
+    // Created; income's record, then credit's; the appraisal's failure with the compensation;
+    // each undo (the last with the end).
+    assert_eq!((declined.writes, declined.points), (6, 5));
+    let at_once = at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    };
+    let undone_at_once = crash_check::<at_once::Flow, _>(at_once, |log| {
+        Desk::new(
+            &Bureaus::default()
+                .failing("appraisal", u32::MAX)
+                .logging(log),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(undone_at_once.writes, declined.writes);
 }

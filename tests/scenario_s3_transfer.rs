@@ -150,3 +150,28 @@ async fn an_undo_that_fails_is_reported_next_to_the_original_error() {
     );
     assert_eq!(log.count("deposit_back"), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_the_transfer_fails_the_same_with_each_undo_once() {
+    use workflow_core::testing::crash_check;
+
+    let checked = crash_check::<transfer::Flow, _>(requested(), |log| {
+        log.fail_always("settle");
+        Bank(log)
+    })
+    .await
+    .unwrap();
+    // Created; withdrawn; deposited; two failed attempts (each a retry wait); the third with
+    // the compensation; each undo (the last with the end).
+    assert_eq!((checked.writes, checked.points), (8, 7));
+    // An undo that fails for good: the older one is skipped, at every kill point too.
+    let checked = crash_check::<transfer::Flow, _>(requested(), |log| {
+        log.fail_always("settle");
+        log.fail_always("withdraw_back");
+        Bank(log)
+    })
+    .await
+    .unwrap();
+    // The failed undo ends it, with the older one skipped, in the write after the compensation.
+    assert_eq!((checked.writes, checked.points), (7, 6));
+}

@@ -108,3 +108,16 @@ async fn an_idempotent_fake_passes_through_retries_a_failure_and_its_undo() {
     // the undo, with the end.
     assert_eq!((checked.writes, checked.points), (5, 4));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_fault_injected_by_attempt_is_met_by_every_run() {
+    // The first attempt of `send` fails in every run, stopped or resumed: its retry succeeds.
+    let checked = crash_check::<ticket::Flow, _>(ticket::Asked {}, |log| {
+        log.fail_attempts("send", 1);
+        idempotent(log)
+    })
+    .await
+    .unwrap();
+    // Created; issued; the failed attempt (a retry wait); the retry's landing.
+    assert_eq!((checked.writes, checked.points), (4, 3));
+}

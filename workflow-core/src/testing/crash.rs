@@ -95,7 +95,10 @@ const PATIENCE: Duration = Duration::from_hours(365 * 24);
 /// idempotent API does).
 ///
 /// Run it under tokio's paused clock. The flow must run to its end on its own (automatic
-/// steps, timers, retries, failures and compensation; no events).
+/// steps, timers, retries, failures and compensation; no events). Inject faults by attempt
+/// ([`CallLog::fail_attempts`], [`CallLog::fail_always`]): a fault counted in calls
+/// ([`CallLog::fail`]) can be used up by the run a crash stopped, and the resumed run would
+/// then rightly end otherwise.
 ///
 /// # Errors
 ///
@@ -136,7 +139,7 @@ const PATIENCE: Duration = Duration::from_hours(365 * 24);
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let checked = crash_check::<door::Flow, _>(door::Closed {}, |log| {
-///     log.fail("open", 1); // one retry, in every run
+///     log.fail_attempts("open", 1); // the first attempt fails, in every run
 ///     Fakes(log)
 /// })
 /// .await

@@ -92,6 +92,7 @@ struct Log {
     calls: Vec<Call>,
     failures_left: HashMap<String, u32>,
     always_failing: HashSet<String>,
+    failing_attempts: HashMap<String, u32>,
 }
 
 impl Default for CallLog {
@@ -110,6 +111,7 @@ impl CallLog {
                 calls: Vec::new(),
                 failures_left: HashMap::new(),
                 always_failing: HashSet::new(),
+                failing_attempts: HashMap::new(),
             })),
         }
     }
@@ -135,7 +137,12 @@ impl CallLog {
             key: ctx.idempotency_key().map(ToString::to_string),
             at,
         });
+        let attempt = ctx.attempt();
         let fail = log.always_failing.contains(&step)
+            || log
+                .failing_attempts
+                .get(&step)
+                .is_some_and(|&up_to| attempt <= up_to)
             || log.failures_left.get_mut(&step).is_some_and(|left| {
                 let fail = *left > 0;
                 *left = left.saturating_sub(1);
@@ -159,6 +166,16 @@ impl CallLog {
     /// Makes every call to `step` fail.
     pub fn fail_always(&self, step: &str) {
         self.log().always_failing.insert(step.to_string());
+    }
+
+    /// Makes attempts 1 to `attempts` of `step` fail, however many calls came before: a run
+    /// resumed after a crash meets the same faults (an attempt cut short is made again with
+    /// its number), where [`fail`](Self::fail)'s count may have been used up by the run the
+    /// crash stopped. The one to use with [`crash_check`].
+    pub fn fail_attempts(&self, step: &str, attempts: u32) {
+        self.log()
+            .failing_attempts
+            .insert(step.to_string(), attempts);
     }
 
     /// Every call, in order.
