@@ -91,3 +91,38 @@ async fn an_approval_an_hour_late_finds_the_flow_timed_out() {
     ));
     assert_eq!(runtime.activities().log.count("approve"), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_each_answer_and_the_timeout_end_the_same() {
+    use workflow_core::testing::crash_check_with;
+
+    let approve = expense::Event::from(Approve { by: "dana".into() });
+    let reject = expense::Event::from(Reject {
+        by: "dana".into(),
+        reason: "no receipt".into(),
+    });
+    let nine = Duration::from_secs(9);
+    for (events, writes) in [
+        // Approved at 9 s, then paid: created, submitted, the event posted, taken, approved,
+        // paid.
+        (vec![(nine, approve.clone())], 6),
+        // Rejected: created, submitted, the event posted, taken, rejected.
+        (vec![(nine, reject)], 5),
+        // No answer: the timer fires at 10 s (its record, then its step's), and an approval an
+        // hour late is refused, in every run.
+        (vec![(Duration::from_hours(1), approve)], 4),
+    ] {
+        let checked = crash_check_with::<expense::Flow, _>(
+            created("ann", 12_000),
+            |log| Expenses { log },
+            &events,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (checked.writes, checked.points),
+            (writes, writes - 1),
+            "{events:?}"
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! The crash checker: a flow run to its end once, then once more for every write that run
 //! made, each time stopped right after that write (the store then refuses everything, as a
 //! process that died there would never write or read again) and resumed by a fresh host on
-//! the same store, once the dead host's lease has run out. Every resumed run must end as the
+//! the same store, with the dead host's claims handed back (as once its lease ran out, but
+//! at once, so that the resumed run keeps the uninterrupted run's timing). Every resumed run must end as the
 //! run without a crash did, with the same effects: each step and undo called under as many
 //! idempotency keys as in the run without a crash (a step cut short runs again under its
 //! key, which is how its effect stays once; a second key would be a second effect), and no
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
 use super::CallLog;
 use crate::InstanceId;
@@ -155,6 +157,74 @@ where
     W: Runnable<Arc<A>>,
     A: Send + Sync + 'static,
     W::State: Clone + PartialEq + core::fmt::Debug,
+    W::Event: Clone,
+{
+    crash_check_with::<W, A>(start, activities, &[]).await
+}
+
+/// [`crash_check`] for a flow that needs events: each of `events` is sent at its time, in
+/// virtual time from the start, in every run (the resumed run sends those the stopped run
+/// had not posted, at their times). An event the instance's state does not take is refused
+/// in every run alike.
+///
+/// # Errors
+///
+/// As [`crash_check`].
+///
+/// ```
+/// use std::time::Duration;
+/// use workflow_core::prelude::*;
+/// use workflow_core::testing::{CallLog, Fault, crash_check_with};
+///
+/// #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// pub struct Approve;
+///
+/// workflow! {
+///     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+///     pub Leave {
+///         initial Asked    {}
+///         final   Approved {}
+///         final   Expired  {}
+///         approve: Asked -> Approved, on Approve;
+///         expire:  Asked -> Expired, after(1h);
+///     }
+/// }
+///
+/// struct Fakes(CallLog);
+///
+/// impl leave::Activities for Fakes {
+///     type Error = Fault;
+///     async fn approve(&self, _: &leave::Asked, _: &Approve, ctx: &StepCtx) -> Result<leave::Approved, Fault> {
+///         self.0.call(ctx)?;
+///         Ok(leave::Approved {})
+///     }
+///     async fn expire(&self, _: &leave::Asked, ctx: &StepCtx) -> Result<leave::Expired, Fault> {
+///         self.0.call(ctx)?;
+///         Ok(leave::Expired {})
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// // Approved after 10 minutes, before the hour is up: at every kill point too.
+/// let events = [(Duration::from_mins(10), leave::Event::from(Approve))];
+/// let checked = crash_check_with::<leave::Flow, _>(leave::Asked {}, Fakes, &events)
+///     .await
+///     .unwrap();
+/// // Created; the event posted; taken (its record); its transition landed.
+/// assert_eq!(checked.writes, 4);
+/// # }
+/// ```
+pub async fn crash_check_with<W, A>(
+    start: impl Into<W::State>,
+    activities: impl Fn(CallLog) -> A,
+    events: &[(Duration, W::Event)],
+) -> Result<CrashChecked, CrashMismatch>
+where
+    W: Runnable<Arc<A>>,
+    A: Send + Sync + 'static,
+    W::State: Clone + PartialEq + core::fmt::Debug,
+    W::Event: Clone,
 {
     let start: W::State = start.into();
     let id = InstanceId::new("crash-check");
@@ -163,7 +233,15 @@ where
     let expected = {
         let acts = Arc::new(activities(log.clone()));
         let runtime = Runtime::<W, Arc<A>>::with_store(acts, store.clone());
-        let outcome = run(&runtime, &id, start.clone()).await;
+        let began = Instant::now();
+        let outcome = match runtime.start_with_id(id.as_str(), start.clone()).await {
+            Ok(_) => {
+                let sent = Sent::default();
+                send(&runtime, &id, began, events, &sent, &store).await;
+                wait(&runtime, &id).await
+            }
+            Err(rejected) => Err(rejected.error.to_string()),
+        };
         runtime.shutdown().await;
         outcome.map_err(CrashMismatch::Unfinished)?
     };
@@ -173,12 +251,26 @@ where
         let store = Arc::new(Stopping::new(point));
         let log = CallLog::new();
         let acts = Arc::new(activities(log.clone()));
+        let began = Instant::now();
+        let sent = Sent::default();
         {
             let first = Runtime::<W, Arc<A>>::with_store(Arc::clone(&acts), store.clone());
-            let started = first.start_with_id(id.as_str(), start.clone()).await;
-            if started.is_ok() {
-                let stopped = tokio::time::timeout(PATIENCE, store.stopped.notified()).await;
-                if stopped.is_err() && !store.is_stopped() {
+            if first
+                .start_with_id(id.as_str(), start.clone())
+                .await
+                .is_ok()
+            {
+                let sending = send(&first, &id, began, events, &sent, &store);
+                let stopped = async {
+                    sending.await;
+                    store.stopped.notified().await;
+                };
+                let stopped = tokio::select! {
+                    () = stopped => true,
+                    () = store.stopped.notified() => true,
+                    () = tokio::time::sleep(PATIENCE) => store.is_stopped(),
+                };
+                if !stopped {
                     return Err(CrashMismatch::Stuck {
                         point,
                         writes,
@@ -188,9 +280,15 @@ where
             }
             first.shutdown().await;
         }
+        // The dead process's claims, handed back at once, as once its lease ran out.
+        store.hand_back().await;
         let resumed = Runtime::<W, Arc<A>>::with_store(acts, store.inner.clone());
         let outcome = match resumed.resume().await {
-            Ok(_) => wait(&resumed, &id).await,
+            Ok(_) => {
+                let left = Stopping::new(usize::MAX);
+                send(&resumed, &id, began, events, &sent, &left).await;
+                wait(&resumed, &id).await
+            }
             Err(error) => Err(error.to_string()),
         };
         resumed.shutdown().await;
@@ -218,21 +316,31 @@ where
     })
 }
 
-/// Starts the instance and waits for its end.
-async fn run<W, A>(
+/// How many of the events were sent (posted, or refused by the instance): the next to send.
+#[derive(Default)]
+struct Sent(AtomicUsize);
+
+/// Sends the events from the first not sent yet, each at its time after `began`, until one
+/// cannot be posted because `store` has stopped.
+async fn send<W, A>(
     runtime: &Runtime<W, A>,
     id: &InstanceId,
-    start: W::State,
-) -> Result<Outcome<W::State>, String>
-where
+    began: Instant,
+    events: &[(Duration, W::Event)],
+    sent: &Sent,
+    store: &Stopping,
+) where
     W: Runnable<A>,
     A: Send + Sync + 'static,
+    W::Event: Clone,
 {
-    runtime
-        .start_with_id(id.as_str(), start)
-        .await
-        .map_err(|rejected| rejected.error.to_string())?;
-    wait(runtime, id).await
+    for (at, event) in events.iter().skip(sent.0.load(Ordering::SeqCst)) {
+        tokio::time::sleep_until(began + *at).await;
+        if runtime.send(id, event.clone()).await.is_err() && store.is_stopped() {
+            return;
+        }
+        sent.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Waits, in virtual time, for the instance's end.
@@ -294,6 +402,8 @@ struct Stopping {
     writes: AtomicUsize,
     dead: AtomicBool,
     stopped: tokio::sync::Notify,
+    /// The claims it handed out, for [`hand_back`](Self::hand_back).
+    claims: std::sync::Mutex<Vec<Claim>>,
 }
 
 impl Stopping {
@@ -304,7 +414,30 @@ impl Stopping {
             writes: AtomicUsize::new(0),
             dead: AtomicBool::new(false),
             stopped: tokio::sync::Notify::new(),
+            claims: std::sync::Mutex::default(),
         }
+    }
+
+    /// Hands back, in the store behind, every claim it handed out: what the end of the dead
+    /// process's lease would do, without waiting for it.
+    async fn hand_back(&self) {
+        let claims = std::mem::take(
+            &mut *self
+                .claims
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for claim in claims {
+            // A claim already lost or ended is no error.
+            let _ = self.inner.release(&claim).await;
+        }
+    }
+
+    fn keep(&self, claim: &Claim) {
+        self.claims
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(claim.clone());
     }
 
     fn is_stopped(&self) -> bool {
@@ -344,7 +477,11 @@ impl Store for Stopping {
         lease: Option<&Lease>,
     ) -> Result<Option<Claim>, StoreError> {
         self.write()?;
-        self.inner.create(snapshot, record, wake, lease).await
+        let claim = self.inner.create(snapshot, record, wake, lease).await?;
+        if let Some(claim) = &claim {
+            self.keep(claim);
+        }
+        Ok(claim)
     }
 
     async fn create_or_post(
@@ -370,7 +507,11 @@ impl Store for Stopping {
         lease: &Lease,
     ) -> Result<Option<Claimed>, StoreError> {
         self.alive()?;
-        self.inner.claim(flow, id, lease).await
+        let claimed = self.inner.claim(flow, id, lease).await?;
+        if let Some(claimed) = &claimed {
+            self.keep(&claimed.claim);
+        }
+        Ok(claimed)
     }
 
     async fn claim_due(
@@ -380,7 +521,11 @@ impl Store for Stopping {
         limit: usize,
     ) -> Result<Due, StoreError> {
         self.alive()?;
-        self.inner.claim_due(flows, lease, limit).await
+        let due = self.inner.claim_due(flows, lease, limit).await?;
+        for claimed in &due.claimed {
+            self.keep(&claimed.claim);
+        }
+        Ok(due)
     }
 
     async fn commit(&self, claim: &Claim, commit: Commit) -> Result<(), StoreError> {
