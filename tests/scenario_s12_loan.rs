@@ -682,9 +682,9 @@ async fn stopped_after_any_write_the_checks_resume_to_the_same_end_each_call_onc
     })
     .await
     .unwrap();
-    // Created; income's record, then credit's; the appraisal's with the join's landing and the
-    // guard's decision.
-    assert_eq!((approved.writes, approved.points), (4, 3));
+    // Created; the three checks marked running, before they start; income's record, then
+    // credit's; the appraisal's with the join's landing and the guard's decision.
+    assert_eq!((approved.writes, approved.points), (5, 4));
     // A fault that every attempt meets: a fault counted in calls would be used up by a run
     // the crash stopped, and the resumed run would rightly end otherwise.
     let declined = crash_check::<loan::Flow, _>(application(), |log| {
@@ -696,9 +696,9 @@ async fn stopped_after_any_write_the_checks_resume_to_the_same_end_each_call_onc
     })
     .await
     .unwrap();
-    // Created; income's record, then credit's; the appraisal's failure with the compensation;
-    // each undo (the last with the end).
-    assert_eq!((declined.writes, declined.points), (6, 5));
+    // Created; the checks marked running; income's record, then credit's; the appraisal's
+    // failure with the compensation; each undo (the last with the end).
+    assert_eq!((declined.writes, declined.points), (7, 6));
     let at_once = at_once::Applied {
         applicant: "ann".into(),
         amount: 100_000,

@@ -258,6 +258,7 @@ where
         )
         .answering(std::mem::take(&mut self.fx.answers))
         .posting(std::mem::take(&mut self.fx.posts));
+        self.fx.starts_parts = false;
         if release {
             commit = commit.releasing();
         }

@@ -282,6 +282,10 @@ pub struct PartWork {
     /// When its next attempt is (or was) due, after a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at_ms: Option<u64>,
+    /// An attempt of it was started and has not ended: written before the attempt starts,
+    /// so that a worker resuming after a crash knows the part may have acted.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub running: bool,
 }
 
 impl PartWork {
@@ -293,6 +297,7 @@ impl PartWork {
             output: None,
             failed: 0,
             retry_at_ms: None,
+            running: false,
         }
     }
 }

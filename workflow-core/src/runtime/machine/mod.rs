@@ -133,6 +133,9 @@ pub(crate) struct Effects {
     pub(crate) stop_parts: bool,
     /// Messages to other instances, posted with the write (a child's end, a child's cancel).
     pub(crate) posts: Vec<Post>,
+    /// Parts start with this write: the snapshot, which marks them running, must be
+    /// written first even with no record (after a crash they may have acted).
+    pub(crate) starts_parts: bool,
     /// Attempts of undos to make at once, besides any running (`undo(parallel)`).
     pub(crate) undo_parts: Vec<UndoPartCommand>,
 }
@@ -147,12 +150,16 @@ impl Effects {
             stop_parts: false,
             posts: Vec::new(),
             undo_parts: Vec::new(),
+            starts_parts: false,
         }
     }
 
     /// Whether there is anything to write.
     pub(crate) fn must_write(&self) -> bool {
-        !self.records.is_empty() || !self.answers.is_empty() || !self.posts.is_empty()
+        !self.records.is_empty()
+            || !self.answers.is_empty()
+            || !self.posts.is_empty()
+            || self.starts_parts
     }
 }
 
@@ -314,6 +321,9 @@ struct Part {
     failed: u32,
     retry_at_ms: Option<u64>,
     running: Option<AttemptId>,
+    /// Its attempt was running when the instance was last written, and no end of it was
+    /// read back: it may have acted before a crash.
+    in_flight: bool,
 }
 
 /// Compensation running.

@@ -5,8 +5,9 @@
 //! state it lands in. A part that fails for good stops new parts from starting; those running
 //! are awaited (an effect in flight is not left behind: if it completes, it is undone too),
 //! then every completed part is undone and the failure is caught, if the transition catches,
-//! or fails the instance. After a crash while they are awaited, the step goes straight to
-//! its compensation: the parts in flight at the crash are not made again.
+//! or fails the instance. Every part is marked running in the write before its attempt
+//! starts, so after a crash while they are awaited, the parts that were in flight are made
+//! again (with their keys) to learn how they ended: one that had acted is then undone too.
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ impl Split {
                 part.output.clone_from(&work.output);
                 part.failed = work.failed;
                 part.retry_at_ms = work.retry_at_ms;
+                part.in_flight = work.running && work.output.is_none();
             }
         }
         split
@@ -45,12 +47,15 @@ impl Split {
         self.parts
             .iter()
             .enumerate()
-            .filter(|(_, part)| part.output.is_some() || part.failed > 0)
+            .filter(|(_, part)| {
+                part.output.is_some() || part.failed > 0 || part.running.is_some() || part.in_flight
+            })
             .map(|(index, part)| {
                 let mut work = PartWork::new(u32::try_from(index).unwrap_or(u32::MAX));
                 work.output.clone_from(&part.output);
                 work.failed = part.failed;
                 work.retry_at_ms = part.retry_at_ms;
+                work.running = part.running.is_some() || part.in_flight;
                 work
             })
             .collect()
@@ -122,29 +127,26 @@ impl<W: Durable> Machine<W> {
             return;
         };
         let mut running = split.parts.iter().filter(|p| p.running.is_some()).count();
-        if split.given_up.is_some() {
-            if running == 0 {
-                let (transition, failure) = (step.transition, split.given_up.take());
-                if let Some(failure) = failure {
-                    self.parts_failed(transition, failure, now_ms, fx);
-                }
-            }
-            return;
-        }
-        if split.parts.iter().all(|part| part.output.is_some()) {
+        let given_up = split.given_up.is_some();
+        if !given_up && split.parts.iter().all(|part| part.output.is_some()) {
             return self.join_parts(now_ms, fx);
         }
         for (index, part) in split.parts.iter_mut().enumerate() {
-            if running >= parts.at_most() {
-                break;
-            }
             let waiting = part.retry_at_ms.is_some_and(|at| at > now_ms);
-            if part.output.is_some() || part.running.is_some() || waiting {
+            let may_start = if given_up {
+                // Nothing new starts; a part in flight at a crash is made again, to learn
+                // whether it acted.
+                part.in_flight
+            } else {
+                !waiting && running < parts.at_most()
+            };
+            if part.output.is_some() || part.running.is_some() || !may_start {
                 continue;
             }
             *attempts += 1;
             let attempt = AttemptId(*attempts);
             part.running = Some(attempt);
+            part.in_flight = false;
             part.retry_at_ms = None;
             running += 1;
             let (_, timeout) = policies(def, index);
@@ -156,6 +158,14 @@ impl<W: Durable> Machine<W> {
                 key: format!("{}/{index}", step.key).into(),
                 deadline: super::deadline::<W>(now_ms, timeout, state),
             });
+            // Marked running in the write before it starts.
+            fx.starts_parts = true;
+        }
+        if given_up && running == 0 {
+            let (transition, failure) = (step.transition, split.given_up.take());
+            if let Some(failure) = failure {
+                self.parts_failed(transition, failure, now_ms, fx);
+            }
         }
     }
 
