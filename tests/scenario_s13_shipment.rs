@@ -22,7 +22,7 @@ use workflow_core::runtime::{Host, Outcome};
 use workflow_core::store::{
     MemoryStore, PostgresStore, RecordKind, SqliteStore, Status, Store, Work,
 };
-use workflow_core::testing::Fault;
+use workflow_core::testing::{CallLog, Fault, crash_check_host};
 use workflow_core::{Entry, FailureKind};
 
 workflow! {
@@ -81,6 +81,8 @@ struct Warehouse {
     failing: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<String>>>,
     ship_within: Arc<Mutex<Duration>>,
+    /// Where the crash checker reads the calls, if it runs the warehouse.
+    checked: Option<CallLog>,
 }
 
 impl Default for Warehouse {
@@ -91,6 +93,7 @@ impl Default for Warehouse {
             gate: Arc::default(),
             // The courier comes after an hour: a day is plenty.
             ship_within: Arc::new(Mutex::new(Duration::from_hours(24))),
+            checked: None,
         }
     }
 }
@@ -130,6 +133,10 @@ impl Warehouse {
     fn log(&self, activity: &str, ctx: &StepCtx) -> Result<(), Fault> {
         let key = ctx.idempotency_key().unwrap_or_default().to_string();
         self.calls.lock().unwrap().push((activity.into(), key));
+        if let Some(log) = &self.checked {
+            // No fault is injected through it: the warehouse injects its own.
+            let _ = log.call(ctx);
+        }
         if self.failing.lock().unwrap().iter().any(|a| a == activity) {
             return Err(Fault {
                 step: activity.into(),
@@ -671,4 +678,40 @@ async fn a_shipment_not_handed_over_in_time_is_cancelled_and_the_orders_step_tim
     undos.sort();
     assert_eq!(undos, ["refund", "restock", "unpack"], "each undo once");
     host.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_of_either_flow_the_order_ends_the_same_each_call_once() {
+    // The order and its shipment on one host; stopped after any write of either.
+    let flows = |host: workflow_core::runtime::HostBuilder, acts: &Arc<Warehouse>| {
+        host.flow(order::Flow, Arc::clone(acts))
+            .flow(shipment::Flow, Arc::clone(acts))
+    };
+    let events: [(Duration, order::Event); 0] = [];
+    let invoiced = crash_check_host::<order::Flow, _>(
+        placed(),
+        |log| Warehouse {
+            checked: Some(log),
+            ..Warehouse::default()
+        },
+        flows,
+        &events,
+    )
+    .await
+    .unwrap();
+    // Both flows' writes, from the order's creation to the shipment's release.
+    assert_eq!((invoiced.writes, invoiced.points), (12, 11));
+    // The invoice fails: the held shipment is compensated, then the payment refunded.
+    let compensated = crash_check_host::<order::Flow, _>(
+        placed(),
+        |log| Warehouse {
+            checked: Some(log),
+            ..Warehouse::default().failing("invoice")
+        },
+        flows,
+        &events,
+    )
+    .await
+    .unwrap();
+    assert_eq!((compensated.writes, compensated.points), (18, 17));
 }

@@ -138,7 +138,12 @@ where
         async move {
             let span =
                 info_span!("instance", flow = W::DEFINITION.name(), instance = %self.machine.id());
-            let exit = self.drive().instrument(span).await;
+            let exit = self.drive().instrument(span.clone()).await;
+            // Parts still running are stopped, and waited for: none outlives the instance's
+            // task, nor keeps the store open after the host stops.
+            if let Some(mut running) = self.parts.take() {
+                running.tasks.shutdown().instrument(span).await;
+            }
             if self.hot {
                 self.host.leave_hot();
             }

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use super::CallLog;
 use crate::InstanceId;
-use crate::runtime::{Outcome, Runnable, Runtime};
+use crate::runtime::{Durable, Host, HostBuilder, Outcome, Runnable};
 use crate::store::{
     Claim, Claimed, Commit, CreatedOrPosted, Due, FlowVersion, InboxItem, Lease, MemoryStore,
     Message, MessageId, Record, Snapshot, Store, StoreError, Summary, Wake, Watch,
@@ -154,7 +154,7 @@ pub async fn crash_check<W, A>(
     activities: impl Fn(CallLog) -> A,
 ) -> Result<CrashChecked, CrashMismatch>
 where
-    W: Runnable<Arc<A>>,
+    W: Runnable<A>,
     A: Send + Sync + 'static,
     W::State: Clone + PartialEq + core::fmt::Debug,
     W::Event: Clone,
@@ -221,28 +221,55 @@ pub async fn crash_check_with<W, A>(
     events: &[(Duration, W::Event)],
 ) -> Result<CrashChecked, CrashMismatch>
 where
-    W: Runnable<Arc<A>>,
+    W: Runnable<A>,
+    A: Send + Sync + 'static,
+    W::State: Clone + PartialEq + core::fmt::Debug,
+    W::Event: Clone,
+{
+    let flows = |host: HostBuilder, acts: &Arc<A>| host.flow_shared::<W, A>(Arc::clone(acts));
+    crash_check_host::<W, A>(start, activities, flows, events).await
+}
+
+/// [`crash_check_with`] for a flow that runs with others (a parent and its child flows, say):
+/// `flows` adds to the host every flow the run needs, with the activities (an `Arc<A>`, which
+/// implements each flow's `Activities` that `A` does). The outcome compared is the instance
+/// of `W`'s; the effects, every flow's.
+///
+/// # Errors
+///
+/// As [`crash_check`].
+pub async fn crash_check_host<W, A>(
+    start: impl Into<W::State>,
+    activities: impl Fn(CallLog) -> A,
+    flows: impl Fn(HostBuilder, &Arc<A>) -> HostBuilder,
+    events: &[(Duration, W::Event)],
+) -> Result<CrashChecked, CrashMismatch>
+where
+    W: Durable,
     A: Send + Sync + 'static,
     W::State: Clone + PartialEq + core::fmt::Debug,
     W::Event: Clone,
 {
     let start: W::State = start.into();
-    let id = InstanceId::new("crash-check");
+    let run = Run {
+        id: InstanceId::new("crash-check"),
+        events,
+    };
     let store = Arc::new(Stopping::new(usize::MAX));
     let log = CallLog::new();
     let expected = {
         let acts = Arc::new(activities(log.clone()));
-        let runtime = Runtime::<W, Arc<A>>::with_store(acts, store.clone());
+        let host = flows(Host::builder().store(store.clone()), &acts).build();
         let began = Instant::now();
-        let outcome = match runtime.start_with_id(id.as_str(), start.clone()).await {
-            Ok(_) => {
-                let sent = Sent::default();
-                send(&runtime, &id, began, events, &sent, &store).await;
-                wait(&runtime, &id).await
+        let sent = Sent::default();
+        let outcome = match run.start::<W>(&host, start.clone()).await {
+            Ok(()) => {
+                run.send::<W>(&host, began, &sent, &store).await;
+                run.wait::<W>(&host).await
             }
-            Err(rejected) => Err(rejected.error.to_string()),
+            Err(why) => Err(why),
         };
-        runtime.shutdown().await;
+        host.shutdown().await;
         outcome.map_err(CrashMismatch::Unfinished)?
     };
     let effects = effects_of(&log);
@@ -254,13 +281,9 @@ where
         let began = Instant::now();
         let sent = Sent::default();
         {
-            let first = Runtime::<W, Arc<A>>::with_store(Arc::clone(&acts), store.clone());
-            if first
-                .start_with_id(id.as_str(), start.clone())
-                .await
-                .is_ok()
-            {
-                let sending = send(&first, &id, began, events, &sent, &store);
+            let first = flows(Host::builder().store(store.clone()), &acts).build();
+            if run.start::<W>(&first, start.clone()).await.is_ok() {
+                let sending = run.send::<W>(&first, began, &sent, &store);
                 let stopped = async {
                     sending.await;
                     store.stopped.notified().await;
@@ -282,12 +305,12 @@ where
         }
         // The dead process's claims, handed back at once, as once its lease ran out.
         store.hand_back().await;
-        let resumed = Runtime::<W, Arc<A>>::with_store(acts, store.inner.clone());
+        let resumed = flows(Host::builder().store(store.inner.clone()), &acts).build();
         let outcome = match resumed.resume().await {
             Ok(_) => {
-                let left = Stopping::new(usize::MAX);
-                send(&resumed, &id, began, events, &sent, &left).await;
-                wait(&resumed, &id).await
+                let alive = Stopping::new(usize::MAX);
+                run.send::<W>(&resumed, began, &sent, &alive).await;
+                run.wait::<W>(&resumed).await
             }
             Err(error) => Err(error.to_string()),
         };
@@ -320,39 +343,52 @@ where
 #[derive(Default)]
 struct Sent(AtomicUsize);
 
-/// Sends the events from the first not sent yet, each at its time after `began`, until one
-/// cannot be posted because `store` has stopped.
-async fn send<W, A>(
-    runtime: &Runtime<W, A>,
-    id: &InstanceId,
-    began: Instant,
-    events: &[(Duration, W::Event)],
-    sent: &Sent,
-    store: &Stopping,
-) where
-    W: Runnable<A>,
-    A: Send + Sync + 'static,
-    W::Event: Clone,
-{
-    for (at, event) in events.iter().skip(sent.0.load(Ordering::SeqCst)) {
-        tokio::time::sleep_until(began + *at).await;
-        if runtime.send(id, event.clone()).await.is_err() && store.is_stopped() {
-            return;
-        }
-        sent.0.fetch_add(1, Ordering::SeqCst);
-    }
+/// The instance every run starts, and the events it is sent.
+struct Run<'a, E> {
+    id: InstanceId,
+    events: &'a [(Duration, E)],
 }
 
-/// Waits, in virtual time, for the instance's end.
-async fn wait<W, A>(runtime: &Runtime<W, A>, id: &InstanceId) -> Result<Outcome<W::State>, String>
-where
-    W: Runnable<A>,
-    A: Send + Sync + 'static,
-{
-    match tokio::time::timeout(PATIENCE, runtime.outcome(id)).await {
-        Ok(Ok(outcome)) => Ok(outcome),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err("it did not end within a year of virtual time".into()),
+impl<E: Clone> Run<'_, E> {
+    async fn start<W: Durable<Event = E>>(
+        &self,
+        host: &Host,
+        start: W::State,
+    ) -> Result<(), String> {
+        let client = host.client::<W>();
+        match client.start_with_id(self.id.as_str(), start).await {
+            Ok(_) => Ok(()),
+            Err(rejected) => Err(rejected.error.to_string()),
+        }
+    }
+
+    /// Sends the events from the first not sent yet, each at its time after `began`, until
+    /// one cannot be posted because `store` has stopped.
+    async fn send<W: Durable<Event = E>>(
+        &self,
+        host: &Host,
+        began: Instant,
+        sent: &Sent,
+        store: &Stopping,
+    ) {
+        let client = host.client::<W>();
+        for (at, event) in self.events.iter().skip(sent.0.load(Ordering::SeqCst)) {
+            tokio::time::sleep_until(began + *at).await;
+            if client.send(&self.id, event.clone()).await.is_err() && store.is_stopped() {
+                return;
+            }
+            sent.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits, in virtual time, for the instance's end.
+    async fn wait<W: Durable<Event = E>>(&self, host: &Host) -> Result<Outcome<W::State>, String> {
+        let client = host.client::<W>();
+        match tokio::time::timeout(PATIENCE, client.outcome(&self.id)).await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err("it did not end within a year of virtual time".into()),
+        }
     }
 }
 

@@ -45,7 +45,7 @@
 
 mod crash;
 
-pub use crash::{CrashChecked, CrashMismatch, crash_check, crash_check_with};
+pub use crash::{CrashChecked, CrashMismatch, crash_check, crash_check_host, crash_check_with};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
