@@ -172,3 +172,57 @@ async fn any_approver_may_reject_and_the_history_shows_who() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_each_chain_of_approvals_ends_the_same() {
+    use std::time::Duration;
+    use workflow_core::testing::crash_check_with;
+
+    let minutes = Duration::from_mins;
+    let by = |name: &str| name.to_string();
+    let supervisor = approval::Event::from(SupervisorApproval { by: by("sam") });
+    let manager = approval::Event::from(ManagerApproval { by: by("mia") });
+    let finance = approval::Event::from(FinanceApproval { by: by("fay") });
+    let rejection = approval::Event::from(Rejection { by: by("fay") });
+    for (amount, events, writes) in [
+        // Under the threshold: supervisor, then finance. Created and routed; then each event
+        // posted, taken, and its step landed.
+        (
+            500_000,
+            vec![
+                (minutes(1), supervisor.clone()),
+                (minutes(2), finance.clone()),
+            ],
+            8,
+        ),
+        // Above it: the manager too.
+        (
+            2_000_000,
+            vec![
+                (minutes(1), supervisor.clone()),
+                (minutes(2), manager),
+                (minutes(3), finance),
+            ],
+            11,
+        ),
+        // Rejected by finance.
+        (
+            500_000,
+            vec![(minutes(1), supervisor), (minutes(2), rejection)],
+            8,
+        ),
+    ] {
+        let checked = crash_check_with::<approval::Flow, _>(
+            submitted("laptop", amount),
+            |log| Approvals { log },
+            &events,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (checked.writes, checked.points),
+            (writes, writes - 1),
+            "{amount}"
+        );
+    }
+}

@@ -358,3 +358,38 @@ async fn typestate_guards_decide_without_activities() {
     };
     assert_eq!(rejected.note, "no");
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_each_claim_ends_the_same_with_each_call_once() {
+    use workflow_core::testing::crash_check_with;
+
+    let decision = |approve: bool| {
+        insurance_claim::Event::from(Decision {
+            approve,
+            payout: 700,
+            note: "checked by hand".into(),
+        })
+    };
+    let minute = Duration::from_mins(1);
+    // The assessor always fails: three attempts (two retry waits, then the catch), then the
+    // reviewer's decision a minute in (posted; taken, the guard deciding), and the payout if
+    // approved. An unknown policy goes to review after one attempt.
+    for (policy, approve, writes) in [("p-1", true, 7), ("p-2", false, 6), ("none", true, 5)] {
+        let events = [(minute, decision(approve))];
+        let checked = crash_check_with::<insurance_claim::Flow, _>(
+            filed(policy),
+            |log| Assessor {
+                log,
+                failures: AtomicU32::new(u32::MAX),
+            },
+            &events,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (checked.writes, checked.points),
+            (writes, writes - 1),
+            "{policy}"
+        );
+    }
+}
