@@ -2,16 +2,17 @@
 //! made, each time stopped right after that write (the store then refuses everything, as a
 //! process that died there would never write or read again) and resumed by a fresh host on
 //! the same store, with the dead host's claims handed back (as once its lease ran out, but
-//! at once, so that the resumed run keeps the uninterrupted run's timing). Every resumed run must end as the
-//! run without a crash did, with the same effects: each step and undo called under as many
-//! idempotency keys as in the run without a crash (a step cut short runs again under its
-//! key, which is how its effect stays once; a second key would be a second effect), and no
-//! undo the uninterrupted run did not make. (The keys themselves may differ: they count the
-//! records before them, and a crash may change those, when it cuts short an attempt that
-//! would have failed.)
+//! at once, so that the resumed run keeps the uninterrupted run's timing).
 //!
-//! In virtual time (`#[tokio::test(start_paused = true)]`) a kill point costs milliseconds:
-//! leases, timers and retry waits pass at once.
+//! Every resumed run must end as the run without a crash did, with the same effects: each
+//! step and undo called under as many idempotency keys as in the run without a crash (a step
+//! cut short runs again under its key, which is how its effect stays once; a second key would
+//! be a second effect), and no undo the uninterrupted run did not make. (The keys themselves
+//! may differ: they count the records before them, and a crash may change those, when it cuts
+//! short an attempt that would have failed.)
+//!
+//! In virtual time (`#[tokio::test(start_paused = true)]`) a kill point costs microseconds:
+//! timers and retry waits pass at once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
