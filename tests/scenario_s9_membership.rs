@@ -230,3 +230,32 @@ async fn stopped_and_resumed_on_sqlite_the_next_charge_is_still_on_day_60() {
     };
     assert_eq!(ended.name(), "Ended");
 }
+
+#[tokio::test(start_paused = true)]
+async fn stopped_after_any_write_the_charges_stay_on_their_days_each_once() {
+    use workflow_core::testing::crash_check_host;
+
+    // Charged on day 30 and day 60 (the price changed on day 40, the timer kept), cancelled
+    // on day 75. A day-long lease: months of virtual time pass.
+    let events = [
+        (
+            DAY * 40,
+            membership::Event::from(PriceChanged { price: 12 }),
+        ),
+        (DAY * 75, membership::Event::from(Cancel)),
+    ];
+    let checked = crash_check_host::<membership::Flow, _>(
+        joined("cat", 30),
+        |log| Billing {
+            log,
+            ..Billing::default()
+        },
+        |host, billing| host.lease(DAY).flow(membership::Flow, Arc::clone(billing)),
+        &events,
+    )
+    .await
+    .unwrap();
+    // Created; each charge's timer firing, then its landing; each event posted, taken, then
+    // landed.
+    assert_eq!((checked.writes, checked.points), (11, 10));
+}
