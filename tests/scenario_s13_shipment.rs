@@ -31,12 +31,13 @@ workflow! {
     pub Shipment {
         initial Picking    { order: u32, lines: u32 }
         state   Picked     { order: u32, lines: u32 }
-        state   Packed     { order: u32, parcel: u32 }
+        state   Packed     { order: u32, parcel: u32, courier_in: Duration }
         final   HandedOver { order: u32, parcel: u32, tracking: String }
 
         pick:      Picking -> Picked undo restock;
         pack:      Picked  -> Packed undo unpack;
-        hand_over: Packed  -> HandedOver, after(1h);
+        /// The courier comes `courier_in` after the packing (an hour, as the warehouse says).
+        hand_over: Packed  -> HandedOver, after(courier_in);
     }
 }
 
@@ -81,6 +82,7 @@ struct Warehouse {
     failing: Arc<Mutex<Vec<String>>>,
     gate: Arc<Mutex<Option<String>>>,
     ship_within: Arc<Mutex<Duration>>,
+    courier_in: Arc<Mutex<Duration>>,
     /// Where the crash checker reads the calls, if it runs the warehouse.
     checked: Option<CallLog>,
 }
@@ -93,6 +95,7 @@ impl Default for Warehouse {
             gate: Arc::default(),
             // The courier comes after an hour: a day is plenty.
             ship_within: Arc::new(Mutex::new(Duration::from_hours(24))),
+            courier_in: Arc::new(Mutex::new(Duration::from_hours(1))),
             checked: None,
         }
     }
@@ -101,6 +104,12 @@ impl Default for Warehouse {
 impl Warehouse {
     fn failing(self, activity: &str) -> Self {
         self.failing.lock().unwrap().push(activity.into());
+        self
+    }
+
+    /// Its courier comes `after` the packing.
+    fn courier_after(self, after: Duration) -> Self {
+        *self.courier_in.lock().unwrap() = after;
         self
     }
 
@@ -222,6 +231,7 @@ impl shipment::Activities for Warehouse {
         Ok(shipment::Packed {
             order: from.order,
             parcel: from.lines * 10,
+            courier_in: *self.courier_in.lock().unwrap(),
         })
     }
 
@@ -713,4 +723,41 @@ async fn stopped_after_any_write_of_either_flow_the_order_ends_the_same_each_cal
     .await
     .unwrap();
     assert_eq!((compensated.writes, compensated.points), (18, 17));
+}
+
+#[tokio::test]
+async fn on_postgres_a_later_failure_compensates_the_completed_shipment_through_the_store() {
+    let Some(server) = pg_server::Server::shared() else {
+        return;
+    };
+    let db = server.database("s13_held").await;
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+    // Real time: the courier comes 50 ms after the packing; the invoice fails.
+    let warehouse = Warehouse::default()
+        .courier_after(Duration::from_millis(50))
+        .failing("invoice");
+    let host = host(Arc::clone(&store), &warehouse);
+    let orders = host.client::<order::Flow>();
+    let id = orders.start_with_id("order-7", placed()).await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), orders.outcome(&id))
+        .await
+        .unwrap()
+        .unwrap();
+    let Outcome::Failed { report, .. } = outcome else {
+        panic!("the order fails: {outcome:?}")
+    };
+    assert_eq!(report.entries(), UNDONE_AFTER_INVOICE);
+    assert_eq!(
+        warehouse.names(),
+        CALLS_UNTIL_REFUND,
+        "the held shipment compensated (Compensate and its end through PostgreSQL's inbox) before the payment"
+    );
+    let (child, _) = the_shipment(&store).await;
+    let shipments = host.client::<shipment::Flow>();
+    let outcome = tokio::time::timeout(Duration::from_secs(30), shipments.outcome(&child))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Cancelled { .. }), "{outcome:?}");
+    host.shutdown().await;
 }
