@@ -714,3 +714,52 @@ async fn stopped_after_any_write_the_checks_resume_to_the_same_end_each_call_onc
     .unwrap();
     assert_eq!(undone_at_once.writes, declined.writes);
 }
+
+#[tokio::test(start_paused = true)]
+async fn killed_while_an_undo_at_once_waits_to_retry_the_resumed_run_keeps_its_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("loans.sqlite");
+    // The appraisal fails at 50 ms; forget_income fails every attempt (income's policy: three,
+    // 10 ms apart), void_credit succeeds.
+    let bureaus = Bureaus::default()
+        .failing("appraisal", 1)
+        .failing("forget_income", u32::MAX);
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    let applied = at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    };
+    let id = runtime.start_with_id("loan-2", applied).await.unwrap();
+    // forget_income's first attempt failed at 51 ms; its retry is due at 61 ms.
+    tokio::time::sleep(MS * 55).await;
+    runtime.shutdown().await;
+    drop(runtime);
+    assert_eq!(bureaus.names()[3..], ["void_credit", "forget_income"]);
+
+    let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
+    runtime.resume().await.unwrap();
+    let Outcome::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
+        panic!("failed")
+    };
+    let attempts = bureaus
+        .names()
+        .iter()
+        .filter(|n| *n == "forget_income")
+        .count();
+    assert_eq!(
+        attempts, 3,
+        "the count of failed attempts survived the crash"
+    );
+    assert!(matches!(
+        report.entries(),
+        [
+            Entry::Undone {
+                undo: "void_credit"
+            },
+            Entry::UndoFailed {
+                undo: "forget_income",
+                ..
+            }
+        ]
+    ));
+}

@@ -36,7 +36,7 @@ pub use postgres::{PostgresOptions, PostgresStore};
 pub use record::{Record, RecordKind};
 pub use snapshot::{
     Cause, ChainEntry, CompensationWork, Ending, LandedBy, Landing, Name, Parent, PartWork,
-    ReportLine, Snapshot, Status, StepWork, Summary, Timer, Work,
+    ReportLine, Snapshot, Status, StepWork, Summary, Timer, UndoWork, Work,
 };
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

@@ -320,6 +320,35 @@ pub struct CompensationWork {
     /// of parts undoes only that transition's completed parts.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub keep: usize,
+    /// For parts undone at once (`undo(parallel)`): each of those undos that has failed an
+    /// attempt, with its retry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub batch: Vec<UndoWork>,
+}
+
+/// One undo of a batch undone at once that has failed an attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UndoWork {
+    /// The record number of its chain entry.
+    pub seq: u64,
+    /// Attempts made and failed so far.
+    pub failed: u32,
+    /// When its next attempt is (or was) due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+impl UndoWork {
+    /// The undo of chain entry `seq`, after `failed` failed attempts, next due at `retry_at_ms`.
+    #[must_use]
+    pub const fn new(seq: u64, failed: u32, retry_at_ms: Option<u64>) -> Self {
+        Self {
+            seq,
+            failed,
+            retry_at_ms,
+        }
+    }
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference

@@ -341,6 +341,9 @@ struct Unwinding<W: Durable> {
     child_running: bool,
     /// The newest links, of one step with `undo(parallel)`, being undone at once.
     batch: Option<parallel_undo::Batch>,
+    /// Read back from the store: the failed attempts of the batch's undos, for the batch
+    /// when it starts again.
+    restored_batch: Vec<store::UndoWork>,
 }
 
 enum Cause<W: Durable> {
@@ -520,6 +523,7 @@ impl<W: Durable> Machine<W> {
                     keep: unwinding.keep,
                     child_running: false,
                     batch: None,
+                    restored_batch: unwinding.batch.clone(),
                 }))
             }
         };
@@ -651,6 +655,10 @@ impl<W: Durable> Machine<W> {
                 failed: unwinding.failed,
                 retry_at_ms: unwinding.retry_at_ms,
                 keep: unwinding.keep,
+                batch: unwinding.batch.as_ref().map_or_else(
+                    || unwinding.restored_batch.clone(),
+                    parallel_undo::Batch::stored,
+                ),
             }),
         });
         snapshot.ending.clone_from(&self.ending);

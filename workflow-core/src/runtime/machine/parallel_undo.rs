@@ -3,8 +3,8 @@
 //! time), each retried under its step's policy on its own, each recorded and taken off the
 //! chain as it succeeds. One that fails for good stops new ones from starting; those running
 //! are awaited, then the rest of the batch and the older links are skipped, as after any
-//! undo that fails. After a crash the batch starts again from the links still on the chain,
-//! with fresh retry counts.
+//! undo that fails. Each undo's failed attempts and retry are written with the instance, so
+//! after a crash the batch starts again from the links still on the chain, where it was.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use super::unwind::{Tried, retry_at};
 use super::{AttemptId, Effects, Machine, Undo, UndoPartCommand, Work};
 use crate::Failure;
 use crate::runtime::Durable;
-use crate::store::RecordKind;
+use crate::store::{self, RecordKind};
 
 /// The links being undone at once.
 pub(crate) struct Batch {
@@ -64,6 +64,15 @@ impl Batch {
             .filter_map(|u| u.retry_at_ms)
             .min()
     }
+
+    /// The undos that have failed an attempt, as stored.
+    pub(super) fn stored(&self) -> Vec<store::UndoWork> {
+        self.undos
+            .iter()
+            .filter(|u| u.failed > 0)
+            .map(|u| store::UndoWork::new(u.seq, u.failed, u.retry_at_ms))
+            .collect()
+    }
 }
 
 impl<W: Durable> Machine<W> {
@@ -102,13 +111,18 @@ impl<W: Durable> Machine<W> {
                     .iter()
                     .rev()
                     .take_while(|link| link.together.as_ref() == Some(&key))
-                    .map(|link| BatchUndo {
-                        seq: link.seq,
-                        running: None,
-                        failed: 0,
-                        retry_at_ms: None,
+                    .map(|link| {
+                        // Where it was before a crash, if it had failed an attempt.
+                        let restored = unwinding.restored_batch.iter().find(|u| u.seq == link.seq);
+                        BatchUndo {
+                            seq: link.seq,
+                            running: None,
+                            failed: restored.map_or(0, |u| u.failed),
+                            retry_at_ms: restored.and_then(|u| u.retry_at_ms),
+                        }
                     })
                     .collect();
+                unwinding.restored_batch.clear();
                 unwinding.batch.insert(Batch {
                     key,
                     undos,

@@ -43,6 +43,7 @@ impl<W: Durable> Machine<W> {
             keep,
             child_running: false,
             batch: None,
+            restored_batch: Vec::new(),
         }));
         self.record(
             fx,

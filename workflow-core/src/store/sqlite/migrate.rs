@@ -336,6 +336,7 @@ mod v1 {
                 failed: 0,
                 retry_at_ms: None,
                 keep: 0,
+                batch: Vec::new(),
             }),
         });
         snapshot.ending = ending.map(|ending| {
