@@ -7,20 +7,47 @@
 //! timeouts then take no real time, and [`Call::at`] says when each call happened in virtual
 //! time.
 //!
+//! # Testing your flow
+//!
+//! 1. **Fakes are plain structs.** Implement the flow's `Activities` on a struct that holds a
+//!    [`CallLog`] and calls [`CallLog::call`] first in each method: the log records the step,
+//!    the attempt, the idempotency key and the virtual time, and fails the calls it is told
+//!    to. A fake that hands out ids (a charge, a tracking number) should hand a request made
+//!    again under its key the id it got the first time, as an idempotent API does.
+//! 2. **Time is virtual.** Under `#[tokio::test(start_paused = true)]` a 48-hour timer, a retry
+//!    backoff or a timeout passes at once, and the order of things is exact.
+//! 3. **Every ending, in a few lines.** [`run_to_end`] starts an instance on a fresh in-memory
+//!    runtime and returns how it ended; [`CallLog::assert_steps`] checks the exact sequence of
+//!    steps and undos, newest undo first. Inject the failures an ending needs with
+//!    [`CallLog::fail_attempts`] (attempts 1 to n of a step fail) or
+//!    [`CallLog::fail_always`].
+//! 4. **Crashes at every write.** [`crash_check`] runs the flow once without a crash, then once
+//!    per write of that run, stopped right after it and resumed by a fresh host: each resumed
+//!    run must end the same, each step and undo once by its idempotency key. A flow that waits
+//!    for events takes them from a script ([`crash_check_with`]); one that runs child flows
+//!    runs on a host with them ([`crash_check_host`]). It costs microseconds a kill point, so
+//!    it belongs in `cargo test`.
+//!
+//! The example below does 1 to 4 for a door that opens on its third attempt and then shuts;
+//! if it cannot shut, it is closed again (the undo of `open`).
+//!
 //! ```
 //! use workflow_core::prelude::*;
 //! use workflow_core::runtime::Outcome;
-//! use workflow_core::testing::{CallLog, Fault, run_to_end};
+//! use workflow_core::testing::{CallLog, Fault, crash_check, run_to_end};
 //!
 //! workflow! {
 //!     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 //!     pub Door {
 //!         initial Closed {}
-//!         final Open {}
-//!         open: Closed -> Open, retry(3, 1s..10s);
+//!         state   Open {}
+//!         final   Shut {}
+//!         open: Closed -> Open undo close, retry(3, 1s..10s);
+//!         shut: Open -> Shut;
 //!     }
 //! }
 //!
+//! // 1. A plain struct, recording every call in its log.
 //! struct Fakes(CallLog);
 //!
 //! impl door::Activities for Fakes {
@@ -29,20 +56,46 @@
 //!         self.0.call(ctx)?;
 //!         Ok(door::Open {})
 //!     }
+//!     async fn close(&self, _: &door::Open, ctx: &StepCtx) -> Result<(), Fault> {
+//!         self.0.call(ctx)
+//!     }
+//!     async fn shut(&self, _: &door::Open, ctx: &StepCtx) -> Result<door::Shut, Fault> {
+//!         self.0.call(ctx)?;
+//!         Ok(door::Shut {})
+//!     }
 //! }
 //!
+//! // 2. Virtual time.
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {
+//! // 3. The happy ending: the first two attempts of `open` fail, 1 s then 2 s apart.
 //! let log = CallLog::new();
-//! log.fail("open", 2); // the first two attempts fail
+//! log.fail_attempts("open", 2);
 //! let finished = run_to_end::<door::Flow, _>(Fakes(log.clone()), door::Closed {}).await;
 //! assert!(matches!(finished, Outcome::Completed(_)));
-//! log.assert_steps(&["open", "open", "open"]);
+//! log.assert_steps(&["open", "open", "open", "shut"]);
 //! let waits: Vec<u64> = log.calls().iter().map(|call| call.at.as_secs()).collect();
-//! assert_eq!(waits, [0, 1, 3]); // 1s, then 2s, in virtual time
+//! assert_eq!(waits, [0, 1, 3, 3]);
+//!
+//! // ... and the failing one: `shut` fails, so the door is closed again.
+//! let log = CallLog::new();
+//! log.fail_always("shut");
+//! let finished = run_to_end::<door::Flow, _>(Fakes(log.clone()), door::Closed {}).await;
+//! assert!(matches!(finished, Outcome::Failed { .. }));
+//! log.assert_steps(&["open", "shut", "close"]);
+//!
+//! // 4. Both endings, stopped after each of their writes and resumed.
+//! for fail in ["open", "shut"] {
+//!     let checked = crash_check::<door::Flow, _>(door::Closed {}, |log| {
+//!         log.fail_attempts(fail, 2);
+//!         Fakes(log)
+//!     })
+//!     .await
+//!     .unwrap();
+//!     assert_eq!(checked.points, checked.writes - 1);
+//! }
 //! # }
 //! ```
-
 mod crash;
 
 pub use crash::{CrashChecked, CrashMismatch, crash_check, crash_check_host, crash_check_with};
