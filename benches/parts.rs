@@ -194,7 +194,8 @@ async fn by_hand(acts: &Acts, items: &[u32]) -> u64 {
         .await
 }
 
-async fn run<W, A>(runtime: &Runtime<W, A>, start: W::State)
+/// Runs `start` to its end: completed, or failed if `fails`.
+async fn run<W, A>(runtime: &Runtime<W, A>, start: W::State, fails: bool)
 where
     W: workflow_core::runtime::Runnable<A>,
     A: Send + Sync + 'static,
@@ -202,7 +203,12 @@ where
 {
     let id = runtime.start(start).await.unwrap();
     let outcome = runtime.outcome(&id).await.unwrap();
-    assert!(matches!(outcome, Outcome::Completed(_)));
+    let ended = if fails {
+        matches!(outcome, Outcome::Failed { .. })
+    } else {
+        matches!(outcome, Outcome::Completed(_))
+    };
+    assert!(ended, "{outcome:?}");
 }
 
 fn for_each(c: &mut Criterion) {
@@ -232,6 +238,7 @@ fn for_each(c: &mut Criterion) {
                 batch::State::Queued(batch::Queued {
                     items: items.clone(),
                 }),
+                false,
             ));
         });
     });
@@ -242,6 +249,7 @@ fn for_each(c: &mut Criterion) {
                 batch::State::Queued(batch::Queued {
                     items: items.clone(),
                 }),
+                false,
             ));
         });
     });
@@ -265,24 +273,15 @@ fn three_branches(c: &mut Criterion) {
     rt.block_on(sequential.resume()).unwrap();
     let mut group = c.benchmark_group("three_noop_activities");
     group.bench_function("one_step_of_3_branches", |b| {
-        b.iter(|| rt.block_on(run(&parallel, branches::State::Start(branches::Start {}))));
+        b.iter(|| {
+            let start = branches::State::Start(branches::Start {});
+            rt.block_on(run(&parallel, start, false));
+        });
     });
     group.bench_function("3_sequential_steps", |b| {
-        b.iter(|| rt.block_on(run(&sequential, sequence::State::A(sequence::A {}))));
+        b.iter(|| rt.block_on(run(&sequential, sequence::State::A(sequence::A {}), false)));
     });
     group.finish();
-}
-
-/// Runs `start` to its failure.
-async fn fail<W, A>(runtime: &Runtime<W, A>, start: W::State)
-where
-    W: workflow_core::runtime::Runnable<A>,
-    A: Send + Sync + 'static,
-    W::State: std::fmt::Debug,
-{
-    let id = runtime.start(start).await.unwrap();
-    let outcome = runtime.outcome(&id).await.unwrap();
-    assert!(matches!(outcome, Outcome::Failed { .. }));
 }
 
 fn parallel_compensation(c: &mut Criterion) {
@@ -306,7 +305,7 @@ fn parallel_compensation(c: &mut Criterion) {
             let start = in_turn::Queued {
                 items: items.clone(),
             };
-            rt.block_on(fail(&in_turn, in_turn::State::Queued(start)));
+            rt.block_on(run(&in_turn, in_turn::State::Queued(start), true));
         });
     });
     group.bench_function("undo_parallel", |b| {
@@ -314,7 +313,7 @@ fn parallel_compensation(c: &mut Criterion) {
             let start = at_once::Queued {
                 items: items.clone(),
             };
-            rt.block_on(fail(&at_once, at_once::State::Queued(start)));
+            rt.block_on(run(&at_once, at_once::State::Queued(start), true));
         });
     });
     group.finish();

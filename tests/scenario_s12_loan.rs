@@ -335,6 +335,14 @@ fn only_the_appraisal_again(bureaus: &Bureaus, key: &str) {
     assert_eq!(bureaus.key("appraisal"), [key, key]);
 }
 
+/// The same application, to the flow that undoes its checks at once.
+fn at_once_application() -> at_once::Applied {
+    at_once::Applied {
+        applicant: "ann".into(),
+        amount: 100_000,
+    }
+}
+
 fn application() -> Applied {
     Applied {
         applicant: "ann".into(),
@@ -494,10 +502,7 @@ async fn with_parallel_compensation_the_completed_checks_are_undone_at_the_same_
         .taking("void_credit", MS * 10)
         .taking("forget_income", MS * 10);
     let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), memory());
-    let id = runtime.start(at_once::Applied {
-        applicant: "ann".into(),
-        amount: 100_000,
-    });
+    let id = runtime.start(at_once_application());
     let id = id.await.unwrap();
     let Outcome::Failed {
         failure, report, ..
@@ -544,10 +549,7 @@ async fn with_parallel_compensation_an_undo_that_fails_is_retried_alone_and_repo
         .failing("appraisal", 1)
         .failing("forget_income", 3);
     let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), memory());
-    let applied = at_once::Applied {
-        applicant: "ann".into(),
-        amount: 100_000,
-    };
+    let applied = at_once_application();
     let id = runtime.start(applied).await.unwrap();
     let Outcome::Failed { report, .. } = runtime.outcome(&id).await.unwrap() else {
         panic!("failed")
@@ -582,10 +584,7 @@ async fn killed_while_the_checks_are_undone_at_once_the_resumed_run_undoes_only_
         .failing("appraisal", 1)
         .taking("forget_income", MS * 100);
     let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
-    let applied = at_once::Applied {
-        applicant: "ann".into(),
-        amount: 100_000,
-    };
+    let applied = at_once_application();
     let id = runtime.start_with_id("loan-1", applied).await.unwrap();
     // Appraisal fails at 50 ms; void_credit is done at 51 ms, forget_income is in flight.
     tokio::time::sleep(MS * 60).await;
@@ -699,10 +698,7 @@ async fn stopped_after_any_write_the_checks_resume_to_the_same_end_each_call_onc
     // Created; the checks marked running; income's record, then credit's; the appraisal's
     // failure with the compensation; each undo (the last with the end).
     assert_eq!((declined.writes, declined.points), (7, 6));
-    let at_once = at_once::Applied {
-        applicant: "ann".into(),
-        amount: 100_000,
-    };
+    let at_once = at_once_application();
     let undone_at_once = crash_check::<at_once::Flow, _>(at_once, |log| {
         Desk::new(
             &Bureaus::default()
@@ -725,10 +721,7 @@ async fn killed_while_an_undo_at_once_waits_to_retry_the_resumed_run_keeps_its_c
         .failing("appraisal", 1)
         .failing("forget_income", u32::MAX);
     let runtime = Runtime::<at_once::Flow, _>::with_store(Desk::new(&bureaus), open(&path));
-    let applied = at_once::Applied {
-        applicant: "ann".into(),
-        amount: 100_000,
-    };
+    let applied = at_once_application();
     let id = runtime.start_with_id("loan-2", applied).await.unwrap();
     // forget_income's first attempt failed at 51 ms; its retry is due at 61 ms.
     tokio::time::sleep(MS * 55).await;

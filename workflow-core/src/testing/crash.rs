@@ -265,7 +265,7 @@ where
         let sent = Sent::default();
         let outcome = match run.start::<W>(&host, start.clone()).await {
             Ok(()) => {
-                run.send::<W>(&host, began, &sent, &store).await;
+                run.send::<W>(&host, began, &sent, Some(&store)).await;
                 run.wait::<W>(&host).await
             }
             Err(why) => Err(why),
@@ -284,7 +284,7 @@ where
         {
             let first = flows(Host::builder().store(store.clone()), &acts).build();
             if run.start::<W>(&first, start.clone()).await.is_ok() {
-                let sending = run.send::<W>(&first, began, &sent, &store);
+                let sending = run.send::<W>(&first, began, &sent, Some(&store));
                 let stopped = async {
                     sending.await;
                     store.stopped.notified().await;
@@ -309,8 +309,7 @@ where
         let resumed = flows(Host::builder().store(store.inner.clone()), &acts).build();
         let outcome = match resumed.resume().await {
             Ok(_) => {
-                let alive = Stopping::new(usize::MAX);
-                run.send::<W>(&resumed, began, &sent, &alive).await;
+                run.send::<W>(&resumed, began, &sent, None).await;
                 run.wait::<W>(&resumed).await
             }
             Err(error) => Err(error.to_string()),
@@ -364,18 +363,19 @@ impl<E: Clone> Run<'_, E> {
     }
 
     /// Sends the events from the first not sent yet, each at its time after `began`, until
-    /// one cannot be posted because `store` has stopped.
+    /// one cannot be posted because `store` (the stopping one, if the run has one) stopped.
     async fn send<W: Durable<Event = E>>(
         &self,
         host: &Host,
         began: Instant,
         sent: &Sent,
-        store: &Stopping,
+        store: Option<&Stopping>,
     ) {
         let client = host.client::<W>();
         for (at, event) in self.events.iter().skip(sent.0.load(Ordering::SeqCst)) {
             tokio::time::sleep_until(began + *at).await;
-            if client.send(&self.id, event.clone()).await.is_err() && store.is_stopped() {
+            let refused = client.send(&self.id, event.clone()).await.is_err();
+            if refused && store.is_some_and(Stopping::is_stopped) {
                 return;
             }
             sent.0.fetch_add(1, Ordering::SeqCst);
