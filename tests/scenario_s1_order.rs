@@ -93,3 +93,97 @@ async fn stopped_after_any_write_each_path_resumes_to_the_same_end_with_each_eff
         assert_eq!((checked.writes, checked.points), (writes, writes - 1));
     }
 }
+
+/// The generated paths of the order flow: every landing, every failure with its
+/// compensation, and a cancel in every state the instance can be cancelled in, each run to
+/// its end against the fake shop.
+#[tokio::test(start_paused = true)]
+async fn every_generated_path_ends_as_it_says_with_its_undos_newest_first() {
+    use workflow_core::testing::{ExpectedUndo, PathRunner, paths};
+
+    let paths = paths(&order::DEFINITION);
+    let described: Vec<String> = paths.iter().map(ToString::to_string).collect();
+    let ship = "-pay-> Paid -reserve_stock-> Reserved -create_shipping_note-> Shipped";
+    assert_eq!(
+        described,
+        [
+            format!("Placed -check_inventory-> InStock {ship}: completed in Shipped"),
+            "Placed -check_inventory-> Cancelled: completed in Cancelled".into(),
+            "Placed -check_inventory fails-> failed in Placed (check_inventory failed)".into(),
+            "Placed -check_inventory-> InStock -pay fails-> failed in InStock (pay failed)".into(),
+            "Placed -check_inventory-> InStock -cancel-> cancelled in InStock".into(),
+            "Placed -check_inventory-> InStock -pay-> Paid -reserve_stock fails-> failed in Paid (reserve_stock failed)".into(),
+            "Placed -check_inventory-> InStock -pay-> Paid -cancel-> cancelled in Paid".into(),
+            "Placed -check_inventory-> InStock -pay-> Paid -reserve_stock-> Reserved -create_shipping_note fails-> failed in Reserved (create_shipping_note failed)".into(),
+            "Placed -check_inventory-> InStock -pay-> Paid -reserve_stock-> Reserved -cancel-> cancelled in Reserved".into(),
+        ]
+    );
+    // A cancel in Reserved undoes the three landings, newest first.
+    assert_eq!(
+        paths[8].expected_undos(),
+        ["unreserve_stock", "refund", "release_hold"].map(ExpectedUndo::One)
+    );
+
+    // The data steers the stock check: an out-of-stock order for the path that cancels.
+    let runner = PathRunner::<order::Flow>::new(|path| {
+        if path.takes("check_inventory", "Cancelled") {
+            request("order-p", "out_of_stock", 2, 1_990)
+        } else {
+            request("order-p", "espresso-machine", 1, 49_900)
+        }
+    });
+    let checked = runner.run_all(&paths, Shop::new).await.unwrap();
+    assert_eq!((checked.paths, checked.moves), (9, 24));
+}
+
+/// A runner that starts every path with an in-stock order cannot take the path where the
+/// stock check cancels: it says so, with both landings.
+#[tokio::test(start_paused = true)]
+async fn a_path_the_start_data_does_not_steer_is_reported_with_where_it_went() {
+    use workflow_core::testing::{PathProblem, PathRunner, paths};
+
+    let paths = paths(&order::DEFINITION);
+    let runner =
+        PathRunner::<order::Flow>::new(|_| request("order-q", "espresso-machine", 1, 49_900));
+    let mismatch = runner.run(&paths[1], Shop::new).await.unwrap_err();
+    assert_eq!(
+        mismatch.problem,
+        PathProblem::Diverged {
+            expected: vec!["check_inventory -> Cancelled".into()],
+            got: [
+                "check_inventory -> InStock",
+                "pay -> Paid",
+                "reserve_stock -> Reserved",
+                "create_shipping_note -> Shipped"
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+    /// Random walks (landings, failures and cancels interleaved) each end as the walk says,
+    /// with exactly the compensation chain's undos, newest first.
+    #[test]
+    fn a_random_walk_ends_as_it_says_with_its_undos(
+        walk in workflow_core::testing::walks(&order::DEFINITION, 6)
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let runner = workflow_core::testing::PathRunner::<order::Flow>::new(|path| {
+            if path.takes("check_inventory", "Cancelled") {
+                request("order-w", "out_of_stock", 2, 1_990)
+            } else {
+                request("order-w", "espresso-machine", 1, 49_900)
+            }
+        });
+        let ran = runtime.block_on(runner.run(&walk, Shop::new));
+        proptest::prop_assert!(ran.is_ok(), "{}", ran.unwrap_err());
+    }
+}

@@ -126,3 +126,46 @@ async fn stopped_after_any_write_each_answer_and_the_timeout_end_the_same() {
         );
     }
 }
+
+/// The generated paths: approved, rejected or timed out while waiting, each step failing,
+/// and a cancel while the claim waits for its approver.
+#[tokio::test(start_paused = true)]
+async fn every_generated_path_ends_as_it_says() {
+    use workflow_core::testing::{PathRunner, paths};
+
+    let paths = paths(&expense::DEFINITION);
+    let described: Vec<String> = paths.iter().map(ToString::to_string).collect();
+    let waiting = "Created -submit-> Waiting";
+    assert_eq!(
+        described,
+        [
+            format!("{waiting} -reject-> Rejected: completed in Rejected"),
+            "Created -submit fails-> failed in Created (submit failed)".into(),
+            format!("{waiting} -approve-> Approved -pay-> Completed: completed in Completed"),
+            format!("{waiting} -approve fails-> failed in Waiting (approve failed)"),
+            format!("{waiting} -reject fails-> failed in Waiting (reject failed)"),
+            format!("{waiting} -time_out-> TimedOut: completed in TimedOut"),
+            format!("{waiting} -time_out fails-> failed in Waiting (time_out failed)"),
+            format!("{waiting} -cancel-> cancelled in Waiting"),
+            format!("{waiting} -approve-> Approved -pay fails-> failed in Approved (pay failed)"),
+            format!("{waiting} -approve-> Approved -cancel-> cancelled in Approved"),
+        ]
+    );
+    let runner = PathRunner::<expense::Flow>::new(|_| created("eve", 12_000)).events(
+        |_, event| -> expense::Event {
+            match event {
+                "Approve" => Approve { by: "dana".into() }.into(),
+                _ => Reject {
+                    by: "dana".into(),
+                    reason: "no receipt".into(),
+                }
+                .into(),
+            }
+        },
+    );
+    let checked = runner
+        .run_all(&paths, |log| Expenses { log })
+        .await
+        .unwrap();
+    assert_eq!((checked.paths, checked.moves), (10, 22));
+}

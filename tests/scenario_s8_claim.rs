@@ -103,7 +103,8 @@ impl insurance_claim::Activities for Assessor {
     }
 
     async fn assess(&self, from: &Filed, ctx: &StepCtx) -> Result<Assessed, AssessError> {
-        let _ = self.log.call(ctx);
+        // Faults a test injects through the log (the generated paths' failures).
+        self.log.call(ctx).map_err(|_| AssessError::Unavailable)?;
         if from.policy == "none" {
             return Err(AssessError::PolicyNotFound(from.policy.clone()));
         }
@@ -121,7 +122,8 @@ impl insurance_claim::Activities for Assessor {
     }
 
     async fn pay_out(&self, from: &Assessed, ctx: &StepCtx) -> Result<Closed, AssessError> {
-        let _ = self.log.call(ctx);
+        // Faults a test injects through the log (the generated paths' failures).
+        self.log.call(ctx).map_err(|_| AssessError::Unavailable)?;
         Ok(Closed {
             policy: from.policy.clone(),
             paid: from.payout,
@@ -392,4 +394,40 @@ async fn stopped_after_any_write_each_claim_ends_the_same_with_each_call_once() 
             "{policy}"
         );
     }
+}
+
+/// The generated paths: the assessment landing or caught into review (after its three
+/// attempts), the reviewer's decision either way (a guard on an event), the payout, each
+/// failing, and a cancel while the claim waits for its review.
+#[tokio::test(start_paused = true)]
+async fn every_generated_path_ends_as_it_says() {
+    use workflow_core::testing::{PathRunner, paths};
+
+    let paths = paths(&insurance_claim::DEFINITION);
+    let described: Vec<String> = paths.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        described,
+        [
+            "Filed -assess-> Assessed -pay_out-> Closed: completed in Closed",
+            "Filed -assess fails-> ManualReview -review-> Rejected: completed in Rejected",
+            "Filed -assess-> Assessed -pay_out fails-> failed in Assessed (pay_out failed)",
+            "Filed -assess-> Assessed -cancel-> cancelled in Assessed",
+            "Filed -assess fails-> ManualReview -review-> Assessed -pay_out-> Closed: completed in Closed",
+            "Filed -assess fails-> ManualReview -cancel-> cancelled in ManualReview",
+        ]
+    );
+    let runner =
+        PathRunner::<insurance_claim::Flow>::new(|_| filed("p-paths")).events(|path, _| Decision {
+            approve: !path.takes("review", "Rejected"),
+            payout: 700,
+            note: "not covered".into(),
+        });
+    let checked = runner
+        .run_all(&paths, |log| Assessor {
+            log,
+            ..Assessor::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!((checked.paths, checked.moves), (6, 13));
 }

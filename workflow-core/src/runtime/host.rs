@@ -463,6 +463,17 @@ impl Host {
         &self.shared.worker
     }
 
+    /// Tells instance `id` of `flow`, if it is driven here, that a message was posted, at
+    /// once rather than through the store's notice (which the host reads when its task next
+    /// runs): the path runner posts a cancel while an activity runs that returns without
+    /// yielding, and the instance must read it as that activity lands.
+    pub(crate) fn posted_now(&self, flow: &str, id: &crate::InstanceId) {
+        let key = (flow.to_string(), id.clone());
+        if let Some(active) = self.shared.active().get(&key) {
+            active.wakeup.posted();
+        }
+    }
+
     /// Carries on with every unfinished instance of the host's flows in the store: those
     /// due now (an interrupted attempt, an unanswered message, a timer that came due while
     /// nothing ran) are claimed and run at once, each from its last record; the others when

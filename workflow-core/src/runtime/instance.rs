@@ -197,8 +197,10 @@ where
                 // Boxed: an attempt's future (the activity's own) lives only while it runs, so
                 // a waiting instance's task does not carry its size.
                 let input = Box::pin(self.attempt(command)).await;
-                self.machine.handle(input, now_ms(), &mut self.fx);
+                // Messages posted while the attempt ran are held first, so a cancel is
+                // taken as the step lands, before the next step is chosen.
                 self.read_inbox().await;
+                self.machine.handle(input, now_ms(), &mut self.fx);
                 continue;
             }
             if self.machine.status().is_finished() {

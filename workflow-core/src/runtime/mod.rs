@@ -26,7 +26,7 @@ mod outcome;
 mod policy;
 mod timers;
 
-pub(crate) use policy::human;
+pub(crate) use policy::{human, now_ms};
 
 #[doc(hidden)]
 pub use child::{ChildOf, NewChild, decode_child, start_child};

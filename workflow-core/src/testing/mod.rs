@@ -97,8 +97,14 @@
 //! # }
 //! ```
 mod crash;
+mod paths;
+mod runner;
 
 pub use crash::{CrashChecked, CrashMismatch, crash_check, crash_check_host, crash_check_with};
+#[cfg(feature = "proptest")]
+pub use paths::walks;
+pub use paths::{End, ExpectedUndo, Move, Path, moves_from, paths, paths_up_to, walk};
+pub use runner::{PathMismatch, PathProblem, PathRunner, PathsChecked};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -146,6 +152,57 @@ struct Log {
     failures_left: HashMap<String, u32>,
     always_failing: HashSet<String>,
     failing_attempts: HashMap<String, u32>,
+    visits: Vec<Visit>,
+}
+
+/// Something to do on one visit of a transition: the `visit`-th time (from 0) any of its
+/// `activities` is called under a new step key.
+#[derive(Debug)]
+struct Visit {
+    activities: Vec<&'static str>,
+    nth: usize,
+    seen: Vec<String>,
+    action: VisitAction,
+}
+
+/// What a [`VisitAction::Hook`] calls.
+type Hook = Box<dyn FnOnce(&crate::InstanceId) + Send>;
+
+enum VisitAction {
+    /// Every call of the visit fails.
+    Fail,
+    /// Called once, on the visit's first call, with the instance's id.
+    Hook(Option<Hook>),
+}
+
+impl core::fmt::Debug for VisitAction {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Fail => f.write_str("Fail"),
+            Self::Hook(_) => f.write_str("Hook"),
+        }
+    }
+}
+
+impl Visit {
+    /// Whether a call of `step` under `key` belongs to this visit.
+    fn matches(&mut self, step: &str, ctx: &StepCtx) -> bool {
+        if !self.activities.contains(&step) {
+            return false;
+        }
+        // `<instance>/<seq>/<step>` (`/<part>` for a part): the seq tells one visit from the
+        // next.
+        let seq = ctx
+            .idempotency_key()
+            .and_then(|key| key.strip_prefix(ctx.instance().as_str()))
+            .and_then(|rest| rest.split('/').nth(1))
+            .unwrap_or_default();
+        let position = self.seen.iter().position(|s| s == seq).unwrap_or_else(|| {
+            self.seen.push(seq.to_string());
+            self.seen.len() - 1
+        });
+        position == self.nth
+    }
 }
 
 impl Default for CallLog {
@@ -165,6 +222,7 @@ impl CallLog {
                 failures_left: HashMap::new(),
                 always_failing: HashSet::new(),
                 failing_attempts: HashMap::new(),
+                visits: Vec::new(),
             })),
         }
     }
@@ -191,7 +249,18 @@ impl CallLog {
             at,
         });
         let attempt = ctx.attempt();
-        let fail = log.always_failing.contains(&step)
+        let mut hooks = Vec::new();
+        let mut planned = false;
+        for visit in &mut log.visits {
+            if visit.matches(&step, ctx) {
+                match &mut visit.action {
+                    VisitAction::Fail => planned = true,
+                    VisitAction::Hook(hook) => hooks.extend(hook.take()),
+                }
+            }
+        }
+        let fail = planned
+            || log.always_failing.contains(&step)
             || log
                 .failing_attempts
                 .get(&step)
@@ -201,6 +270,10 @@ impl CallLog {
                 *left = left.saturating_sub(1);
                 fail
             });
+        drop(log);
+        for hook in hooks {
+            hook(ctx.instance());
+        }
         if fail {
             Err(Fault {
                 step,
@@ -229,6 +302,34 @@ impl CallLog {
         self.log()
             .failing_attempts
             .insert(step.to_string(), attempts);
+    }
+
+    /// Makes every call of visit `visit` (from 0) of a transition that calls `activities`
+    /// fail: a visit is one taking of the transition, all its attempts (and parts) under one
+    /// step key.
+    pub(crate) fn fail_visit(&self, activities: Vec<&'static str>, visit: usize) {
+        self.log().visits.push(Visit {
+            activities,
+            nth: visit,
+            seen: Vec::new(),
+            action: VisitAction::Fail,
+        });
+    }
+
+    /// Calls `hook` with the instance's id on the first call of visit `visit` of a transition
+    /// that calls `activities`, while that call runs.
+    pub(crate) fn on_visit(
+        &self,
+        activities: Vec<&'static str>,
+        visit: usize,
+        hook: impl FnOnce(&crate::InstanceId) + Send + 'static,
+    ) {
+        self.log().visits.push(Visit {
+            activities,
+            nth: visit,
+            seen: Vec::new(),
+            action: VisitAction::Hook(Some(Box::new(hook))),
+        });
     }
 
     /// Every call, in order.
