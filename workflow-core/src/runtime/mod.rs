@@ -22,6 +22,7 @@ mod control;
 mod host;
 mod instance;
 mod machine;
+mod migrate;
 mod outcome;
 mod policy;
 mod timers;
@@ -33,6 +34,7 @@ pub use child::{ChildOf, NewChild, decode_child, start_child};
 pub use client::{Client, Delivery, StartedOrSent};
 pub use control::FlowControl;
 pub use host::{Host, HostBuilder};
+pub use migrate::{Mapped, MigrateError, Migrated, Migration, MigrationReport};
 #[allow(deprecated)]
 pub use outcome::Finished;
 pub use outcome::{Outcome, Rejected, Resumed, RuntimeError};

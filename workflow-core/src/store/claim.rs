@@ -170,6 +170,10 @@ pub struct Commit {
     pub release: bool,
     /// Messages to other instances, posted with this write (see [`Post`]).
     pub posts: Vec<Post>,
+    /// Whether the snapshot is under another definition of its flow than the one stored (a
+    /// migration): the store then keeps the snapshot's fingerprint as the instance's, so the
+    /// workers of the new definition claim it.
+    pub migrated: bool,
 }
 
 impl Commit {
@@ -183,6 +187,7 @@ impl Commit {
             wake,
             release: false,
             posts: Vec::new(),
+            migrated: false,
         }
     }
 
@@ -204,6 +209,14 @@ impl Commit {
     #[must_use]
     pub const fn releasing(mut self) -> Self {
         self.release = true;
+        self
+    }
+
+    /// Moves the instance to the definition its snapshot's fingerprint names (see
+    /// [`migrated`](Self::migrated)).
+    #[must_use]
+    pub const fn migrating(mut self) -> Self {
+        self.migrated = true;
         self
     }
 }

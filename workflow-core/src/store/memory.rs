@@ -300,6 +300,8 @@ impl Store for MemoryStore {
                 wake,
                 release,
                 posts,
+                // The fingerprint is the snapshot's: nothing else to change.
+                migrated: _,
             } = commit;
             for (message, answer) in answers {
                 if let Some(row) = entry

@@ -123,6 +123,17 @@ pub enum RecordKind {
         /// The attempt that succeeded.
         attempt: u32,
     },
+    /// The instance moved to another definition of its flow: its state, pending work, timer
+    /// and compensation chain were rewritten by a typed mapping
+    /// ([`Migration`](crate::runtime::Migration)).
+    Migrated {
+        /// The definition it ran under.
+        from: crate::Fingerprint,
+        /// The definition it runs under now.
+        to: crate::Fingerprint,
+        /// The state it was in under the old definition.
+        from_state: Name,
+    },
     /// The instance ended failed or cancelled. (A completed instance's last record is the
     /// transition into its final state.)
     Ended {

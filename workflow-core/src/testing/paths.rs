@@ -701,7 +701,10 @@ pub(crate) fn event_of(def: &'static Definition, transition: usize) -> Option<us
 pub(crate) fn activities_of(def: &'static Definition, transition: usize) -> Vec<&'static str> {
     let t = &def.transitions()[transition];
     match t.parts() {
-        Some(Parts::Branches(branches)) => branches.iter().map(crate::definition::BranchDef::name).collect(),
+        Some(Parts::Branches(branches)) => branches
+            .iter()
+            .map(crate::definition::BranchDef::name)
+            .collect(),
         Some(Parts::Each(each)) => vec![each.activity()],
         None => vec![t.name()],
     }

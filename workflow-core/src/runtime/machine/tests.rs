@@ -286,6 +286,7 @@ impl Sim {
                 RecordKind::ChildStarted { transition, child } => {
                     format!("{transition} started {child}")
                 }
+                RecordKind::Migrated { from_state, .. } => format!("migrated from {from_state}"),
             })
             .collect()
     }

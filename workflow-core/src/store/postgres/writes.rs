@@ -109,13 +109,15 @@ async fn refusal(
 /// flow, id, token, worker; seq, status, state name, snapshot, wake, whether the claim ends;
 /// the sequence number it follows; records (seqs, JSON); answers (messages, JSON); the
 /// notification; for an ending, the answer every other open message gets; the posts (flows,
-/// ids, kinds, names, payloads), when they are posted, and their notifications. A post goes
-/// only to an instance that runs, and a second cancel is dropped (see `Post`).
+/// ids, kinds, names, payloads), when they are posted, and their notifications; the new
+/// fingerprint of a migration. A post goes only to an instance that runs, and a second cancel
+/// is dropped (see `Post`).
 const COMMIT: &str = "
 WITH i AS (
     UPDATE workflow.instances
     SET seq = $5, status = $6, state_name = $7, snapshot = $8, wake_ms = $9,
-        worker = CASE WHEN $10 THEN NULL ELSE worker END
+        worker = CASE WHEN $10 THEN NULL ELSE worker END,
+        fingerprint = coalesce($25::text, fingerprint)
     WHERE flow = $1 AND id = $2 AND token = $3 AND worker = $4 AND seq = $11
     RETURNING num
 ), r AS (
@@ -280,7 +282,8 @@ pub(super) async fn commit(
     };
     let c = Columns::of(origin, claim, commit, after)?;
     let at_ms = int("a time of", snapshot.at_ms)?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 24] = [
+    let migrated = commit.migrated.then(|| snapshot.fingerprint.to_string());
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 25] = [
         &&*claim.flow,
         &claim.id.as_str(),
         &c.token,
@@ -305,6 +308,7 @@ pub(super) async fn commit(
         &c.posts.payloads,
         &at_ms,
         &c.posts.notes,
+        &migrated,
     ];
     let row = sql::query_opt(client, COMMIT, &params).await?;
     match row {

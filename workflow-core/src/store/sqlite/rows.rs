@@ -278,6 +278,10 @@ pub(super) fn commit(tx: &Connection, head: &Head, commit: &Commit) -> Result<He
             Err(refusal) => return Err(refusal),
         }
     }
+    if commit.migrated {
+        tx.prepare_cached("UPDATE instances SET fingerprint = ?2 WHERE num = ?1")?
+            .execute(params![head.num, snapshot.fingerprint.to_string()])?;
+    }
     // Indexed columns are written only when they change: an index left alone is a page
     // less to sync.
     if wake != head.wake || snapshot.status != head.status {
