@@ -28,6 +28,50 @@
 //!    runs on a host with them ([`crash_check_host`]). It costs microseconds a kill point, so
 //!    it belongs in `cargo test`.
 //!
+//! 5. **Every path, generated.** [`paths`] reads the flow's definition and returns paths that
+//!    make every move at least once (each landing, each failure for good with its
+//!    compensation or its catch, each event and timer, a cancel where one can be delivered);
+//!    [`PathRunner`] runs each against your fakes in virtual time, with the faults, events and
+//!    cancels the path needs, and checks where it lands, how it ends and which undos run, in
+//!    order. [`paths_up_to`] takes loops up to a bound; `walks` (feature `proptest`) draws
+//!    random walks for property tests.
+//!
+//! ## Worked example: the paths of S1
+//!
+//! The order flow (`check_inventory`, `pay`, `reserve_stock`, `create_shipping_note`, undos
+//! `release_hold`, `refund`, `unreserve_stock`) has 9 generated paths:
+//!
+//! | # | path | covers | undos |
+//! | --- | --- | --- | --- |
+//! | 1 | Placed → InStock → Paid → Reserved → Shipped | the four landings of the happy path | none |
+//! | 2 | Placed → Cancelled | the stock check's other target | none |
+//! | 3 | `check_inventory` fails | failing with nothing to undo | none |
+//! | 4 | … → InStock, `pay` fails (its 3 attempts) | compensation of one landing | `release_hold` |
+//! | 5 | … → InStock, cancel | a cancel in InStock | `release_hold` |
+//! | 6 | … → Paid, `reserve_stock` fails | compensation of two | `refund`, `release_hold` |
+//! | 7 | … → Paid, cancel | a cancel in Paid | `refund`, `release_hold` |
+//! | 8 | … → Reserved, `create_shipping_note` fails | compensation of three | `unreserve_stock`, `refund`, `release_hold` |
+//! | 9 | … → Reserved, cancel | a cancel in Reserved | the same three |
+//!
+//! (No cancel in Placed: its first step starts as the instance is created.) The test reads:
+//!
+//! ```text
+//! let paths = paths(&order::DEFINITION);                    // the 9 above
+//! let runner = PathRunner::<order::Flow>::new(|path| {
+//!     if path.takes("check_inventory", "Cancelled") {       // path 2 needs no stock
+//!         request("o", "out_of_stock", 2, 1_990)
+//!     } else {
+//!         request("o", "espresso-machine", 1, 49_900)
+//!     }
+//! });
+//! runner.run_all(&paths, Shop::new).await?;                  // 9 paths, 24 moves
+//! ```
+//!
+//! A path the start data does not steer fails with [`PathProblem::Diverged`], showing both
+//! sets of landings; an end or undo order the driver gets wrong, with
+//! [`PathProblem::Ended`] or [`PathProblem::Undos`]. The full test, with a proptest of random
+//! walks, is `tests/scenario_s1_order.rs`.
+//!
 //! The example below does 1 to 4 for a door that opens on its third attempt and then shuts;
 //! if it cannot shut, it is closed again (the undo of `open`).
 //!
