@@ -1050,6 +1050,56 @@ async fn an_instance_watch_wakes_on_its_messages_answers_and_ending(store: Arc<d
 // ---------------------------------------------------------------------------------------
 // Each rule, against each store
 
+/// A commit marked as a migration moves the instance to the snapshot's definition: workers
+/// of that version claim it, and the old version's no longer do.
+async fn a_migrating_commit_moves_the_instance_to_its_new_version(store: Arc<dyn Store>) {
+    let store = &*store;
+    create_as(
+        store,
+        FLOW,
+        "m-old",
+        other_fingerprint(),
+        Wake::OnMessage,
+        None,
+    )
+    .await;
+    let claimed = store
+        .claim(FLOW, &id("m-old"), &lease("migration", NOW))
+        .await
+        .unwrap()
+        .expect("free to claim");
+    let migrated = RecordKind::Migrated {
+        from: other_fingerprint(),
+        to: fingerprint(),
+        from_state: "S1".into(),
+    };
+    let commit = Commit::new(
+        snapshot_of(FLOW, "m-old", fingerprint(), 2),
+        vec![record(2, migrated.clone())],
+        Wake::Now,
+    )
+    .migrating()
+    .releasing();
+    store.commit(&claimed.claim, commit).await.unwrap();
+
+    let old = [FlowVersion::new(FLOW, other_fingerprint())];
+    let none = store
+        .claim_due(&old, &lease("w-old", NOW + 10), 10)
+        .await
+        .unwrap();
+    assert!(none.claimed.is_empty(), "{:?}", ids(&none.claimed));
+    let due = store
+        .claim_due(&versions(), &lease("w-new", NOW + 10), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&due.claimed), ["m-old"]);
+    assert_eq!(due.claimed[0].snapshot.fingerprint, fingerprint());
+    let listed = store.unfinished(FLOW).await.unwrap();
+    assert_eq!(listed[0].fingerprint, fingerprint());
+    let history = store.history(FLOW, &id("m-old")).await.unwrap();
+    assert_eq!(history.last().map(|r| &r.kind), Some(&migrated));
+}
+
 fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
@@ -1126,4 +1176,5 @@ contract! {
     next_ms_is_never_in_the_past;
     next_ms_looks_past_the_timers_of_other_versions;
     an_instance_watch_wakes_on_its_messages_answers_and_ending;
+    a_migrating_commit_moves_the_instance_to_its_new_version;
 }
