@@ -43,17 +43,17 @@
 //!
 //! | # | path | covers | undos |
 //! | --- | --- | --- | --- |
-//! | 1 | Placed → InStock → Paid → Reserved → Shipped | the four landings of the happy path | none |
-//! | 2 | Placed → Cancelled | the stock check's other target | none |
+//! | 1 | `Placed` → `InStock` → `Paid` → `Reserved` → `Shipped` | the four landings of the happy path | none |
+//! | 2 | `Placed` → `Cancelled` | the stock check's other target | none |
 //! | 3 | `check_inventory` fails | failing with nothing to undo | none |
-//! | 4 | … → InStock, `pay` fails (its 3 attempts) | compensation of one landing | `release_hold` |
-//! | 5 | … → InStock, cancel | a cancel in InStock | `release_hold` |
-//! | 6 | … → Paid, `reserve_stock` fails | compensation of two | `refund`, `release_hold` |
-//! | 7 | … → Paid, cancel | a cancel in Paid | `refund`, `release_hold` |
-//! | 8 | … → Reserved, `create_shipping_note` fails | compensation of three | `unreserve_stock`, `refund`, `release_hold` |
-//! | 9 | … → Reserved, cancel | a cancel in Reserved | the same three |
+//! | 4 | … → `InStock`, `pay` fails (its 3 attempts) | compensation of one landing | `release_hold` |
+//! | 5 | … → `InStock`, cancel | a cancel in `InStock` | `release_hold` |
+//! | 6 | … → `Paid`, `reserve_stock` fails | compensation of two | `refund`, `release_hold` |
+//! | 7 | … → `Paid`, cancel | a cancel in `Paid` | `refund`, `release_hold` |
+//! | 8 | … → `Reserved`, `create_shipping_note` fails | compensation of three | `unreserve_stock`, `refund`, `release_hold` |
+//! | 9 | … → `Reserved`, cancel | a cancel in `Reserved` | the same three |
 //!
-//! (No cancel in Placed: its first step starts as the instance is created.) The test reads:
+//! (No cancel in `Placed`: its first step starts as the instance is created.) The test reads:
 //!
 //! ```text
 //! let paths = paths(&order::DEFINITION);                    // the 9 above
