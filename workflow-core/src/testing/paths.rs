@@ -614,7 +614,7 @@ fn walk_all(
 
 /// A walk through the flow chosen by `choices`: in each state, the move `choice % count` of
 /// those that can happen there, for at most `length` moves, then the shortest way to a final
-/// state. What [`walks`](crate::testing::walks) draws from.
+/// state. What `walks` (feature `proptest`) draws from.
 #[must_use]
 pub fn walk(def: &'static Definition, choices: &[u32], length: usize) -> Path {
     let endings = shortest_endings(def);
