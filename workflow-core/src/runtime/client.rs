@@ -423,6 +423,57 @@ impl<W: Durable> Client<W> {
         }
     }
 
+    /// Pauses instance `id` (an operator stops it while a downstream system is repaired): the
+    /// pause is posted to its inbox, and this returns once it is durable. A step running
+    /// finishes; from then on no step starts, timers that come due wait, and events and
+    /// cancels queue, until [`unpause`](Client::unpause). Durable: a paused instance stays
+    /// paused across restarts. Pausing a paused instance changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError::Ended`], [`RuntimeError::Unknown`], [`RuntimeError::DefinitionChanged`],
+    /// or the store's error; nothing changes.
+    pub async fn pause(&self, id: &InstanceId) -> Result<(), RuntimeError> {
+        self.operate(id, Message::Pause).await
+    }
+
+    /// Unpauses instance `id` after a [`pause`](Client::pause): it carries on where it
+    /// stopped (timers that came due meanwhile fire, queued events and cancels are taken in
+    /// order). Unpausing an instance that is not paused changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`pause`](Client::pause).
+    pub async fn unpause(&self, id: &InstanceId) -> Result<(), RuntimeError> {
+        self.operate(id, Message::Unpause).await
+    }
+
+    /// Whether instance `id` is paused, as last recorded (a pause posted and not yet read
+    /// is not counted).
+    ///
+    /// # Errors
+    ///
+    /// [`RuntimeError::Unknown`], [`RuntimeError::DefinitionChanged`], or the store's error.
+    pub async fn is_paused(&self, id: &InstanceId) -> Result<bool, RuntimeError> {
+        let snapshot = self.load(id).await?;
+        Self::check_version(&snapshot)?;
+        Ok(snapshot.paused)
+    }
+
+    /// Posts an operator's `message` to running instance `id`.
+    async fn operate(&self, id: &InstanceId, message: Message) -> Result<(), RuntimeError> {
+        let _ = self.hosted();
+        self.running(id).await?;
+        match self
+            .store
+            .post(W::DEFINITION.name(), id, message, now_ms())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(self.refusal(id, error).await),
+        }
+    }
+
     /// Waits until instance `id` ends, and says how. Works for an instance running in any
     /// process.
     ///

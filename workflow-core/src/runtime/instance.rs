@@ -104,6 +104,8 @@ pub(crate) fn feed<W: Durable>(
             Message::ChildEnded { child } => machine::Message::ChildEnded { id: item.id, child },
             Message::Compensate => machine::Message::Compensate { id: item.id },
             Message::Release => machine::Message::Release { id: item.id },
+            Message::Pause => machine::Message::Pause { id: item.id },
+            Message::Unpause => machine::Message::Unpause { id: item.id },
             Message::Event { event: json, .. } => match codec::decode::<W::Event>(&json) {
                 Ok(event) => machine::Message::Event {
                     id: item.id,

@@ -252,6 +252,24 @@ where
         self.client.cancel(id).await
     }
 
+    /// Pauses instance `id`: see [`Client::pause`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::pause`].
+    pub async fn pause(&self, id: &InstanceId) -> Result<(), RuntimeError> {
+        self.client.pause(id).await
+    }
+
+    /// Unpauses instance `id` after a pause: see [`Client::unpause`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::unpause`].
+    pub async fn unpause(&self, id: &InstanceId) -> Result<(), RuntimeError> {
+        self.client.unpause(id).await
+    }
+
     /// Waits until instance `id` ends, and says how: see [`Client::outcome`].
     ///
     /// # Errors

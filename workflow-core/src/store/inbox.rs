@@ -44,6 +44,11 @@ pub enum Message {
     /// From the parent of a child held in its final state: the parent will not compensate
     /// it any more, so the child completes.
     Release,
+    /// From an operator: start no step until unpaused (a step running finishes); timers that
+    /// come due wait and events queue.
+    Pause,
+    /// From an operator: carry on after a pause.
+    Unpause,
 }
 
 impl Message {
@@ -70,6 +75,8 @@ impl Message {
             Self::ChildEnded { child } => ("child", Some(child.as_str()), None),
             Self::Compensate => ("compensate", None, None),
             Self::Release => ("release", None, None),
+            Self::Pause => ("pause", None, None),
+            Self::Unpause => ("unpause", None, None),
         }
     }
 
@@ -83,6 +90,8 @@ impl Message {
             ("cancel", _, _) => Some(Self::Cancel),
             ("compensate", _, _) => Some(Self::Compensate),
             ("release", _, _) => Some(Self::Release),
+            ("pause", _, _) => Some(Self::Pause),
+            ("unpause", _, _) => Some(Self::Unpause),
             ("event", Some(name), Some(event)) => Some(Self::event(name, event)),
             ("child", Some(child), _) => Some(Self::ChildEnded {
                 child: InstanceId::new(child),

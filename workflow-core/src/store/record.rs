@@ -134,6 +134,10 @@ pub enum RecordKind {
         /// The state it was in under the old definition.
         from_state: Name,
     },
+    /// An operator paused the instance: no step starts until it is unpaused.
+    Paused,
+    /// An operator unpaused the instance: it carries on where it stopped.
+    Unpaused,
     /// The instance ended failed or cancelled. (A completed instance's last record is the
     /// transition into its final state.)
     Ended {

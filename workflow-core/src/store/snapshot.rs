@@ -106,6 +106,10 @@ pub struct Snapshot {
     /// The instance that started this one as a child, told when this one ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent>,
+    /// Paused by an operator: no step starts, timers that come due wait and events queue
+    /// until it is resumed.
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    pub paused: bool,
 }
 
 /// The instance that started an instance as a child flow: one of its steps waits for the
@@ -153,6 +157,7 @@ impl Snapshot {
             work: None,
             ending: None,
             parent: None,
+            paused: false,
         }
     }
 }

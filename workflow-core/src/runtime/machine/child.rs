@@ -193,7 +193,11 @@ impl<W: Durable> Machine<W> {
                     };
                     fx.answers.push((id, answer));
                 }
-                Message::Event { id, .. } | Message::ChildEnded { id, .. } => {
+                // Pauses and resumes are read as they arrive, never held.
+                Message::Event { id, .. }
+                | Message::ChildEnded { id, .. }
+                | Message::Pause { id }
+                | Message::Unpause { id } => {
                     let answer = Answer::NotAccepted {
                         state: self.state.name().into(),
                     };

@@ -23,6 +23,10 @@ use crate::{Failure, FailureKind, FlowEvent, FlowState};
 impl<W: Durable> Machine<W> {
     /// Applies the rules above until the instance runs an attempt or waits.
     pub(super) fn advance(&mut self, now_ms: u64, fx: &mut Effects) {
+        if self.paused {
+            // Paused: nothing starts, timers and messages wait for the unpause.
+            return;
+        }
         match &self.work {
             // A step made of parts goes on until every part is done or one failed for good:
             // events, cancels and timers wait for it, as they wait for any step.
@@ -52,7 +56,9 @@ impl<W: Durable> Machine<W> {
                 Some(
                     Message::ChildEnded { .. }
                     | Message::Compensate { .. }
-                    | Message::Release { .. },
+                    | Message::Release { .. }
+                    | Message::Pause { .. }
+                    | Message::Unpause { .. },
                 )
                 | None => {}
             }
@@ -79,9 +85,11 @@ impl<W: Durable> Machine<W> {
     fn takes(&self, message: &Message<W>) -> bool {
         match message {
             Message::Cancel { .. } => true,
-            Message::ChildEnded { .. } | Message::Compensate { .. } | Message::Release { .. } => {
-                false
-            }
+            Message::ChildEnded { .. }
+            | Message::Compensate { .. }
+            | Message::Release { .. }
+            | Message::Pause { .. }
+            | Message::Unpause { .. } => false,
             Message::Event { event, .. } => Self::DEF
                 .on_event(self.state.index(), event.index())
                 .is_some(),

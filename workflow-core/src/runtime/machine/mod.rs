@@ -107,6 +107,14 @@ pub(crate) enum Message<W: Durable> {
     Release {
         id: MessageId,
     },
+    /// From an operator: start nothing until unpaused.
+    Pause {
+        id: MessageId,
+    },
+    /// From an operator: carry on.
+    Unpause {
+        id: MessageId,
+    },
 }
 
 impl<W: Durable> Message<W> {
@@ -116,7 +124,9 @@ impl<W: Durable> Message<W> {
             | Self::Cancel { id }
             | Self::ChildEnded { id, .. }
             | Self::Compensate { id }
-            | Self::Release { id } => *id,
+            | Self::Release { id }
+            | Self::Pause { id }
+            | Self::Unpause { id } => *id,
         }
     }
 }
@@ -233,6 +243,8 @@ pub(crate) struct Machine<W: Durable> {
     attempts: u64,
     /// The instance that started this one as a child, told when it ends.
     parent: Option<store::Parent>,
+    /// Paused by an operator: nothing is started until an unpause.
+    paused: bool,
 }
 
 /// One undo on the chain, with the state it receives, as JSON: decoded only if the undo runs.
@@ -445,6 +457,7 @@ impl<W: Durable> Machine<W> {
             held: VecDeque::new(),
             attempts: 0,
             parent: None,
+            paused: false,
         };
         let mut fx = Effects::new();
         machine.arm_timer(now_ms);
@@ -541,6 +554,7 @@ impl<W: Durable> Machine<W> {
             held: VecDeque::new(),
             attempts: 0,
             parent: snapshot.parent.clone(),
+            paused: snapshot.paused,
         })
     }
 
@@ -562,12 +576,16 @@ impl<W: Durable> Machine<W> {
                     fx.answers.push((message.id(), self.ended_answer()));
                     return;
                 }
-                if let Message::ChildEnded { id, child } = message {
-                    // Read at once: the step waiting for that child looks at how it ended.
-                    fx.answers.push((id, Answer::Applied));
-                    self.child_ended(&child);
-                } else {
-                    self.held.push_back(message);
+                match message {
+                    Message::ChildEnded { id, child } => {
+                        // Read at once: the step waiting for that child looks at how it ended.
+                        fx.answers.push((id, Answer::Applied));
+                        self.child_ended(&child);
+                    }
+                    // Read at once, ahead of what is held: they decide whether it is acted on.
+                    Message::Pause { id } => self.set_paused(true, id, now_ms, fx),
+                    Message::Unpause { id } => self.set_paused(false, id, now_ms, fx),
+                    message => self.held.push_back(message),
                 }
             }
             Input::StepDone { attempt, result } => self.step_done(attempt, result, now_ms, fx),
@@ -663,6 +681,7 @@ impl<W: Durable> Machine<W> {
         });
         snapshot.ending.clone_from(&self.ending);
         snapshot.parent.clone_from(&self.parent);
+        snapshot.paused = self.paused;
         snapshot
     }
 
@@ -686,6 +705,10 @@ impl<W: Durable> Machine<W> {
     /// When the instance next needs a worker with no message arriving.
     pub(crate) fn wake(&self) -> Wake {
         if self.status.is_finished() {
+            return Wake::OnMessage;
+        }
+        if self.paused && !self.is_running_something() {
+            // Only an unpause (or another message) wakes it.
             return Wake::OnMessage;
         }
         if self.awaits_child() {
@@ -720,6 +743,15 @@ impl<W: Durable> Machine<W> {
             (Some(a), Some(b)) => Wake::At(a.min(b)),
             (Some(at), None) | (None, Some(at)) => Wake::At(at),
             (None, None) => Wake::OnMessage,
+        }
+    }
+
+    /// Whether an attempt of a step or an undo is running now (a pause lets it finish).
+    fn is_running_something(&self) -> bool {
+        match &self.work {
+            Some(Work::Step(step)) => step.running.is_some(),
+            Some(Work::Unwinding(unwinding)) => unwinding.running.is_some(),
+            None => false,
         }
     }
 
@@ -809,6 +841,20 @@ impl<W: Durable> Machine<W> {
     }
 
     /// Appends a record of `kind` to `fx`, numbered after the last one.
+    /// Pauses or resumes, with a record when it changes anything.
+    fn set_paused(&mut self, paused: bool, id: MessageId, now_ms: u64, fx: &mut Effects) {
+        fx.answers.push((id, Answer::Applied));
+        if self.paused != paused {
+            self.paused = paused;
+            let kind = if paused {
+                RecordKind::Paused
+            } else {
+                RecordKind::Unpaused
+            };
+            self.record(fx, now_ms, kind);
+        }
+    }
+
     fn record(&mut self, fx: &mut Effects, now_ms: u64, kind: RecordKind) {
         self.seq += 1;
         self.at_ms = now_ms;

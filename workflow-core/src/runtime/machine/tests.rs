@@ -99,6 +99,8 @@ fn clone_message(message: &Message<trip::Flow>) -> Message<trip::Flow> {
         Message::Cancel { id } => Message::Cancel { id: *id },
         Message::Compensate { id } => Message::Compensate { id: *id },
         Message::Release { id } => Message::Release { id: *id },
+        Message::Pause { id } => Message::Pause { id: *id },
+        Message::Unpause { id } => Message::Unpause { id: *id },
         Message::ChildEnded { id, child } => Message::ChildEnded {
             id: *id,
             child: child.clone(),
@@ -287,6 +289,8 @@ impl Sim {
                     format!("{transition} started {child}")
                 }
                 RecordKind::Migrated { from_state, .. } => format!("migrated from {from_state}"),
+                RecordKind::Paused => "paused".to_string(),
+                RecordKind::Unpaused => "unpaused".to_string(),
             })
             .collect()
     }

@@ -106,6 +106,8 @@ struct Rest {
     landed: Vec<Landed>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     parent: Option<Parent>,
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    paused: bool,
 }
 
 /// Appends the journal row of a write whose records start at `first_seq`.
@@ -143,6 +145,7 @@ fn insert_journal(
         ending: snapshot.ending.clone(),
         landed,
         parent: snapshot.parent.clone(),
+        paused: snapshot.paused,
     };
     tx.prepare_cached(
         "INSERT INTO journal (num, seq, first_seq, state_name, state, rest, records)
@@ -457,6 +460,7 @@ pub(super) fn load(
     snapshot.timer = rest.timer;
     snapshot.work = rest.work;
     snapshot.parent = rest.parent;
+    snapshot.paused = rest.paused;
     snapshot.ending = rest.ending;
     Ok(Some((head, snapshot)))
 }
