@@ -177,3 +177,62 @@ async fn a_pause_holds_across_a_restart_on_sqlite() {
     log.assert_steps(&["approve", "pay"]);
     second.shutdown().await;
 }
+
+mod slow {
+    use workflow_core::prelude::*;
+
+    workflow! {
+        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub Parcel {
+            initial Packed  {}
+            state   Weighed {}
+            final   Sent    {}
+            weigh: Packed  -> Weighed;
+            send:  Weighed -> Sent;
+        }
+    }
+}
+
+/// Weighing takes five seconds; sending is at once.
+struct Scales(CallLog);
+
+impl slow::parcel::Activities for Scales {
+    type Error = workflow_core::testing::Fault;
+
+    async fn weigh(
+        &self,
+        _: &slow::parcel::Packed,
+        ctx: &workflow_core::StepCtx,
+    ) -> Result<slow::parcel::Weighed, Self::Error> {
+        self.0.call(ctx)?;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(slow::parcel::Weighed {})
+    }
+
+    async fn send(
+        &self,
+        _: &slow::parcel::Weighed,
+        ctx: &workflow_core::StepCtx,
+    ) -> Result<slow::parcel::Sent, Self::Error> {
+        self.0.call(ctx).map(|()| slow::parcel::Sent {})
+    }
+}
+
+/// A pause while a step runs lets that step finish and land; the next step starts only at
+/// the unpause.
+#[tokio::test(start_paused = true)]
+async fn a_step_running_when_paused_finishes_and_the_next_waits_for_the_unpause() {
+    let log = CallLog::new();
+    let runtime = Runtime::<slow::parcel::Flow, _>::new(Scales(log.clone()));
+    let id = runtime.start(slow::parcel::Packed {}).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    runtime.pause(&id).await.unwrap();
+    tokio::time::sleep(Duration::from_mins(10)).await;
+    assert_eq!(runtime.state(&id).await.unwrap().name(), "Weighed");
+    log.assert_steps(&["weigh"]);
+    runtime.unpause(&id).await.unwrap();
+    let end = runtime.outcome(&id).await.unwrap();
+    assert!(matches!(end, Outcome::Completed(_)), "{end:?}");
+    let at: Vec<u64> = log.calls().iter().map(|c| c.at.as_secs()).collect();
+    assert_eq!(at, [0, 601], "send starts at the unpause, ten minutes in");
+}
