@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt as _;
 use tokio::time::{Instant, timeout_at};
+
+use super::metrics::Measured;
 use tracing::{Instrument, field, info_span, warn};
 
 use super::control::Controlled;
@@ -184,10 +186,14 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The stack every attempt goes through.
-pub(crate) type Standard = Stack<Traced, Stack<Controlled, Stack<Deadline, CatchPanic>>>;
+pub(crate) type Standard =
+    Stack<Traced, Stack<Controlled, Stack<Measured, Stack<Deadline, CatchPanic>>>>;
 
 /// The standard stack.
-pub(crate) const STANDARD: Standard = Stack(Traced, Stack(Controlled, Stack(Deadline, CatchPanic)));
+pub(crate) const STANDARD: Standard = Stack(
+    Traced,
+    Stack(Controlled, Stack(Measured, Stack(Deadline, CatchPanic))),
+);
 
 /// Runs `call`, one attempt described by `attempt`, through `layers`. An activity error
 /// that `retryable` says is not worth retrying fails as [`FailureKind::Permanent`].

@@ -208,6 +208,7 @@ impl<W: Durable> Client<W> {
             .await
         {
             Ok(claim) => {
+                super::metrics::started(W::DEFINITION.name());
                 if let (Some(host), Some(claim)) = (host, claim) {
                     machine.resume(now_ms(), &mut fx);
                     host.adopt(claim, machine, fx, None);

@@ -15,6 +15,7 @@ use super::child::{ChildEnd, ChildOf};
 use super::codec;
 use super::host::{FlowRunner, HostShared};
 use super::machine::{self, Command, Effects, Input, Machine, PartCommand, UndoPartCommand};
+use super::metrics::Tally;
 use super::policy::{instant_of, now_ms};
 use super::{Durable, Runnable};
 use crate::store::{
@@ -271,8 +272,14 @@ where
         if release {
             commit = commit.releasing();
         }
+        let tally = Tally::of(
+            W::DEFINITION.name(),
+            &commit.records,
+            commit.snapshot.status,
+        );
         match self.host.store.commit(&self.claim, commit).await {
             Ok(()) => {
+                tally.written();
                 self.host.unstall(&self.claim);
                 Ok(Wrote::Written)
             }

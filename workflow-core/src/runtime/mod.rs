@@ -22,6 +22,7 @@ mod control;
 mod host;
 mod instance;
 mod machine;
+mod metrics;
 mod migrate;
 mod outcome;
 mod policy;
