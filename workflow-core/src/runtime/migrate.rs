@@ -294,11 +294,7 @@ where
         };
         let rewritten = self.rewrite(&claimed.snapshot);
         match rewritten {
-            Ok(Some(snapshot)) => {
-                let state = New::DEFINITION.states()[New::DEFINITION
-                    .state_index(&snapshot.state_name)
-                    .unwrap_or_default()]
-                .name();
+            Ok(Some((snapshot, state))) => {
                 self.write(&claimed.claim, &claimed.snapshot, snapshot)
                     .await
                     .map_err(store_error)?;
@@ -346,9 +342,9 @@ where
         self.store.commit(claim, commit).await
     }
 
-    /// The instance `old` under the new definition; `None` when the mapping keeps it (or it
-    /// runs the new one already).
-    fn rewrite(&self, old: &Snapshot) -> Result<Option<Snapshot>, MigrateError> {
+    /// The instance `old` under the new definition, and the new state's name; `None` when
+    /// the mapping keeps it (or it runs the new one already).
+    fn rewrite(&self, old: &Snapshot) -> Result<Option<(Snapshot, &'static str)>, MigrateError> {
         let (from, to) = (Old::DEFINITION, New::DEFINITION);
         let id = &old.id;
         if old.fingerprint == to.fingerprint() {
@@ -393,7 +389,7 @@ where
         // The new definition must read back what was written, as a worker will.
         Machine::<New>::restore(&snapshot)
             .map_err(|reason| unreadable(format!("the new flow cannot read it: {reason}")))?;
-        Ok(Some(snapshot))
+        Ok(Some((snapshot, target.name())))
     }
 
     /// A compensation chain entry under the new definition: its state mapped as the

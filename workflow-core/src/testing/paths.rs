@@ -448,6 +448,7 @@ fn shortest_prefixes(def: &'static Definition) -> Vec<Option<Vec<Move>>> {
 /// The shortest way from every state to a final state, over landings (no failures).
 fn shortest_endings(def: &'static Definition) -> Vec<Option<Vec<Move>>> {
     let count = def.states().len();
+    let moves: Vec<Vec<Move>> = (0..count).map(|state| moves_from(def, state)).collect();
     let mut endings: Vec<Option<Vec<Move>>> = vec![None; count];
     let mut queue = VecDeque::new();
     for (index, state) in def.states().iter().enumerate() {
@@ -462,8 +463,9 @@ fn shortest_endings(def: &'static Definition) -> Vec<Option<Vec<Move>>> {
             if endings.get(from).is_some_and(Option::is_some) {
                 continue;
             }
-            let into = moves_from(def, from)
-                .into_iter()
+            let into = moves[from]
+                .iter()
+                .copied()
                 .find(|m| matches!(m, Move::Lands { to, .. } if *to == reached));
             if let Some(m) = into {
                 let mut longer = vec![m];
